@@ -1,0 +1,293 @@
+//! Commands: what a caller asks the core to do, already parsed and
+//! authenticated, and what comes back. Every write goes through
+//! [`crate::writer`] as one of these.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{ApiToken, Role};
+use crate::domain::{Actor, Case, CaseId, CaseStatus, Customer, CustomerId, Event, Identity, Priority};
+use crate::lifecycle::TransitionError;
+use crate::store::StoreError;
+
+/// A request to change state.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Open a case.
+    CreateCase(NewCase),
+    /// Add a reply, note or customer message to a case.
+    AddMessage {
+        /// Target case.
+        case_id: CaseId,
+        /// Which kind of message.
+        kind: MessageKind,
+        /// Text.
+        body: String,
+        /// Who sends it (for customer messages the customer becomes the actor).
+        actor: Actor,
+    },
+    /// Change status, priority, team, assignee, tags or fields.
+    UpdateCase {
+        /// Target case.
+        case_id: CaseId,
+        /// The changes.
+        patch: CasePatch,
+        /// Who changes it.
+        actor: Actor,
+    },
+    /// Record a satisfaction rating on a solved or closed case.
+    RecordCsat {
+        /// Target case.
+        case_id: CaseId,
+        /// 1 to 5.
+        score: u8,
+        /// Optional text.
+        comment: Option<String>,
+    },
+    /// Create a customer, or match an existing one by any identity.
+    UpsertCustomer {
+        /// Who they are.
+        input: CustomerInput,
+        /// Who asks.
+        actor: Actor,
+    },
+    /// Store a new API token (the secret is hashed by the caller).
+    CreateToken(ApiToken),
+    /// Close a solved case whose auto-close time has come.
+    AutoClose {
+        /// Target case.
+        case_id: CaseId,
+    },
+}
+
+impl Command {
+    /// The case this command targets, for tracing.
+    pub fn case_id(&self) -> Option<CaseId> {
+        match self {
+            Command::AddMessage { case_id, .. }
+            | Command::UpdateCase { case_id, .. }
+            | Command::RecordCsat { case_id, .. }
+            | Command::AutoClose { case_id } => Some(*case_id),
+            Command::CreateCase(_) | Command::UpsertCustomer { .. } | Command::CreateToken(_) => None,
+        }
+    }
+}
+
+/// The parts of a new case.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    /// One-line summary.
+    pub subject: String,
+    /// Whose case.
+    pub customer: CustomerRef,
+    /// Channel name (`api`, `email`, `chat`, ...).
+    pub channel: String,
+    /// Initial priority.
+    pub priority: Priority,
+    /// The customer's first message, if any.
+    pub message: Option<String>,
+    /// Initial tags.
+    pub tags: BTreeSet<String>,
+    /// Initial custom fields.
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// Initial team.
+    pub team: Option<String>,
+    /// Initial assignee.
+    pub assignee: Option<String>,
+    /// Who creates it.
+    pub actor: Actor,
+    /// Replay protection for retried creates.
+    pub idempotency: Option<IdempotencyClaim>,
+}
+
+/// How a command names its customer.
+#[derive(Debug, Clone)]
+pub enum CustomerRef {
+    /// An existing customer by id.
+    Id(CustomerId),
+    /// Match by any identity, or create.
+    Match(CustomerInput),
+}
+
+/// A customer as given by a caller: identities to match, details to fill in.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerInput {
+    /// Display name.
+    pub name: Option<String>,
+    /// Service tier.
+    pub tier: Option<String>,
+    /// Identities; at least one.
+    pub identities: Vec<Identity>,
+    /// Attributes to set.
+    pub attributes: BTreeMap<String, serde_json::Value>,
+}
+
+/// An `Idempotency-Key` with the fingerprint of the request that used it.
+#[derive(Debug, Clone)]
+pub struct IdempotencyClaim {
+    /// The key, scoped to the token that sent it.
+    pub key: String,
+    /// SHA-256 (hex) of the request body.
+    pub request_hash: String,
+}
+
+/// What the store keeps for an idempotency key: enough to replay the answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// Fingerprint of the first request.
+    pub request_hash: String,
+    /// The first answer's HTTP status.
+    pub status: u16,
+    /// The first answer's body (JSON text).
+    pub body: String,
+    /// When the key was first used.
+    pub created_at: Timestamp,
+}
+
+/// Which kind of message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// A public agent reply.
+    Reply,
+    /// An internal note.
+    Note,
+    /// A message from the customer.
+    Customer,
+}
+
+/// Changes to a case; `None` leaves a part as it is.
+#[derive(Debug, Clone, Default)]
+pub struct CasePatch {
+    /// New status.
+    pub status: Option<CaseStatus>,
+    /// New priority.
+    pub priority: Option<Priority>,
+    /// New team (`Some(None)` removes it).
+    pub team: Option<Option<String>>,
+    /// New assignee (`Some(None)` unassigns).
+    pub assignee: Option<Option<String>>,
+    /// Tags to add.
+    pub add_tags: Vec<String>,
+    /// Tags to remove.
+    pub remove_tags: Vec<String>,
+    /// Custom fields to set (`null` clears).
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// What a command produced.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// A case was created or changed: its new row and the events written. For
+    /// a customer message on a closed case, this is the new follow-up case.
+    Case {
+        /// The case after the command.
+        case: Case,
+        /// Events written, in order.
+        events: Vec<Event>,
+        /// Whether the case is new.
+        created: bool,
+    },
+    /// A customer was created or matched.
+    Customer {
+        /// The customer after the command.
+        customer: Customer,
+        /// Whether it is new.
+        created: bool,
+    },
+    /// A token was stored.
+    Token(ApiToken),
+    /// An idempotent create seen before: the first answer, verbatim.
+    Replayed(IdempotencyRecord),
+    /// Nothing to do (a stale timer).
+    Nothing,
+}
+
+/// Why a command was refused. Nothing of a refused command is written.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// No such case.
+    #[error("case {0} not found")]
+    CaseNotFound(CaseId),
+    /// No such customer.
+    #[error("customer {0} not found")]
+    CustomerNotFound(CustomerId),
+    /// The lifecycle does not allow it.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// Bad input that parsing could not catch (lengths, names, ranges).
+    #[error("{0}")]
+    Invalid(String),
+    /// Identities given belong to different customers.
+    #[error("identity {identity} belongs to customer {owner}, another identity to customer {other}")]
+    IdentityConflict {
+        /// The identity that conflicts.
+        identity: String,
+        /// Its owner.
+        owner: CustomerId,
+        /// The customer the other identities matched.
+        other: CustomerId,
+    },
+    /// The idempotency key was used before with another body.
+    #[error("Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+    /// The same idempotency key is being processed right now.
+    #[error("a request with this Idempotency-Key is still in flight")]
+    IdempotencyInFlight,
+    /// A token with this name exists.
+    #[error("a token named {0:?} already exists")]
+    TokenNameTaken(String),
+    /// The write queue is full; retry shortly.
+    #[error("the server is busy; retry shortly")]
+    Overloaded,
+    /// The writer has stopped (shutting down).
+    #[error("the server is shutting down")]
+    Unavailable,
+    /// Storage failed; nothing of the batch was committed.
+    #[error("storage failure")]
+    Store(#[from] StoreError),
+}
+
+/// Limits on free text and names, checked when commands are decided.
+pub mod limits {
+    /// Longest subject, in characters.
+    pub const SUBJECT: usize = 500;
+    /// Longest message body, in bytes.
+    pub const BODY: usize = 256 * 1024;
+    /// Longest tag, team, agent, channel or field name.
+    pub const NAME: usize = 64;
+    /// Most tags on a case.
+    pub const TAGS: usize = 100;
+    /// Most custom fields on a case.
+    pub const FIELDS: usize = 100;
+    /// Longest CSAT comment, in characters.
+    pub const COMMENT: usize = 4000;
+}
+
+/// Checks a name-like value (tag, team, assignee, channel, field key): 1-64
+/// characters, no whitespace or control characters.
+///
+/// # Errors
+/// [`CommandError::Invalid`] naming `what`.
+pub fn check_name(what: &str, value: &str) -> Result<(), CommandError> {
+    let ok = !value.is_empty()
+        && value.chars().count() <= limits::NAME
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',');
+    if ok {
+        Ok(())
+    } else {
+        Err(CommandError::Invalid(format!(
+            "{what} {value:?} must be 1-{} characters without spaces or commas",
+            limits::NAME
+        )))
+    }
+}
+
+impl Role {
+    /// Convenience for tests and the CLI: a token record for `name`.
+    pub fn token(self, name: &str, secret: &str, created_at: Timestamp) -> ApiToken {
+        ApiToken { name: name.to_owned(), role: self, hash: crate::auth::hash_secret(secret), created_at }
+    }
+}

@@ -1,0 +1,134 @@
+//! Events: the append-only record of every change. Case rows and timelines are
+//! projections of them, and they are the audit trail.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::{Actor, CaseId, CaseStatus, CustomerId, EventId, Identity, Priority};
+
+/// One recorded change. Serialises to the API's event shape:
+/// `{"id", "case_id", "customer_id", "type", "at", "actor", "caused_by", "data"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Commit-ordered id.
+    pub id: EventId,
+    /// The case changed, if the event belongs to one.
+    pub case_id: Option<CaseId>,
+    /// The customer whose timeline shows it.
+    pub customer_id: CustomerId,
+    /// When it happened.
+    pub at: Timestamp,
+    /// Who did it.
+    pub actor: Actor,
+    /// The event that led to this one (a reopen is caused by a message).
+    pub caused_by: Option<EventId>,
+    /// What happened.
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// What happened, with the data needed to replay it. Tagged as `type` with
+/// its fields under `data`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum EventBody {
+    /// A case came into being.
+    CaseCreated {
+        subject: String,
+        channel: String,
+        priority: Priority,
+        team: Option<String>,
+        assignee: Option<String>,
+        #[serde(default)]
+        tags: BTreeSet<String>,
+        #[serde(default)]
+        fields: std::collections::BTreeMap<String, serde_json::Value>,
+        /// The closed case this one follows up, if any.
+        #[serde(default)]
+        follow_up_of: Option<CaseId>,
+    },
+    /// The customer wrote.
+    MessageReceived { body: String },
+    /// An agent answered the customer (public).
+    ReplySent { body: String },
+    /// An internal note (not shown to the customer).
+    NoteAdded { body: String },
+    /// Status moved.
+    StatusChanged { from: CaseStatus, to: CaseStatus },
+    /// Priority moved.
+    PriorityChanged { from: Priority, to: Priority },
+    /// Assignee changed (`to: null` unassigns).
+    Assigned { from: Option<String>, to: Option<String> },
+    /// Team changed (`to: null` removes the team).
+    TeamChanged { from: Option<String>, to: Option<String> },
+    /// A tag was added.
+    TagAdded { tag: String },
+    /// A tag was removed.
+    TagRemoved { tag: String },
+    /// A custom field was set (`null` clears it).
+    FieldSet { key: String, value: serde_json::Value },
+    /// The customer rated the service.
+    CsatReceived { score: u8, comment: Option<String> },
+    /// The customer record changed (created, new identities, new attributes).
+    CustomerUpdated {
+        #[serde(default)]
+        created: bool,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        tier: Option<String>,
+        #[serde(default)]
+        identities_added: Vec<Identity>,
+    },
+}
+
+/// The names of event types, for filtering and metrics.
+pub type EventType = &'static str;
+
+impl EventBody {
+    /// The `type` name this body serialises under.
+    pub fn type_name(&self) -> EventType {
+        match self {
+            EventBody::CaseCreated { .. } => "case_created",
+            EventBody::MessageReceived { .. } => "message_received",
+            EventBody::ReplySent { .. } => "reply_sent",
+            EventBody::NoteAdded { .. } => "note_added",
+            EventBody::StatusChanged { .. } => "status_changed",
+            EventBody::PriorityChanged { .. } => "priority_changed",
+            EventBody::Assigned { .. } => "assigned",
+            EventBody::TeamChanged { .. } => "team_changed",
+            EventBody::TagAdded { .. } => "tag_added",
+            EventBody::TagRemoved { .. } => "tag_removed",
+            EventBody::FieldSet { .. } => "field_set",
+            EventBody::CsatReceived { .. } => "csat_received",
+            EventBody::CustomerUpdated { .. } => "customer_updated",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialise_to_the_api_shape_and_back() {
+        let event = Event {
+            id: EventId::new(3),
+            case_id: Some(CaseId::new(1)),
+            customer_id: CustomerId::new(2),
+            at: "2026-03-02T09:00:00Z".parse().unwrap(),
+            actor: Actor::Agent("ann".into()),
+            caused_by: Some(EventId::new(2)),
+            body: EventBody::StatusChanged { from: CaseStatus::New, to: CaseStatus::Open },
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "status_changed");
+        assert_eq!(json["data"]["to"], "open");
+        assert_eq!(json["actor"], "agent:ann");
+        assert_eq!(json["caused_by"], "2");
+        let back: Event = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
+    }
+}

@@ -1,0 +1,259 @@
+//! Storage behind a trait, so a second backend can pass the same conformance
+//! suite (`store::conformance`). Reads take a snapshot and never wait on the
+//! writer; writes happen only inside [`Store::transact`], called by the single
+//! writer task.
+
+mod error;
+mod redb_store;
+mod tables;
+
+#[cfg(test)]
+mod conformance;
+
+use jiff::Timestamp;
+
+use crate::auth::ApiToken;
+use crate::command::IdempotencyRecord;
+use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Priority};
+
+pub use error::StoreError;
+pub use redb_store::RedbStore;
+
+/// Which id sequence to draw from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sequence {
+    /// Case ids.
+    Case,
+    /// Customer ids.
+    Customer,
+    /// Event ids.
+    Event,
+}
+
+/// What a timer does when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimerKind {
+    /// Close a solved case.
+    AutoClose,
+}
+
+impl TimerKind {
+    /// Storage name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TimerKind::AutoClose => "auto_close",
+        }
+    }
+
+    /// Parses a storage name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "auto_close" => Some(TimerKind::AutoClose),
+            _ => None,
+        }
+    }
+}
+
+/// A timer that is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueTimer {
+    /// The case.
+    pub case_id: CaseId,
+    /// What to do.
+    pub kind: TimerKind,
+    /// When it was due.
+    pub due_at: Timestamp,
+}
+
+/// Filters for listing cases. Every filter is served by an index; when several
+/// are given, the most selective one drives the scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseQuery {
+    /// Only this status.
+    pub status: Option<CaseStatus>,
+    /// Only this priority.
+    pub priority: Option<Priority>,
+    /// Only this team.
+    pub team: Option<String>,
+    /// Only this assignee.
+    pub assignee: Option<String>,
+    /// Only cases with this tag.
+    pub tag: Option<String>,
+    /// Only this customer's cases.
+    pub customer: Option<CustomerId>,
+    /// Continue below this case id (newest first).
+    pub before: Option<CaseId>,
+    /// Page size.
+    pub limit: usize,
+}
+
+impl CaseQuery {
+    /// Whether `case` passes every filter.
+    pub fn matches(&self, case: &Case) -> bool {
+        self.status.is_none_or(|s| case.status == s)
+            && self.priority.is_none_or(|p| case.priority == p)
+            && self.team.as_ref().is_none_or(|t| case.team.as_ref() == Some(t))
+            && self.assignee.as_ref().is_none_or(|a| case.assignee.as_ref() == Some(a))
+            && self.tag.as_ref().is_none_or(|t| case.tags.contains(t))
+            && self.customer.is_none_or(|c| case.customer_id == c)
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T, C> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<C>,
+}
+
+/// The read side and the transaction entry point of a storage backend.
+pub trait Store: Send + Sync + 'static {
+    /// One case by id.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn case(&self, id: CaseId) -> Result<Option<Case>, StoreError>;
+
+    /// Cases matching `query`, newest first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn list_cases(&self, query: &CaseQuery) -> Result<Page<Case, CaseId>, StoreError>;
+
+    /// A case's events after `after`, oldest first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn case_events(&self, id: CaseId, after: Option<EventId>, limit: usize) -> Result<Page<Event, EventId>, StoreError>;
+
+    /// One customer by id.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError>;
+
+    /// The customer an identity resolves to.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn customer_by_identity(&self, identity: &Identity) -> Result<Option<Customer>, StoreError>;
+
+    /// Every event of every case of a customer (and the customer's own
+    /// events), oldest first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn customer_events(&self, id: CustomerId, after: Option<EventId>, limit: usize) -> Result<Page<Event, EventId>, StoreError>;
+
+    /// The token stored under a secret's hash.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
+
+    /// Every stored token.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+
+    /// What was stored for an idempotency key.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// Timers due at or before `now`, earliest first.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn due_timers(&self, now: Timestamp, limit: usize) -> Result<Vec<DueTimer>, StoreError>;
+
+    /// When the earliest timer is due.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn next_timer_at(&self) -> Result<Option<Timestamp>, StoreError>;
+
+    /// Runs `work` in one write transaction and commits it durably. If `work`
+    /// fails or the commit fails, nothing of it is written.
+    ///
+    /// # Errors
+    /// The error of `work`, or a storage failure.
+    fn transact(&self, work: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<(), StoreError>) -> Result<(), StoreError>;
+}
+
+/// What a command may read and write inside a write transaction. Reads see
+/// the transaction's own earlier writes.
+pub trait WriteTxn {
+    /// One case.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn case(&self, id: CaseId) -> Result<Option<Case>, StoreError>;
+
+    /// One customer.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError>;
+
+    /// The owner of an identity.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn customer_id_by_identity(&self, identity: &Identity) -> Result<Option<CustomerId>, StoreError>;
+
+    /// What was stored for an idempotency key.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// Whether a token with this name exists.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn token_name_taken(&self, name: &str) -> Result<bool, StoreError>;
+
+    /// The next id of a sequence. Ids of an aborted transaction may be skipped.
+    fn allocate(&mut self, sequence: Sequence) -> u64;
+
+    /// Writes a case row and keeps its indexes in step with `previous`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_case(&mut self, previous: Option<&Case>, case: &Case) -> Result<(), StoreError>;
+
+    /// Writes a customer and indexes its new identities.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_customer(&mut self, customer: &Customer) -> Result<(), StoreError>;
+
+    /// Appends an event and indexes it by case and customer.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn append_event(&mut self, event: &Event) -> Result<(), StoreError>;
+
+    /// Remembers an idempotency key's answer.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_idempotency(&mut self, key: &str, record: &IdempotencyRecord) -> Result<(), StoreError>;
+
+    /// Stores a token.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_token(&mut self, token: &ApiToken) -> Result<(), StoreError>;
+
+    /// Sets (or with `None` clears) a case's timer of `kind`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn set_timer(&mut self, case: CaseId, kind: TimerKind, due: Option<Timestamp>) -> Result<(), StoreError>;
+}

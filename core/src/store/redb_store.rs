@@ -1,0 +1,424 @@
+//! The embedded backend: one redb file. One write transaction per
+//! [`Store::transact`] (the writer's batch), committed with immediate
+//! durability; reads use their own read transactions and never wait on it.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
+
+use super::tables::*;
+use super::{CaseQuery, DueTimer, Page, Sequence, Store, StoreError, TimerKind, WriteTxn};
+use crate::auth::ApiToken;
+use crate::command::IdempotencyRecord;
+use crate::domain::{Case, CaseId, Customer, CustomerId, Event, EventId, Identity};
+
+/// Scanning stops after this many index rows per page, so a listing with
+/// filters that rarely match stays bounded; it then returns a short page with
+/// a cursor to continue.
+const MAX_SCAN_PER_PAGE: usize = 5_000;
+
+/// The next id of each sequence, kept in memory by the one writer and saved
+/// in `META` with every transaction.
+#[derive(Debug, Clone, Copy)]
+struct Counters {
+    case: u64,
+    customer: u64,
+    event: u64,
+}
+
+/// redb-backed [`Store`].
+pub struct RedbStore {
+    db: Database,
+    path: PathBuf,
+    counters: Mutex<Counters>,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl RedbStore {
+    /// Opens (or creates) the database file at `path` and its tables.
+    ///
+    /// # Errors
+    /// [`StoreError::InUse`] when another process holds the file; storage
+    /// failures otherwise.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_owned();
+        let db = match Database::builder().create(&path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::InUse(path)),
+            Err(e) => return Err(e.into()),
+        };
+        let txn = db.begin_write()?;
+        let counters = {
+            txn.open_table(CASES)?;
+            txn.open_table(EVENTS)?;
+            txn.open_table(CASE_EVENTS)?;
+            txn.open_table(CUSTOMER_EVENTS)?;
+            txn.open_table(CUSTOMERS)?;
+            txn.open_table(IDENTITIES)?;
+            txn.open_table(CASE_INDEX)?;
+            txn.open_table(DEADLINES)?;
+            txn.open_table(CASE_TIMERS)?;
+            txn.open_table(IDEMPOTENCY)?;
+            txn.open_table(TOKENS)?;
+            txn.open_table(PLUGIN_STATE)?;
+            txn.open_table(OUTBOX)?;
+            let meta = txn.open_table(META)?;
+            let get = |k: &str| -> Result<u64, StoreError> { Ok(meta.get(k)?.map_or(1, |v| v.value())) };
+            Counters { case: get("next_case")?, customer: get("next_customer")?, event: get("next_event")? }
+        };
+        txn.commit()?;
+        Ok(Self { db, path, counters: Mutex::new(counters) })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read(&self) -> Result<ReadTransaction, StoreError> {
+        Ok(self.db.begin_read()?)
+    }
+
+    fn events_page(
+        &self,
+        index: redb::TableDefinition<(u64, u64), ()>,
+        owner: u64,
+        after: Option<EventId>,
+        limit: usize,
+    ) -> Result<Page<Event, EventId>, StoreError> {
+        let txn = self.read()?;
+        let idx = txn.open_table(index)?;
+        let events = txn.open_table(EVENTS)?;
+        let start = after.map_or(0, |a| a.get().saturating_add(1));
+        let mut items = Vec::new();
+        let mut next = None;
+        for row in idx.range((owner, start)..=(owner, u64::MAX))? {
+            let (key, _) = row?;
+            let event_id = key.value().1;
+            if items.len() == limit {
+                next = items.last().map(|e: &Event| e.id);
+                break;
+            }
+            let bytes = events.get(event_id)?.ok_or_else(|| StoreError::Inconsistent(format!("event {event_id} is indexed but missing")))?;
+            items.push(decode("events", event_id, bytes.value())?);
+        }
+        Ok(Page { items, next })
+    }
+}
+
+/// The index rows a case appears under.
+fn index_keys(case: &Case) -> BTreeSet<String> {
+    let mut keys = BTreeSet::from([
+        "all".to_owned(),
+        format!("status:{}", case.status),
+        format!("priority:{}", case.priority),
+        format!("customer:{}", case.customer_id),
+    ]);
+    keys.extend(case.team.iter().map(|t| format!("team:{t}")));
+    keys.extend(case.assignee.iter().map(|a| format!("assignee:{a}")));
+    keys.extend(case.tags.iter().map(|t| format!("tag:{t}")));
+    keys
+}
+
+/// The index that drives a listing: the most selective filter given.
+fn driving_key(query: &CaseQuery) -> String {
+    if let Some(c) = query.customer {
+        format!("customer:{c}")
+    } else if let Some(a) = &query.assignee {
+        format!("assignee:{a}")
+    } else if let Some(t) = &query.tag {
+        format!("tag:{t}")
+    } else if let Some(t) = &query.team {
+        format!("team:{t}")
+    } else if let Some(s) = query.status {
+        format!("status:{s}")
+    } else if let Some(p) = query.priority {
+        format!("priority:{p}")
+    } else {
+        "all".to_owned()
+    }
+}
+
+fn millis(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(ms).map_err(|e| StoreError::Inconsistent(format!("bad timestamp {ms}: {e}")))
+}
+
+impl Store for RedbStore {
+    fn case(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(CASES)?;
+        table.get(id.get())?.map(|v| decode("cases", id, v.value())).transpose()
+    }
+
+    fn list_cases(&self, query: &CaseQuery) -> Result<Page<Case, CaseId>, StoreError> {
+        let txn = self.read()?;
+        let index = txn.open_table(CASE_INDEX)?;
+        let cases = txn.open_table(CASES)?;
+        let key = driving_key(query);
+        let upper = query.before.map_or(u64::MAX, |b| b.get().saturating_sub(1));
+        let mut items = Vec::new();
+        let mut scanned = 0;
+        let mut last_seen = None;
+        for row in index.range((key.as_str(), 0)..=(key.as_str(), upper))?.rev() {
+            let (k, _) = row?;
+            let id = k.value().1;
+            if items.len() == query.limit || scanned == MAX_SCAN_PER_PAGE {
+                return Ok(Page { items, next: last_seen });
+            }
+            scanned += 1;
+            last_seen = Some(CaseId::new(id));
+            let bytes = cases.get(id)?.ok_or_else(|| StoreError::Inconsistent(format!("case {id} is indexed but missing")))?;
+            let case: Case = decode("cases", id, bytes.value())?;
+            if query.matches(&case) {
+                items.push(case);
+            }
+        }
+        Ok(Page { items, next: None })
+    }
+
+    fn case_events(&self, id: CaseId, after: Option<EventId>, limit: usize) -> Result<Page<Event, EventId>, StoreError> {
+        self.events_page(CASE_EVENTS, id.get(), after, limit)
+    }
+
+    fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(CUSTOMERS)?;
+        table.get(id.get())?.map(|v| decode("customers", id, v.value())).transpose()
+    }
+
+    fn customer_by_identity(&self, identity: &Identity) -> Result<Option<Customer>, StoreError> {
+        let id = {
+            let txn = self.read()?;
+            let table = txn.open_table(IDENTITIES)?;
+            table.get(identity.key().as_str())?.map(|v| v.value())
+        };
+        id.map_or(Ok(None), |id| self.customer(CustomerId::new(id)))
+    }
+
+    fn customer_events(&self, id: CustomerId, after: Option<EventId>, limit: usize) -> Result<Page<Event, EventId>, StoreError> {
+        self.events_page(CUSTOMER_EVENTS, id.get(), after, limit)
+    }
+
+    fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(TOKENS)?;
+        table.get(hash)?.map(|v| decode("tokens", hash, v.value())).transpose()
+    }
+
+    fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(TOKENS)?;
+        let mut tokens = Vec::with_capacity(usize::try_from(table.len()?).unwrap_or(0));
+        for row in table.iter()? {
+            let (k, v) = row?;
+            tokens.push(decode("tokens", k.value(), v.value())?);
+        }
+        Ok(tokens)
+    }
+
+    fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(IDEMPOTENCY)?;
+        table.get(key)?.map(|v| decode("idempotency", key, v.value())).transpose()
+    }
+
+    fn due_timers(&self, now: Timestamp, limit: usize) -> Result<Vec<DueTimer>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(DEADLINES)?;
+        let mut due = Vec::new();
+        for row in table.iter()? {
+            let (k, _) = row?;
+            let (ms, case, kind) = k.value();
+            if ms > millis(now) || due.len() == limit {
+                break;
+            }
+            if let Some(kind) = TimerKind::parse(kind) {
+                due.push(DueTimer { case_id: CaseId::new(case), kind, due_at: from_millis(ms)? });
+            }
+        }
+        Ok(due)
+    }
+
+    fn next_timer_at(&self) -> Result<Option<Timestamp>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(DEADLINES)?;
+        table.first()?.map(|(k, _)| from_millis(k.value().0)).transpose()
+    }
+
+    fn transact(&self, work: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        let before = *counters;
+        let txn = self.db.begin_write()?;
+        let result = RedbTxn::open(&txn, &mut counters).and_then(|mut t| {
+            work(&mut t)?;
+            t.save_counters()
+        });
+        match result.and_then(|()| Ok(txn.commit()?)) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // Ids drawn by a failed transaction are reused: nothing saw them.
+                *counters = before;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The tables of one write transaction, opened once for the whole batch.
+struct RedbTxn<'t> {
+    counters: &'t mut Counters,
+    cases: Table<'t, u64, &'static [u8]>,
+    events: Table<'t, u64, &'static [u8]>,
+    case_events: Table<'t, (u64, u64), ()>,
+    customer_events: Table<'t, (u64, u64), ()>,
+    customers: Table<'t, u64, &'static [u8]>,
+    identities: Table<'t, &'static str, u64>,
+    case_index: Table<'t, (&'static str, u64), ()>,
+    deadlines: Table<'t, (i64, u64, &'static str), ()>,
+    case_timers: Table<'t, (u64, &'static str), i64>,
+    idempotency: Table<'t, &'static str, &'static [u8]>,
+    tokens: Table<'t, &'static str, &'static [u8]>,
+    meta: Table<'t, &'static str, u64>,
+}
+
+impl<'t> RedbTxn<'t> {
+    fn open(txn: &'t WriteTransaction, counters: &'t mut Counters) -> Result<Self, StoreError> {
+        Ok(Self {
+            counters,
+            cases: txn.open_table(CASES)?,
+            events: txn.open_table(EVENTS)?,
+            case_events: txn.open_table(CASE_EVENTS)?,
+            customer_events: txn.open_table(CUSTOMER_EVENTS)?,
+            customers: txn.open_table(CUSTOMERS)?,
+            identities: txn.open_table(IDENTITIES)?,
+            case_index: txn.open_table(CASE_INDEX)?,
+            deadlines: txn.open_table(DEADLINES)?,
+            case_timers: txn.open_table(CASE_TIMERS)?,
+            idempotency: txn.open_table(IDEMPOTENCY)?,
+            tokens: txn.open_table(TOKENS)?,
+            meta: txn.open_table(META)?,
+        })
+    }
+
+    fn save_counters(&mut self) -> Result<(), StoreError> {
+        self.meta.insert("next_case", self.counters.case)?;
+        self.meta.insert("next_customer", self.counters.customer)?;
+        self.meta.insert("next_event", self.counters.event)?;
+        Ok(())
+    }
+}
+
+impl WriteTxn for RedbTxn<'_> {
+    fn case(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
+        self.cases.get(id.get())?.map(|v| decode("cases", id, v.value())).transpose()
+    }
+
+    fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
+        self.customers.get(id.get())?.map(|v| decode("customers", id, v.value())).transpose()
+    }
+
+    fn customer_id_by_identity(&self, identity: &Identity) -> Result<Option<CustomerId>, StoreError> {
+        Ok(self.identities.get(identity.key().as_str())?.map(|v| CustomerId::new(v.value())))
+    }
+
+    fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.idempotency.get(key)?.map(|v| decode("idempotency", key, v.value())).transpose()
+    }
+
+    fn token_name_taken(&self, name: &str) -> Result<bool, StoreError> {
+        for row in self.tokens.iter()? {
+            let (k, v) = row?;
+            let token: ApiToken = decode("tokens", k.value(), v.value())?;
+            if token.name == name {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn allocate(&mut self, sequence: Sequence) -> u64 {
+        let slot = match sequence {
+            Sequence::Case => &mut self.counters.case,
+            Sequence::Customer => &mut self.counters.customer,
+            Sequence::Event => &mut self.counters.event,
+        };
+        let id = *slot;
+        *slot += 1;
+        id
+    }
+
+    fn put_case(&mut self, previous: Option<&Case>, case: &Case) -> Result<(), StoreError> {
+        let old = previous.map(index_keys).unwrap_or_default();
+        let new = index_keys(case);
+        for key in old.difference(&new) {
+            self.case_index.remove((key.as_str(), case.id.get()))?;
+        }
+        for key in new.difference(&old) {
+            self.case_index.insert((key.as_str(), case.id.get()), ())?;
+        }
+        self.cases.insert(case.id.get(), encode(case).as_slice())?;
+        Ok(())
+    }
+
+    fn put_customer(&mut self, customer: &Customer) -> Result<(), StoreError> {
+        for identity in &customer.identities {
+            self.identities.insert(identity.key().as_str(), customer.id.get())?;
+        }
+        self.customers.insert(customer.id.get(), encode(customer).as_slice())?;
+        Ok(())
+    }
+
+    fn append_event(&mut self, event: &Event) -> Result<(), StoreError> {
+        let id = event.id.get();
+        self.events.insert(id, encode(event).as_slice())?;
+        if let Some(case) = event.case_id {
+            self.case_events.insert((case.get(), id), ())?;
+        }
+        self.customer_events.insert((event.customer_id.get(), id), ())?;
+        Ok(())
+    }
+
+    fn put_idempotency(&mut self, key: &str, record: &IdempotencyRecord) -> Result<(), StoreError> {
+        self.idempotency.insert(key, encode(record).as_slice())?;
+        Ok(())
+    }
+
+    fn put_token(&mut self, token: &ApiToken) -> Result<(), StoreError> {
+        self.tokens.insert(token.hash.as_str(), encode(token).as_slice())?;
+        Ok(())
+    }
+
+    fn set_timer(&mut self, case: CaseId, kind: TimerKind, due: Option<Timestamp>) -> Result<(), StoreError> {
+        let slot = (case.get(), kind.as_str());
+        let old = self.case_timers.get(slot)?.map(|v| v.value());
+        let new = due.map(millis);
+        if old == new {
+            return Ok(());
+        }
+        if let Some(ms) = old {
+            self.deadlines.remove((ms, case.get(), kind.as_str()))?;
+        }
+        match new {
+            Some(ms) => {
+                self.deadlines.insert((ms, case.get(), kind.as_str()), ())?;
+                self.case_timers.insert(slot, ms)?;
+            }
+            None => {
+                self.case_timers.remove(slot)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,173 @@
+//! The single writer: takes every queued command (up to a batch limit),
+//! executes them in one write transaction, commits durably, and only then
+//! answers each waiting caller (group commit). A command that is refused
+//! writes nothing and does not disturb its neighbours; a command that hits a
+//! storage failure is answered with it and the rest of the batch is retried
+//! without it.
+
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::clock::Clock;
+use crate::command::{Command, CommandError, Outcome};
+use crate::execute::{ExecContext, execute};
+use crate::store::{Store, StoreError};
+
+/// Tuning of the write path.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterConfig {
+    /// Commands that may wait in the queue; beyond it callers get
+    /// [`CommandError::Overloaded`].
+    pub queue_capacity: usize,
+    /// Most commands in one transaction.
+    pub batch_limit: usize,
+    /// How long a solved case stays solved before it closes.
+    pub auto_close_after: SignedDuration,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self { queue_capacity: 4096, batch_limit: 512, auto_close_after: SignedDuration::from_hours(96) }
+    }
+}
+
+enum Job {
+    Run { command: Command, reply: oneshot::Sender<Result<Outcome, CommandError>>, span: tracing::Span },
+    Stop,
+}
+
+/// A handle to submit commands to the writer.
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Starts the writer thread. `timers_changed` is notified after every
+    /// commit that touched a case, so the scheduler can re-read its next due
+    /// time.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: WriterConfig,
+        timers_changed: Arc<Notify>,
+    ) -> (Writer, std::thread::JoinHandle<()>) {
+        let (queue, mut jobs) = mpsc::channel(config.queue_capacity.max(1));
+        let thread = std::thread::Builder::new()
+            .name("frontdesk-writer".into())
+            .spawn(move || {
+                let mut batch = Vec::with_capacity(config.batch_limit);
+                while let Some(job) = jobs.blocking_recv() {
+                    let mut stop = matches!(job, Job::Stop);
+                    batch.extend(into_run(job));
+                    while !stop && batch.len() < config.batch_limit {
+                        match jobs.try_recv() {
+                            Ok(Job::Stop) => stop = true,
+                            Ok(job) => batch.extend(into_run(job)),
+                            Err(_) => break,
+                        }
+                    }
+                    if !batch.is_empty() {
+                        run_batch(store.as_ref(), clock.as_ref(), &config, &mut batch);
+                        timers_changed.notify_one();
+                    }
+                    if stop {
+                        break;
+                    }
+                }
+                tracing::info!("writer stopped");
+            })
+            .expect("spawn the writer thread");
+        (Writer { queue }, thread)
+    }
+
+    /// Queues `command` and waits until it is durably committed (or refused).
+    ///
+    /// # Errors
+    /// The command's refusal, [`CommandError::Overloaded`] when the queue is
+    /// full, [`CommandError::Unavailable`] when the writer has stopped.
+    pub async fn submit(&self, command: Command) -> Result<Outcome, CommandError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Run { command, reply, span: tracing::Span::current() };
+        self.queue.try_send(job).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => CommandError::Overloaded,
+            mpsc::error::TrySendError::Closed(_) => CommandError::Unavailable,
+        })?;
+        answer.await.map_err(|_| CommandError::Unavailable)?
+    }
+
+    /// Asks the writer to finish what is queued and stop. Commands submitted
+    /// afterwards are refused with [`CommandError::Unavailable`].
+    pub async fn stop(&self) {
+        let _ = self.queue.send(Job::Stop).await;
+    }
+}
+
+type RunJob = (Command, oneshot::Sender<Result<Outcome, CommandError>>, tracing::Span);
+
+fn into_run(job: Job) -> Option<RunJob> {
+    match job {
+        Job::Run { command, reply, span } => Some((command, reply, span)),
+        Job::Stop => None,
+    }
+}
+
+fn run_batch(store: &dyn Store, clock: &dyn Clock, config: &WriterConfig, batch: &mut Vec<RunJob>) {
+    let ctx = ExecContext { now: clock.now(), auto_close_after: config.auto_close_after };
+    let mut results: Vec<Option<Result<Outcome, CommandError>>> = (0..batch.len()).map(|_| None).collect();
+    loop {
+        let mut failed: Option<usize> = None;
+        let mut answers = Vec::new();
+        let committed = store.transact(&mut |txn| {
+            answers.clear();
+            for (index, (command, _, span)) in batch.iter().enumerate() {
+                if results[index].is_some() {
+                    continue;
+                }
+                let _entered = span.enter();
+                match execute(txn, command, &ctx) {
+                    Err(CommandError::Store(e)) => {
+                        failed = Some(index);
+                        return Err(e);
+                    }
+                    answer => answers.push((index, answer)),
+                }
+            }
+            Ok(())
+        });
+        match (committed, failed) {
+            (Ok(()), _) => {
+                for (index, answer) in answers.drain(..) {
+                    results[index] = Some(answer);
+                }
+                break;
+            }
+            (Err(e), Some(index)) => {
+                // One command's storage failure: answer it, retry the others.
+                tracing::error!(error = %e, "command failed in storage; retrying the rest of its batch");
+                results[index] = Some(Err(CommandError::Store(e)));
+            }
+            (Err(e), None) => {
+                tracing::error!(error = %e, commands = batch.len(), "batch commit failed");
+                let message = e.to_string();
+                for slot in results.iter_mut().filter(|r| r.is_none()) {
+                    *slot = Some(Err(CommandError::Store(StoreError::RolledBack(message.clone()))));
+                }
+                break;
+            }
+        }
+    }
+    for ((_, reply, _), result) in batch.drain(..).zip(results) {
+        let result = result.unwrap_or(Err(CommandError::Unavailable));
+        // A caller that gave up (timeout, disconnect) still had its command committed.
+        let _ = reply.send(result);
+    }
+}

@@ -1,0 +1,71 @@
+//! Command-line arguments (clap). `main` turns them into actions; only the
+//! validated [`crate::config::FileConfig`] travels on.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use frontdesk_core::auth::Role;
+
+/// Frontdesk: customer service management.
+#[derive(Debug, Parser)]
+#[command(name = "frontdesk", version, about)]
+pub struct Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Commands,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Run the server (with no flags: the embedded defaults, data in ./data).
+    Serve(ServeArgs),
+    /// Manage API tokens.
+    Token {
+        /// Token action.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+/// `frontdesk serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Config file (default: ./config/frontdesk.toml if present, else the embedded one).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Listen address (overrides `server.bind`).
+    #[arg(long)]
+    pub bind: Option<SocketAddr>,
+    /// Data directory (overrides `server.data_dir`).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Rule scripts directory.
+    #[arg(long, default_value = "scripts")]
+    pub scripts_dir: PathBuf,
+    /// Directory of third-party plugins.
+    #[arg(long)]
+    pub plugins_dir: Option<PathBuf>,
+}
+
+/// `frontdesk token ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (alone on the last line). Works only while
+    /// no server holds the data directory; use `POST /api/v1/tokens` then.
+    Create {
+        /// admin, agent or integration.
+        #[arg(long)]
+        role: Role,
+        /// A unique name; events record it as the actor.
+        #[arg(long)]
+        name: String,
+        /// Config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory (overrides `server.data_dir`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}

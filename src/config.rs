@@ -1,0 +1,174 @@
+//! `frontdesk.toml`: parsed strictly (unknown keys are an error naming the
+//! file, line and key), every section optional with documented defaults.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The configuration shipped inside the binary, used when no file is given
+/// and `config/frontdesk.toml` does not exist in the working directory.
+pub const EMBEDDED: &str = include_str!("../config/frontdesk.toml");
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    /// `[server]`.
+    pub server: ServerConfig,
+    /// `[cases]`.
+    pub cases: CasesConfig,
+    /// `[calendars.NAME]`: business calendars (used by the SLA clock).
+    pub calendars: BTreeMap<String, toml::Table>,
+    /// `[sla]`: SLA policies.
+    pub sla: Option<toml::Table>,
+    /// `[scripts]`: rule engine limits.
+    pub scripts: Option<toml::Table>,
+    /// `[plugins.NAME]`: per-plugin config and secrets.
+    pub plugins: BTreeMap<String, toml::Table>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Per-request time limit.
+    pub request_timeout: String,
+    /// Time allowed to send the request headers.
+    pub header_read_timeout: String,
+    /// Most concurrent connections.
+    pub max_connections: usize,
+    /// Most queued writes.
+    pub queue_capacity: usize,
+    /// Most writes per transaction.
+    pub batch_limit: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            max_body_bytes: 1024 * 1024,
+            request_timeout: "30s".into(),
+            header_read_timeout: "10s".into(),
+            max_connections: 1024,
+            queue_capacity: 4096,
+            batch_limit: 512,
+        }
+    }
+}
+
+/// `[cases]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CasesConfig {
+    /// How long a solved case stays solved before it closes.
+    pub auto_close_after: String,
+}
+
+impl Default for CasesConfig {
+    fn default() -> Self {
+        Self { auto_close_after: "4d".into() }
+    }
+}
+
+impl FileConfig {
+    /// Reads `path`, or with `None` the working directory's
+    /// `config/frontdesk.toml` if present, else the embedded defaults.
+    ///
+    /// # Errors
+    /// Unreadable file, bad TOML, unknown keys, bad values.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<(Self, String)> {
+        let default = Path::new("config/frontdesk.toml");
+        let (text, origin) = match path {
+            Some(path) => (
+                std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?,
+                path.display().to_string(),
+            ),
+            None if default.exists() => (
+                std::fs::read_to_string(default).with_context(|| format!("cannot read config file {}", default.display()))?,
+                default.display().to_string(),
+            ),
+            None => (EMBEDDED.to_owned(), "embedded config/frontdesk.toml".to_owned()),
+        };
+        let config = Self::parse(&text).with_context(|| format!("invalid config in {origin}"))?;
+        Ok((config, origin))
+    }
+
+    /// Parses and validates config text.
+    ///
+    /// # Errors
+    /// Bad TOML (with line and column), unknown keys, bad durations.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let config: FileConfig = toml::from_str(text)?;
+        config.server.request_timeout().context("server.request_timeout")?;
+        config.server.header_read_timeout().context("server.header_read_timeout")?;
+        config.cases.auto_close_after().context("cases.auto_close_after")?;
+        anyhow::ensure!(config.server.max_connections > 0, "server.max_connections must be at least 1");
+        anyhow::ensure!(config.server.batch_limit > 0, "server.batch_limit must be at least 1");
+        anyhow::ensure!(config.server.queue_capacity > 0, "server.queue_capacity must be at least 1");
+        Ok(config)
+    }
+}
+
+fn seconds(text: &str) -> anyhow::Result<Duration> {
+    Ok(Duration::from_secs(frontdesk_core::duration::parse_duration(text)?))
+}
+
+impl ServerConfig {
+    /// `request_timeout` parsed.
+    ///
+    /// # Errors
+    /// A bad duration.
+    pub fn request_timeout(&self) -> anyhow::Result<Duration> {
+        seconds(&self.request_timeout)
+    }
+
+    /// `header_read_timeout` parsed.
+    ///
+    /// # Errors
+    /// A bad duration.
+    pub fn header_read_timeout(&self) -> anyhow::Result<Duration> {
+        seconds(&self.header_read_timeout)
+    }
+}
+
+impl CasesConfig {
+    /// `auto_close_after` parsed.
+    ///
+    /// # Errors
+    /// A bad duration.
+    pub fn auto_close_after(&self) -> anyhow::Result<jiff::SignedDuration> {
+        Ok(jiff::SignedDuration::try_from(seconds(&self.auto_close_after)?)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_config_is_valid_and_empty_config_takes_defaults() {
+        FileConfig::parse(EMBEDDED).unwrap();
+        let empty = FileConfig::parse("").unwrap();
+        assert_eq!(empty.server.max_body_bytes, 1024 * 1024);
+        assert_eq!(empty.cases.auto_close_after().unwrap(), jiff::SignedDuration::from_hours(96));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_line_and_key() {
+        let err = format!("{:#}", FileConfig::parse("[server]\nbind = \"127.0.0.1:1\"\nbnid = 3\n").unwrap_err());
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("bnid"), "{err}");
+    }
+}

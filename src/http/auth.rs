@@ -1,0 +1,51 @@
+//! Bearer-token authentication and role checks.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use frontdesk_core::Actor;
+use frontdesk_core::auth::{Permission, Role, hash_secret};
+
+use super::{ApiError, AppState};
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// Token name.
+    pub name: String,
+    /// Token role.
+    pub role: Role,
+}
+
+impl Principal {
+    /// Refuses with 403 unless the role allows `permission`.
+    pub fn require(&self, permission: Permission, action: &'static str) -> Result<(), ApiError> {
+        if self.role.allows(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden { role: self.role.as_str(), action })
+        }
+    }
+
+    /// The actor recorded on what this caller does.
+    pub fn actor(&self) -> Actor {
+        self.role.actor(&self.name)
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized("missing bearer token"))?;
+        let secret = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or(ApiError::Unauthorized("expected Authorization: Bearer <token>"))?;
+        let token = state.frontdesk.store().token_by_hash(&hash_secret(secret))?.ok_or(ApiError::Unauthorized("invalid token"))?;
+        Ok(Principal { name: token.name, role: token.role })
+    }
+}

@@ -1,0 +1,278 @@
+//! `/cases`: create, list, read, patch, messages, timeline, CSAT.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use frontdesk_core::auth::{Permission, hash_secret};
+use frontdesk_core::command::{CasePatch, Command, CustomerRef, IdempotencyClaim, MessageKind, NewCase, Outcome};
+use frontdesk_core::store::CaseQuery;
+use frontdesk_core::{CaseId, CaseStatus, CustomerId, Priority};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Value, json};
+
+use super::auth::Principal;
+use super::customers::{CustomerBody, EventsQuery, events_json, unexpected};
+use super::extract::{ApiJson, ApiQuery, decode_cursor, encode_cursor, page_limit, parse_id};
+use super::{ApiError, AppState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/cases", get(list_cases).post(create_case))
+        .route("/cases/{id}", get(get_case).patch(update_case))
+        .route("/cases/{id}/messages", post(add_message))
+        .route("/cases/{id}/events", get(list_case_events))
+        .route("/cases/{id}/csat", post(record_csat))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateCaseBody {
+    subject: String,
+    customer: CustomerBody,
+    #[serde(default = "default_channel")]
+    channel: String,
+    #[serde(default)]
+    priority: Priority,
+    message: Option<MessageText>,
+    #[serde(default)]
+    tags: BTreeSet<String>,
+    #[serde(default)]
+    fields: BTreeMap<String, Value>,
+    team: Option<String>,
+    assignee: Option<String>,
+}
+
+fn default_channel() -> String {
+    "api".to_owned()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageText {
+    body: String,
+}
+
+/// The longest accepted `Idempotency-Key`.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+async fn create_case(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    ApiJson(body, raw): ApiJson<CreateCaseBody>,
+) -> Result<Response, ApiError> {
+    principal.require(Permission::CreateCases, "create cases")?;
+    let idempotency = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => {
+            let key = value.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY);
+            let key = key.ok_or_else(|| ApiError::InvalidBody(format!("Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} visible characters")))?;
+            // Keys are scoped to the token, so two clients cannot collide.
+            Some(IdempotencyClaim {
+                key: format!("{}:{key}", principal.name),
+                request_hash: hash_secret(&String::from_utf8_lossy(&raw)),
+            })
+        }
+    };
+    let customer = match body.customer.id {
+        Some(id) => CustomerRef::Id(id),
+        None => CustomerRef::Match(body.customer.into_input()?),
+    };
+    let command = Command::CreateCase(NewCase {
+        subject: body.subject,
+        customer,
+        channel: body.channel,
+        priority: body.priority,
+        message: body.message.map(|m| m.body),
+        tags: body.tags,
+        fields: body.fields,
+        team: body.team,
+        assignee: body.assignee,
+        actor: principal.actor(),
+        idempotency,
+    });
+    match state.frontdesk.execute(command).await? {
+        Outcome::Case { case, .. } => {
+            tracing::Span::current().record("case.id", tracing::field::display(case.id));
+            Ok((StatusCode::CREATED, Json(json!(case))).into_response())
+        }
+        Outcome::Replayed(record) => {
+            let status = StatusCode::from_u16(record.status).unwrap_or(StatusCode::CREATED);
+            let mut response = (status, record.body).into_response();
+            response.headers_mut().insert(axum::http::header::CONTENT_TYPE, "application/json".parse().expect("static header"));
+            response.headers_mut().insert("idempotent-replayed", "true".parse().expect("static header"));
+            Ok(response)
+        }
+        other => Err(unexpected(other)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<CaseStatus>,
+    priority: Option<Priority>,
+    team: Option<String>,
+    assignee: Option<String>,
+    tag: Option<String>,
+    customer: Option<String>,
+    sla: Option<String>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_cases(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Permission::ReadCases, "read cases")?;
+    if let Some(sla) = &query.sla {
+        return Err(ApiError::InvalidQuery(format!("sla={sla} is not supported yet: no SLA policies are applied")));
+    }
+    let customer = match &query.customer {
+        Some(raw) => Some(raw.parse::<CustomerId>().map_err(|_| ApiError::InvalidQuery(format!("invalid customer id {raw:?}")))?),
+        None => None,
+    };
+    let case_query = CaseQuery {
+        status: query.status,
+        priority: query.priority,
+        team: query.team,
+        assignee: query.assignee,
+        tag: query.tag,
+        customer,
+        before: query.cursor.as_deref().map(decode_cursor).transpose()?.map(CaseId::new),
+        limit: page_limit(query.limit, 50, 200)?,
+    };
+    let page = state.frontdesk.store().list_cases(&case_query)?;
+    Ok(Json(json!({ "cases": page.items, "next_cursor": page.next.map(|id| encode_cursor(id.get())) })))
+}
+
+async fn get_case(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    principal.require(Permission::ReadCases, "read cases")?;
+    let id: CaseId = parse_id("case", &id)?;
+    let case = state.frontdesk.store().case(id)?.ok_or_else(|| ApiError::NotFound(format!("case {id} not found")))?;
+    Ok(Json(json!(case)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    status: Option<CaseStatus>,
+    priority: Option<Priority>,
+    #[serde(default, deserialize_with = "present")]
+    team: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    assignee: Option<Option<String>>,
+    tags: Option<TagsPatch>,
+    #[serde(default)]
+    fields: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TagsPatch {
+    #[serde(default)]
+    add: Vec<String>,
+    #[serde(default)]
+    remove: Vec<String>,
+}
+
+/// Tells "absent" (leave as is) from `null` (clear) for optional fields.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+async fn update_case(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(body, _): ApiJson<PatchBody>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Permission::UpdateCases, "update cases")?;
+    let case_id: CaseId = parse_id("case", &id)?;
+    let tags = body.tags.unwrap_or_default();
+    let patch = CasePatch {
+        status: body.status,
+        priority: body.priority,
+        team: body.team,
+        assignee: body.assignee,
+        add_tags: tags.add,
+        remove_tags: tags.remove,
+        fields: body.fields,
+    };
+    let command = Command::UpdateCase { case_id, patch, actor: principal.actor() };
+    case_json(state.frontdesk.execute(command).await?)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageBody {
+    #[serde(rename = "type")]
+    kind: MessageKind,
+    body: String,
+}
+
+async fn add_message(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(body, _): ApiJson<MessageBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    match body.kind {
+        MessageKind::Reply => principal.require(Permission::Reply, "send replies")?,
+        MessageKind::Note => principal.require(Permission::AddNote, "add notes")?,
+        MessageKind::Customer => principal.require(Permission::AddCustomerMessage, "add customer messages")?,
+    }
+    let case_id: CaseId = parse_id("case", &id)?;
+    let command = Command::AddMessage { case_id, kind: body.kind, body: body.body, actor: principal.actor() };
+    match state.frontdesk.execute(command).await? {
+        Outcome::Case { case, events, created } => {
+            Ok((StatusCode::CREATED, Json(json!({ "case": case, "events": events, "follow_up": created }))))
+        }
+        other => Err(unexpected(other)),
+    }
+}
+
+async fn list_case_events(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Permission::ReadCases, "read cases")?;
+    let id: CaseId = parse_id("case", &id)?;
+    let (after, limit) = query.parse()?;
+    let store = state.frontdesk.store();
+    store.case(id)?.ok_or_else(|| ApiError::NotFound(format!("case {id} not found")))?;
+    Ok(events_json(store.case_events(id, after, limit)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CsatBody {
+    score: u8,
+    comment: Option<String>,
+}
+
+async fn record_csat(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(body, _): ApiJson<CsatBody>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Permission::RecordCsat, "record CSAT")?;
+    let case_id: CaseId = parse_id("case", &id)?;
+    case_json(state.frontdesk.execute(Command::RecordCsat { case_id, score: body.score, comment: body.comment }).await?)
+}
+
+fn case_json(outcome: Outcome) -> Result<Json<Value>, ApiError> {
+    match outcome {
+        Outcome::Case { case, .. } => Ok(Json(json!(case))),
+        other => Err(unexpected(other)),
+    }
+}

@@ -1,0 +1,137 @@
+//! `/customers`: create-or-match by identity, profile, timeline across cases.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use frontdesk_core::auth::Permission;
+use frontdesk_core::command::{Command, CommandError, CustomerInput, Outcome};
+use frontdesk_core::{CustomerId, EventId, Identity};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::Principal;
+use super::extract::{ApiJson, ApiQuery, decode_cursor, encode_cursor, page_limit, parse_id};
+use super::{ApiError, AppState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/customers", post(upsert_customer))
+        .route("/customers/{id}", get(get_customer))
+        .route("/customers/{id}/events", get(list_customer_events))
+}
+
+/// A customer as callers describe one: any identities, plus details.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerBody {
+    /// An existing customer's id (cases only; identities are ignored then).
+    pub id: Option<CustomerId>,
+    /// Display name.
+    pub name: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Chat handle.
+    pub chat: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// Ids in external systems: `{"salesforce": "003..."}`.
+    #[serde(default)]
+    pub external_ids: BTreeMap<String, String>,
+    /// Service tier.
+    pub tier: Option<String>,
+    /// Attributes.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Value>,
+}
+
+impl CustomerBody {
+    /// Validates identities into a core input.
+    pub fn into_input(self) -> Result<CustomerInput, ApiError> {
+        let invalid = |e: frontdesk_core::domain::InvalidIdentity| ApiError::Command(CommandError::Invalid(e.to_string()));
+        let mut identities = Vec::new();
+        if let Some(email) = &self.email {
+            identities.push(Identity::email(email).map_err(invalid)?);
+        }
+        if let Some(chat) = &self.chat {
+            identities.push(Identity::chat(chat).map_err(invalid)?);
+        }
+        if let Some(phone) = &self.phone {
+            identities.push(Identity::phone(phone).map_err(invalid)?);
+        }
+        for (system, id) in &self.external_ids {
+            identities.push(Identity::external(system, id).map_err(invalid)?);
+        }
+        Ok(CustomerInput { name: self.name, tier: self.tier, identities, attributes: self.attributes })
+    }
+}
+
+async fn upsert_customer(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body, _): ApiJson<CustomerBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    principal.require(Permission::WriteCustomers, "create customers")?;
+    if body.id.is_some() {
+        return Err(ApiError::InvalidBody("`id` is assigned by the server".into()));
+    }
+    let command = Command::UpsertCustomer { input: body.into_input()?, actor: principal.actor() };
+    match state.frontdesk.execute(command).await? {
+        Outcome::Customer { customer, created } => {
+            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+            Ok((status, Json(json!(customer))))
+        }
+        other => Err(unexpected(other)),
+    }
+}
+
+async fn get_customer(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    principal.require(Permission::ReadCustomers, "read customers")?;
+    let id: CustomerId = parse_id("customer", &id)?;
+    let customer = state.frontdesk.store().customer(id)?.ok_or_else(|| ApiError::NotFound(format!("customer {id} not found")))?;
+    Ok(Json(json!(customer)))
+}
+
+/// `?cursor=&limit=` for timelines.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Continue after this cursor.
+    pub cursor: Option<String>,
+    /// Page size (default 200, at most 1000).
+    pub limit: Option<usize>,
+}
+
+impl EventsQuery {
+    /// The cursor and limit, validated.
+    pub fn parse(&self) -> Result<(Option<EventId>, usize), ApiError> {
+        let after = self.cursor.as_deref().map(decode_cursor).transpose()?.map(EventId::new);
+        Ok((after, page_limit(self.limit, 200, 1000)?))
+    }
+}
+
+/// The events page as JSON.
+pub fn events_json(page: frontdesk_core::store::Page<frontdesk_core::Event, EventId>) -> Json<Value> {
+    Json(json!({ "events": page.items, "next_cursor": page.next.map(|id| encode_cursor(id.get())) }))
+}
+
+async fn list_customer_events(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Permission::ReadCustomers, "read customers")?;
+    let id: CustomerId = parse_id("customer", &id)?;
+    let (after, limit) = query.parse()?;
+    let store = state.frontdesk.store();
+    store.customer(id)?.ok_or_else(|| ApiError::NotFound(format!("customer {id} not found")))?;
+    Ok(events_json(store.customer_events(id, after, limit)?))
+}
+
+/// An outcome a handler did not ask for: a bug, answered as a server error.
+pub fn unexpected(outcome: Outcome) -> ApiError {
+    ApiError::Store(frontdesk_core::store::StoreError::Inconsistent(format!("unexpected outcome {outcome:?}")))
+}

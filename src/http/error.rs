@@ -1,0 +1,100 @@
+//! API errors: `{"error": {"code", "message"}}` with the status codes of
+//! DESIGN.md. Server errors are logged with their cause and answered with a
+//! generic message; internals never reach the client.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use frontdesk_core::command::CommandError;
+use frontdesk_core::store::StoreError;
+use serde_json::json;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `malformed_json`: the body is not JSON.
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    /// 400 `invalid_body`: JSON of the wrong shape (types, unknown fields, enum values).
+    #[error("invalid request body: {0}")]
+    InvalidBody(String),
+    /// 400 `invalid_query`: bad query parameters.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+    /// 401 `unauthorized`: no or unknown token.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// 403 `forbidden`: the token's role may not do this.
+    #[error("a token with role {role} may not {action}")]
+    Forbidden {
+        /// The caller's role.
+        role: &'static str,
+        /// What was attempted.
+        action: &'static str,
+    },
+    /// 404 `not_found`.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405 `method_not_allowed`.
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+    /// 413 `payload_too_large`.
+    #[error("request body is larger than the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    /// 415 `unsupported_media_type`.
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
+    /// Refused or failed command.
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    /// Failed read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            ApiError::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+            ApiError::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Command(e) => match e {
+                CommandError::CaseNotFound(_) | CommandError::CustomerNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                CommandError::Transition(_) => (StatusCode::CONFLICT, "illegal_transition"),
+                CommandError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_input"),
+                CommandError::IdentityConflict { .. } => (StatusCode::CONFLICT, "identity_conflict"),
+                CommandError::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
+                CommandError::IdempotencyInFlight => (StatusCode::CONFLICT, "idempotency_in_flight"),
+                CommandError::TokenNameTaken(_) => (StatusCode::CONFLICT, "conflict"),
+                CommandError::Overloaded => (StatusCode::TOO_MANY_REQUESTS, "overloaded"),
+                CommandError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+                CommandError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+            tracing::error!(error = ?self, "request failed");
+            "internal error".to_owned()
+        } else {
+            tracing::debug!(%code, error = %self, "request refused");
+            self.to_string()
+        };
+        let mut response = (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}

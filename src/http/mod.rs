@@ -1,0 +1,77 @@
+//! The HTTP API (`/api/v1`): one module per resource. Handlers parse and
+//! authorize, build a core `Command` or call the store's read side, and map
+//! results to JSON; they never touch redb.
+
+mod auth;
+mod cases;
+mod customers;
+mod error;
+mod extract;
+mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::routing::get;
+use frontdesk_core::service::Frontdesk;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    frontdesk: Arc<Frontdesk>,
+    max_body_bytes: usize,
+}
+
+impl AppState {
+    /// State over a running core; bodies over `max_body_bytes` get 413.
+    pub fn new(frontdesk: Arc<Frontdesk>, max_body_bytes: usize) -> Self {
+        Self { frontdesk, max_body_bytes }
+    }
+}
+
+/// The whole API.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let max_body_bytes = state.max_body_bytes;
+    let api = Router::new().merge(cases::routes()).merge(customers::routes()).merge(tokens::routes());
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, request_timeout))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// A span per request, carrying the case id when the path names one (handlers
+/// that create a case record it once known).
+fn request_span(request: &Request) -> tracing::Span {
+    let path = request.uri().path();
+    let case_id = path.strip_prefix("/api/v1/cases/").and_then(|rest| rest.split('/').next()).filter(|s| !s.is_empty());
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %path,
+        case.id = case_id.map(tracing::field::display).unwrap_or(tracing::field::display("")),
+    )
+}
+
+async fn healthz() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -1,0 +1,175 @@
+//! The `frontdesk` server: CLI actions, HTTP API and wiring around
+//! `frontdesk-core`.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod server;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use frontdesk_core::auth::{self, Role};
+use frontdesk_core::command::{Command, Outcome};
+use frontdesk_core::execute::{ExecContext, execute};
+use frontdesk_core::service::Frontdesk;
+use frontdesk_core::store::{RedbStore, Store, StoreError};
+use frontdesk_core::writer::WriterConfig;
+use frontdesk_core::{Clock, SystemClock};
+
+use crate::cli::ServeArgs;
+use crate::config::FileConfig;
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "frontdesk.redb";
+/// Where the first start writes the admin token.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
+fn open_store(data_dir: &Path) -> anyhow::Result<RedbStore> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let path = data_dir.join(DB_FILE);
+    RedbStore::open(&path).map_err(|e| match e {
+        StoreError::InUse(_) => anyhow::anyhow!(
+            "the data directory {} is in use by a running frontdesk server; stop it, or use its HTTP API (POST /api/v1/tokens)",
+            data_dir.display()
+        ),
+        other => anyhow::Error::new(other).context(format!("cannot open database {}", path.display())),
+    })
+}
+
+/// `frontdesk serve`: runs until SIGINT or SIGTERM, then finishes in-flight
+/// requests and queued writes.
+///
+/// # Errors
+/// Bad config, a data directory in use, a port in use.
+pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let (mut config, origin) = FileConfig::load(args.config.as_deref())?;
+    if let Some(bind) = args.bind {
+        config.server.bind = bind;
+    }
+    if let Some(dir) = args.data_dir {
+        config.server.data_dir = dir;
+    }
+    tracing::info!(config = %origin, "configuration loaded");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.server.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.server.bind))?;
+        run(listener, config, Arc::new(SystemClock), shutdown_signal()).await
+    })
+}
+
+/// Runs the server on `listener` until `shutdown` resolves.
+///
+/// # Errors
+/// A data directory in use or unusable.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    config: FileConfig,
+    clock: Arc<dyn Clock>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store: Arc<dyn Store> = Arc::new(open_store(&config.server.data_dir)?);
+    let writer = WriterConfig {
+        queue_capacity: config.server.queue_capacity,
+        batch_limit: config.server.batch_limit,
+        auto_close_after: config.cases.auto_close_after()?,
+    };
+    let running = Frontdesk::start(store, clock, writer);
+    ensure_admin_token(running.frontdesk(), &config.server.data_dir).await?;
+    let state = http::AppState::new(running.frontdesk().clone(), config.server.max_body_bytes);
+    let router = http::router(state, config.server.request_timeout()?);
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data_dir = %config.server.data_dir.display(), "frontdesk listening");
+    let limits = server::ConnectionLimits {
+        max_connections: config.server.max_connections,
+        header_read_timeout: config.server.header_read_timeout()?,
+    };
+    server::serve(listener, router, limits, shutdown).await;
+    tracing::info!("http stopped; finishing queued writes");
+    running.shutdown().await;
+    tracing::info!("frontdesk stopped");
+    Ok(())
+}
+
+/// On a store without tokens, creates the `admin` token and writes it to
+/// `<data_dir>/admin.token` (mode 0600).
+async fn ensure_admin_token(frontdesk: &Frontdesk, data_dir: &Path) -> anyhow::Result<()> {
+    if !frontdesk.store().tokens()?.is_empty() {
+        return Ok(());
+    }
+    let secret = auth::generate_secret();
+    let token = Role::Admin.token("admin", &secret, frontdesk.clock().now());
+    let path = data_dir.join(ADMIN_TOKEN_FILE);
+    write_secret_file(&path, &secret)?;
+    frontdesk.execute(Command::CreateToken(token)).await.context("cannot store the admin token")?;
+    tracing::info!(path = %path.display(), "created the first admin token");
+    Ok(())
+}
+
+fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(file, "{secret}").with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// `frontdesk token create`: stores a token directly in the database and
+/// prints the secret alone on the last line.
+///
+/// # Errors
+/// A data directory in use, a taken name, a bad name.
+pub fn create_token(role: Role, name: &str, config: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<()> {
+    let (config, _) = FileConfig::load(config)?;
+    let data_dir = data_dir.unwrap_or(&config.server.data_dir);
+    let store = open_store(data_dir)?;
+    let secret = auth::generate_secret();
+    let now = SystemClock.now();
+    let command = Command::CreateToken(role.token(name, &secret, now));
+    let ctx = ExecContext { now, auto_close_after: config.cases.auto_close_after()? };
+    let mut outcome = None;
+    store.transact(&mut |txn| match execute(txn, &command, &ctx) {
+        Err(frontdesk_core::command::CommandError::Store(e)) => Err(e),
+        other => {
+            outcome = Some(other);
+            Ok(())
+        }
+    })?;
+    match outcome {
+        Some(Ok(Outcome::Token(token))) => {
+            println!("created {} token {:?}; it is shown only once:", token.role, token.name);
+            println!("{secret}");
+            Ok(())
+        }
+        Some(Err(e)) => Err(e.into()),
+        _ => anyhow::bail!("token was not created"),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,30 @@
+//! The `frontdesk` binary: parse arguments, set up tracing, run.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use frontdesk::cli::{Args, Commands, TokenCommand};
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let args = Args::parse();
+    let result = match args.command {
+        Commands::Serve(serve) => frontdesk::serve(serve),
+        Commands::Token { command: TokenCommand::Create { role, name, config, data_dir } } => {
+            frontdesk::create_token(role, &name, config.as_deref(), data_dir.as_deref())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
