@@ -96,7 +96,8 @@ impl FileConfig {
                 path.display().to_string(),
             ),
             None if default.exists() => (
-                std::fs::read_to_string(default).with_context(|| format!("cannot read config file {}", default.display()))?,
+                std::fs::read_to_string(default)
+                    .with_context(|| format!("cannot read config file {}", default.display()))?,
                 default.display().to_string(),
             ),
             None => (EMBEDDED.to_owned(), "embedded config/frontdesk.toml".to_owned()),

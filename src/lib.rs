@@ -27,7 +27,8 @@ pub const DB_FILE: &str = "frontdesk.redb";
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 
 fn open_store(data_dir: &Path) -> anyhow::Result<RedbStore> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
     let path = data_dir.join(DB_FILE);
     RedbStore::open(&path).map_err(|e| match e {
         StoreError::InUse(_) => anyhow::anyhow!(
@@ -52,12 +53,14 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.server.data_dir = dir;
     }
     tracing::info!(config = %origin, "configuration loaded");
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
     runtime.block_on(async move {
+        let shutdown = shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(config.server.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.bind))?;
-        run(listener, config, Arc::new(SystemClock), shutdown_signal()).await
+        run(listener, config, Arc::new(SystemClock), shutdown).await
     })
 }
 
@@ -152,24 +155,24 @@ pub fn create_token(role: Role, name: &str, config: Option<&Path>, data_dir: Opt
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled, so a signal that arrives
+/// during start-up is not lost (nor does it kill the process).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    #[cfg(unix)]
+    let mut int =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
-    tracing::info!("shutdown requested");
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown requested");
+    })
 }

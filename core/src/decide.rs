@@ -64,7 +64,12 @@ pub struct CaseStart<'a> {
 /// # Errors
 /// [`CommandError::Invalid`] for an empty or oversized subject, bad names or
 /// too many tags or fields.
-pub fn open_case(start: &CaseStart<'_>, case_id: CaseId, customer_id: CustomerId, actor: &Actor) -> Result<Vec<Draft>, CommandError> {
+pub fn open_case(
+    start: &CaseStart<'_>,
+    case_id: CaseId,
+    customer_id: CustomerId,
+    actor: &Actor,
+) -> Result<Vec<Draft>, CommandError> {
     check_start(start)?;
     let mut drafts = vec![Draft {
         case_id: Some(case_id),
@@ -170,10 +175,10 @@ pub fn update_case(case: &Case, patch: &CasePatch, actor: &Actor) -> Result<Vec<
     }
     let mut drafts = Vec::new();
     let mut push = |body| drafts.push(draft(case, actor.clone(), Cause::None, body));
-    if let Some(to) = patch.status {
-        if let StatusEffect::MoveTo(to) = case.status.apply(Trigger::SetStatus(to))? {
-            push(EventBody::StatusChanged { from: case.status, to });
-        }
+    if let Some(to) = patch.status
+        && let StatusEffect::MoveTo(to) = case.status.apply(Trigger::SetStatus(to))?
+    {
+        push(EventBody::StatusChanged { from: case.status, to });
     }
     if let Some(to) = patch.priority.filter(|p| *p != case.priority) {
         push(EventBody::PriorityChanged { from: case.priority, to });
@@ -211,7 +216,11 @@ pub fn update_case(case: &Case, patch: &CasePatch, actor: &Actor) -> Result<Vec<
     }
     check_fields(patch.fields.keys())?;
     for (key, value) in &patch.fields {
-        if case.fields.get(key) != Some(value) && !(value.is_null() && !case.fields.contains_key(key)) {
+        let changes = match case.fields.get(key) {
+            Some(old) => old != value,
+            None => !value.is_null(),
+        };
+        if changes {
             push(EventBody::FieldSet { key: key.clone(), value: value.clone() });
         }
     }
@@ -269,7 +278,9 @@ pub fn upsert_customer(
     actor: &Actor,
 ) -> Result<(Customer, Option<Draft>), CommandError> {
     if input.identities.is_empty() {
-        return Err(CommandError::Invalid("a customer needs at least one identity (email, chat, phone or external id)".into()));
+        return Err(CommandError::Invalid(
+            "a customer needs at least one identity (email, chat, phone or external id)".into(),
+        ));
     }
     let created = existing.is_none();
     let mut customer = existing.cloned().unwrap_or_else(|| Customer {
@@ -282,8 +293,14 @@ pub fn upsert_customer(
         created_at: now,
         updated_at: now,
     });
-    let identities_added: Vec<Identity> =
-        input.identities.iter().filter(|i| !customer.identities.contains(i)).cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    let identities_added: Vec<Identity> = input
+        .identities
+        .iter()
+        .filter(|i| !customer.identities.contains(i))
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     customer.identities.extend(identities_added.iter().cloned());
     let name = input.name.as_deref().map(str::trim).filter(|n| !n.is_empty() && customer.name.is_none());
     if let Some(name) = name {
@@ -337,15 +354,18 @@ fn status_change(case: &Case, from: CaseStatus, to: CaseStatus, caused_by: Cause
 
 fn check_body(body: &str) -> Result<(), CommandError> {
     if body.trim().is_empty() || body.len() > limits::BODY {
-        return Err(CommandError::Invalid(format!("message body must be non-empty and at most {} bytes", limits::BODY)));
+        return Err(CommandError::Invalid(format!(
+            "message body must be non-empty and at most {} bytes",
+            limits::BODY
+        )));
     }
     Ok(())
 }
 
-fn check_tags<'a>(tags: impl Iterator<Item = &'a String>) -> Result<(), CommandError> {
-    tags.map(|t| check_name("tag", t)).collect()
+fn check_tags<'a>(mut tags: impl Iterator<Item = &'a String>) -> Result<(), CommandError> {
+    tags.try_for_each(|t| check_name("tag", t))
 }
 
-fn check_fields<'a>(keys: impl Iterator<Item = &'a String>) -> Result<(), CommandError> {
-    keys.map(|k| check_name("field", k)).collect()
+fn check_fields<'a>(mut keys: impl Iterator<Item = &'a String>) -> Result<(), CommandError> {
+    keys.try_for_each(|k| check_name("field", k))
 }

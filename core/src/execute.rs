@@ -95,14 +95,14 @@ fn load_case(txn: &dyn WriteTxn, id: CaseId) -> Result<Case, CommandError> {
 }
 
 fn create_case(txn: &mut dyn WriteTxn, new: &NewCase, ctx: &ExecContext) -> Result<Outcome, CommandError> {
-    if let Some(claim) = &new.idempotency {
-        if let Some(record) = txn.idempotency(&claim.key)? {
-            return if record.request_hash == claim.request_hash {
-                Ok(Outcome::Replayed(record))
-            } else {
-                Err(CommandError::IdempotencyKeyReused)
-            };
-        }
+    if let Some(claim) = &new.idempotency
+        && let Some(record) = txn.idempotency(&claim.key)?
+    {
+        return if record.request_hash == claim.request_hash {
+            Ok(Outcome::Replayed(record))
+        } else {
+            Err(CommandError::IdempotencyKeyReused)
+        };
     }
     let start = CaseStart {
         subject: &new.subject,
@@ -157,9 +157,10 @@ fn upsert_customer(
         }
     }
     let existing = match &owner {
-        Some((id, key)) => {
-            Some(txn.customer(*id)?.ok_or_else(|| StoreError::Inconsistent(format!("identity {key} points to missing customer {id}")))?)
-        }
+        Some((id, key)) => Some(
+            txn.customer(*id)?
+                .ok_or_else(|| StoreError::Inconsistent(format!("identity {key} points to missing customer {id}")))?,
+        ),
         None => None,
     };
     let created = existing.is_none();

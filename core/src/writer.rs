@@ -34,7 +34,7 @@ impl Default for WriterConfig {
 }
 
 enum Job {
-    Run { command: Command, reply: oneshot::Sender<Result<Outcome, CommandError>>, span: tracing::Span },
+    Run { command: Box<Command>, reply: oneshot::Sender<Result<Outcome, CommandError>>, span: tracing::Span },
     Stop,
 }
 
@@ -96,7 +96,7 @@ impl Writer {
     /// full, [`CommandError::Unavailable`] when the writer has stopped.
     pub async fn submit(&self, command: Command) -> Result<Outcome, CommandError> {
         let (reply, answer) = oneshot::channel();
-        let job = Job::Run { command, reply, span: tracing::Span::current() };
+        let job = Job::Run { command: Box::new(command), reply, span: tracing::Span::current() };
         self.queue.try_send(job).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => CommandError::Overloaded,
             mpsc::error::TrySendError::Closed(_) => CommandError::Unavailable,
@@ -111,7 +111,7 @@ impl Writer {
     }
 }
 
-type RunJob = (Command, oneshot::Sender<Result<Outcome, CommandError>>, tracing::Span);
+type RunJob = (Box<Command>, oneshot::Sender<Result<Outcome, CommandError>>, tracing::Span);
 
 fn into_run(job: Job) -> Option<RunJob> {
     match job {

@@ -45,7 +45,11 @@ impl FromRequestParts<AppState> for Principal {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .ok_or(ApiError::Unauthorized("expected Authorization: Bearer <token>"))?;
-        let token = state.frontdesk.store().token_by_hash(&hash_secret(secret))?.ok_or(ApiError::Unauthorized("invalid token"))?;
+        let token = state
+            .frontdesk
+            .store()
+            .token_by_hash(&hash_secret(secret))?
+            .ok_or(ApiError::Unauthorized("invalid token"))?;
         Ok(Principal { name: token.name, role: token.role })
     }
 }

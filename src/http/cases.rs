@@ -70,7 +70,9 @@ async fn create_case(
         None => None,
         Some(value) => {
             let key = value.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY);
-            let key = key.ok_or_else(|| ApiError::InvalidBody(format!("Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} visible characters")))?;
+            let key = key.ok_or_else(|| {
+                ApiError::InvalidBody(format!("Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} visible characters"))
+            })?;
             // Keys are scoped to the token, so two clients cannot collide.
             Some(IdempotencyClaim {
                 key: format!("{}:{key}", principal.name),
@@ -103,7 +105,9 @@ async fn create_case(
         Outcome::Replayed(record) => {
             let status = StatusCode::from_u16(record.status).unwrap_or(StatusCode::CREATED);
             let mut response = (status, record.body).into_response();
-            response.headers_mut().insert(axum::http::header::CONTENT_TYPE, "application/json".parse().expect("static header"));
+            response
+                .headers_mut()
+                .insert(axum::http::header::CONTENT_TYPE, "application/json".parse().expect("static header"));
             response.headers_mut().insert("idempotent-replayed", "true".parse().expect("static header"));
             Ok(response)
         }
@@ -135,7 +139,9 @@ async fn list_cases(
         return Err(ApiError::InvalidQuery(format!("sla={sla} is not supported yet: no SLA policies are applied")));
     }
     let customer = match &query.customer {
-        Some(raw) => Some(raw.parse::<CustomerId>().map_err(|_| ApiError::InvalidQuery(format!("invalid customer id {raw:?}")))?),
+        Some(raw) => Some(
+            raw.parse::<CustomerId>().map_err(|_| ApiError::InvalidQuery(format!("invalid customer id {raw:?}")))?,
+        ),
         None => None,
     };
     let case_query = CaseQuery {
@@ -152,7 +158,11 @@ async fn list_cases(
     Ok(Json(json!({ "cases": page.items, "next_cursor": page.next.map(|id| encode_cursor(id.get())) })))
 }
 
-async fn get_case(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn get_case(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     principal.require(Permission::ReadCases, "read cases")?;
     let id: CaseId = parse_id("case", &id)?;
     let case = state.frontdesk.store().case(id)?.ok_or_else(|| ApiError::NotFound(format!("case {id} not found")))?;

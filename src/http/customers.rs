@@ -50,7 +50,8 @@ pub struct CustomerBody {
 impl CustomerBody {
     /// Validates identities into a core input.
     pub fn into_input(self) -> Result<CustomerInput, ApiError> {
-        let invalid = |e: frontdesk_core::domain::InvalidIdentity| ApiError::Command(CommandError::Invalid(e.to_string()));
+        let invalid =
+            |e: frontdesk_core::domain::InvalidIdentity| ApiError::Command(CommandError::Invalid(e.to_string()));
         let mut identities = Vec::new();
         if let Some(email) = &self.email {
             identities.push(Identity::email(email).map_err(invalid)?);
@@ -87,10 +88,15 @@ async fn upsert_customer(
     }
 }
 
-async fn get_customer(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn get_customer(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     principal.require(Permission::ReadCustomers, "read customers")?;
     let id: CustomerId = parse_id("customer", &id)?;
-    let customer = state.frontdesk.store().customer(id)?.ok_or_else(|| ApiError::NotFound(format!("customer {id} not found")))?;
+    let customer =
+        state.frontdesk.store().customer(id)?.ok_or_else(|| ApiError::NotFound(format!("customer {id} not found")))?;
     Ok(Json(json!(customer)))
 }
 

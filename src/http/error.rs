@@ -66,7 +66,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::Command(e) => match e {
-                CommandError::CaseNotFound(_) | CommandError::CustomerNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                CommandError::CaseNotFound(_) | CommandError::CustomerNotFound(_) => {
+                    (StatusCode::NOT_FOUND, "not_found")
+                }
                 CommandError::Transition(_) => (StatusCode::CONFLICT, "illegal_transition"),
                 CommandError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_input"),
                 CommandError::IdentityConflict { .. } => (StatusCode::CONFLICT, "identity_conflict"),

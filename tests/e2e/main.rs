@@ -1,1 +1,12 @@
+//! End-to-end tests: the real `frontdesk` binary, a real redb file in a temp
+//! directory, real HTTP on 127.0.0.1.
 
+mod harness;
+
+mod auth;
+mod bad_input;
+mod cli;
+mod customers;
+mod durability;
+mod idempotency;
+mod lifecycle;

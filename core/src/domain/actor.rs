@@ -90,7 +90,8 @@ mod tests {
 
     #[test]
     fn actors_round_trip_through_their_text_form() {
-        for text in ["agent:ann", "customer:42", "script:triage.rhai@ab12", "plugin:email@0.1.0", "system", "token:crm"] {
+        for text in ["agent:ann", "customer:42", "script:triage.rhai@ab12", "plugin:email@0.1.0", "system", "token:crm"]
+        {
             let actor: Actor = text.parse().unwrap();
             assert_eq!(actor.to_string(), text);
         }

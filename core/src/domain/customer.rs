@@ -101,7 +101,11 @@ impl Identity {
     fn plain(kind: IdentityKind, name: &'static str, raw: &str) -> Result<Self, InvalidIdentity> {
         let value = raw.trim();
         if value.is_empty() || value.len() > MAX_IDENTITY_LEN || value.chars().any(char::is_control) {
-            return Err(InvalidIdentity { kind: name, value: raw.to_owned(), why: "empty, too long or has control characters" });
+            return Err(InvalidIdentity {
+                kind: name,
+                value: raw.to_owned(),
+                why: "empty, too long or has control characters",
+            });
         }
         Ok(Self { kind, value: value.to_owned() })
     }

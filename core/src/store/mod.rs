@@ -7,8 +7,8 @@ mod error;
 mod redb_store;
 mod tables;
 
-#[cfg(test)]
-mod conformance;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 
 use jiff::Timestamp;
 
@@ -126,7 +126,8 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Errors
     /// Storage failures.
-    fn case_events(&self, id: CaseId, after: Option<EventId>, limit: usize) -> Result<Page<Event, EventId>, StoreError>;
+    fn case_events(&self, id: CaseId, after: Option<EventId>, limit: usize)
+    -> Result<Page<Event, EventId>, StoreError>;
 
     /// One customer by id.
     ///
@@ -145,7 +146,12 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Errors
     /// Storage failures.
-    fn customer_events(&self, id: CustomerId, after: Option<EventId>, limit: usize) -> Result<Page<Event, EventId>, StoreError>;
+    fn customer_events(
+        &self,
+        id: CustomerId,
+        after: Option<EventId>,
+        limit: usize,
+    ) -> Result<Page<Event, EventId>, StoreError>;
 
     /// The token stored under a secret's hash.
     ///

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use jiff::Timestamp;
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, WriteTransaction,
+};
 
 use super::tables::*;
 use super::{CaseQuery, DueTimer, Page, Sequence, Store, StoreError, TimerKind, WriteTxn};
@@ -107,7 +109,9 @@ impl RedbStore {
                 next = items.last().map(|e: &Event| e.id);
                 break;
             }
-            let bytes = events.get(event_id)?.ok_or_else(|| StoreError::Inconsistent(format!("event {event_id} is indexed but missing")))?;
+            let bytes = events
+                .get(event_id)?
+                .ok_or_else(|| StoreError::Inconsistent(format!("event {event_id} is indexed but missing")))?;
             items.push(decode("events", event_id, bytes.value())?);
         }
         Ok(Page { items, next })
@@ -169,17 +173,16 @@ impl Store for RedbStore {
         let key = driving_key(query);
         let upper = query.before.map_or(u64::MAX, |b| b.get().saturating_sub(1));
         let mut items = Vec::new();
-        let mut scanned = 0;
         let mut last_seen = None;
-        for row in index.range((key.as_str(), 0)..=(key.as_str(), upper))?.rev() {
+        for (scanned, row) in index.range((key.as_str(), 0)..=(key.as_str(), upper))?.rev().enumerate() {
             let (k, _) = row?;
             let id = k.value().1;
             if items.len() == query.limit || scanned == MAX_SCAN_PER_PAGE {
                 return Ok(Page { items, next: last_seen });
             }
-            scanned += 1;
             last_seen = Some(CaseId::new(id));
-            let bytes = cases.get(id)?.ok_or_else(|| StoreError::Inconsistent(format!("case {id} is indexed but missing")))?;
+            let bytes =
+                cases.get(id)?.ok_or_else(|| StoreError::Inconsistent(format!("case {id} is indexed but missing")))?;
             let case: Case = decode("cases", id, bytes.value())?;
             if query.matches(&case) {
                 items.push(case);
@@ -188,7 +191,12 @@ impl Store for RedbStore {
         Ok(Page { items, next: None })
     }
 
-    fn case_events(&self, id: CaseId, after: Option<EventId>, limit: usize) -> Result<Page<Event, EventId>, StoreError> {
+    fn case_events(
+        &self,
+        id: CaseId,
+        after: Option<EventId>,
+        limit: usize,
+    ) -> Result<Page<Event, EventId>, StoreError> {
         self.events_page(CASE_EVENTS, id.get(), after, limit)
     }
 
@@ -207,7 +215,12 @@ impl Store for RedbStore {
         id.map_or(Ok(None), |id| self.customer(CustomerId::new(id)))
     }
 
-    fn customer_events(&self, id: CustomerId, after: Option<EventId>, limit: usize) -> Result<Page<Event, EventId>, StoreError> {
+    fn customer_events(
+        &self,
+        id: CustomerId,
+        after: Option<EventId>,
+        limit: usize,
+    ) -> Result<Page<Event, EventId>, StoreError> {
         self.events_page(CUSTOMER_EVENTS, id.get(), after, limit)
     }
 

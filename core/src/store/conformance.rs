@@ -1,0 +1,222 @@
+//! The behaviour every [`Store`] backend must show. A backend's tests call
+//! [`run_all`] with a function that opens a fresh, empty store.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::{CaseQuery, Sequence, Store, StoreError, TimerKind};
+use crate::auth::Role;
+use crate::command::{
+    CasePatch, Command, CommandError, CustomerInput, CustomerRef, IdempotencyRecord, NewCase, Outcome,
+};
+use crate::domain::{Actor, CaseId, CaseStatus, Identity, Priority};
+use crate::execute::{ExecContext, execute};
+
+/// Runs every conformance check, each on a fresh store from `open`.
+pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
+    failed_transactions_write_nothing(open().as_ref());
+    listing_uses_indexes_that_follow_changes(open().as_ref());
+    cursors_page_through_everything_once(open().as_ref());
+    identities_resolve_to_their_customer(open().as_ref());
+    timelines_are_in_commit_order(open().as_ref());
+    timers_come_due_in_order(open().as_ref());
+    tokens_and_idempotency_round_trip(open().as_ref());
+}
+
+fn at(text: &str) -> Timestamp {
+    text.parse().expect("valid timestamp")
+}
+
+fn ctx(now: Timestamp) -> ExecContext {
+    ExecContext { now, auto_close_after: SignedDuration::from_hours(96) }
+}
+
+/// Executes one command in its own transaction.
+fn run(store: &dyn Store, command: &Command, now: Timestamp) -> Result<Outcome, CommandError> {
+    let mut result = None;
+    store.transact(&mut |txn| match execute(txn, command, &ctx(now)) {
+        Err(CommandError::Store(e)) => Err(e),
+        other => {
+            result = Some(other);
+            Ok(())
+        }
+    })?;
+    result.expect("executed")
+}
+
+fn new_case(subject: &str, email: &str) -> Command {
+    Command::CreateCase(NewCase {
+        subject: subject.into(),
+        customer: CustomerRef::Match(CustomerInput {
+            identities: vec![Identity::email(email).expect("valid email")],
+            ..CustomerInput::default()
+        }),
+        channel: "api".into(),
+        priority: Priority::Normal,
+        message: Some("hello".into()),
+        tags: Default::default(),
+        fields: Default::default(),
+        team: None,
+        assignee: None,
+        actor: Actor::Agent("test".into()),
+        idempotency: None,
+    })
+}
+
+fn created(outcome: Result<Outcome, CommandError>) -> CaseId {
+    match outcome {
+        Ok(Outcome::Case { case, .. }) => case.id,
+        other => panic!("expected a case, got {other:?}"),
+    }
+}
+
+fn failed_transactions_write_nothing(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let mut drawn = 0;
+    let result = store.transact(&mut |txn| {
+        drawn = txn.allocate(Sequence::Case);
+        execute(txn, &new_case("doomed", "a@example.com"), &ctx(now))
+            .map_err(|e| StoreError::Inconsistent(e.to_string()))?;
+        Err(StoreError::Inconsistent("abort on purpose".into()))
+    });
+    assert!(result.is_err());
+    assert!(store.list_cases(&CaseQuery { limit: 10, ..CaseQuery::default() }).unwrap().items.is_empty());
+    assert!(store.customer_by_identity(&Identity::email("a@example.com").unwrap()).unwrap().is_none());
+    let id = created(run(store, &new_case("kept", "a@example.com"), now));
+    assert_eq!(id.get(), drawn, "ids of an aborted transaction are not burnt");
+}
+
+fn listing_uses_indexes_that_follow_changes(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let a = created(run(store, &new_case("a", "a@example.com"), now));
+    let b = created(run(store, &new_case("b", "b@example.com"), now));
+    let patch = CasePatch {
+        status: Some(CaseStatus::Pending),
+        priority: Some(Priority::High),
+        team: Some(Some("billing".into())),
+        add_tags: vec!["vip".into()],
+        ..CasePatch::default()
+    };
+    run(store, &Command::UpdateCase { case_id: a, patch, actor: Actor::System }, now).unwrap();
+    let ids = |query: CaseQuery| -> Vec<CaseId> {
+        store.list_cases(&CaseQuery { limit: 50, ..query }).unwrap().items.iter().map(|c| c.id).collect()
+    };
+    assert_eq!(ids(CaseQuery::default()), [b, a]);
+    assert_eq!(ids(CaseQuery { status: Some(CaseStatus::New), ..CaseQuery::default() }), [b]);
+    assert_eq!(ids(CaseQuery { status: Some(CaseStatus::Pending), ..CaseQuery::default() }), [a]);
+    assert_eq!(ids(CaseQuery { tag: Some("vip".into()), priority: Some(Priority::High), ..CaseQuery::default() }), [a]);
+    assert_eq!(
+        ids(CaseQuery { team: Some("billing".into()), status: Some(CaseStatus::New), ..CaseQuery::default() }),
+        []
+    );
+    let untag = CasePatch { remove_tags: vec!["vip".into()], team: Some(None), ..CasePatch::default() };
+    run(store, &Command::UpdateCase { case_id: a, patch: untag, actor: Actor::System }, now).unwrap();
+    assert_eq!(ids(CaseQuery { tag: Some("vip".into()), ..CaseQuery::default() }), []);
+    assert_eq!(ids(CaseQuery { team: Some("billing".into()), ..CaseQuery::default() }), []);
+}
+
+fn cursors_page_through_everything_once(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let all: Vec<CaseId> =
+        (0..25).map(|i| created(run(store, &new_case(&format!("c{i}"), "p@example.com"), now))).collect();
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.list_cases(&CaseQuery { before, limit: 10, ..CaseQuery::default() }).unwrap();
+        seen.extend(page.items.iter().map(|c| c.id));
+        match page.next {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    let mut expected = all;
+    expected.reverse();
+    assert_eq!(seen, expected);
+}
+
+fn identities_resolve_to_their_customer(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let input = CustomerInput {
+        name: Some("Ann".into()),
+        identities: vec![Identity::email("ann@example.com").unwrap(), Identity::chat("ann").unwrap()],
+        ..CustomerInput::default()
+    };
+    let Ok(Outcome::Customer { customer, created: true }) =
+        run(store, &Command::UpsertCustomer { input, actor: Actor::System }, now)
+    else {
+        panic!("customer not created");
+    };
+    for identity in [Identity::email("ANN@example.com").unwrap(), Identity::chat("ann").unwrap()] {
+        assert_eq!(store.customer_by_identity(&identity).unwrap().map(|c| c.id), Some(customer.id));
+    }
+    assert!(store.customer_by_identity(&Identity::chat("someone").unwrap()).unwrap().is_none());
+}
+
+fn timelines_are_in_commit_order(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let a = created(run(store, &new_case("a", "t@example.com"), now));
+    let b = created(run(store, &new_case("b", "t@example.com"), now));
+    let reply = |case_id| Command::AddMessage {
+        case_id,
+        kind: crate::command::MessageKind::Reply,
+        body: "hi".into(),
+        actor: Actor::Agent("x".into()),
+    };
+    run(store, &reply(a), now).unwrap();
+    run(store, &reply(b), now).unwrap();
+    let case = store.case(a).unwrap().unwrap();
+    let events = store.case_events(a, None, 100).unwrap().items;
+    assert_eq!(events.len(), 4);
+    assert!(events.iter().all(|e| e.case_id == Some(a)));
+    assert_eq!(crate::projection::fold(&events).unwrap().as_ref(), Some(&case), "row is the fold of its events");
+    let page = store.case_events(a, None, 2).unwrap();
+    assert_eq!(page.items.len(), 2);
+    let rest = store.case_events(a, page.next, 100).unwrap();
+    assert_eq!(rest.items, events[2..]);
+    let timeline = store.customer_events(case.customer_id, None, 100).unwrap().items;
+    assert!(timeline.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(timeline.iter().filter(|e| e.case_id == Some(b)).count(), 4);
+}
+
+fn timers_come_due_in_order(store: &dyn Store) {
+    let t = |h: i64| at("2026-03-02T09:00:00Z").checked_add(SignedDuration::from_hours(h)).unwrap();
+    store
+        .transact(&mut |txn| {
+            txn.set_timer(CaseId::new(2), TimerKind::AutoClose, Some(t(2)))?;
+            txn.set_timer(CaseId::new(1), TimerKind::AutoClose, Some(t(1)))?;
+            txn.set_timer(CaseId::new(3), TimerKind::AutoClose, Some(t(3)))?;
+            // Moving a timer replaces it.
+            txn.set_timer(CaseId::new(3), TimerKind::AutoClose, Some(t(5)))
+        })
+        .unwrap();
+    assert_eq!(store.next_timer_at().unwrap(), Some(t(1)));
+    let due: Vec<u64> = store.due_timers(t(3), 10).unwrap().iter().map(|d| d.case_id.get()).collect();
+    assert_eq!(due, [1, 2]);
+    store.transact(&mut |txn| txn.set_timer(CaseId::new(1), TimerKind::AutoClose, None)).unwrap();
+    assert_eq!(store.next_timer_at().unwrap(), Some(t(2)));
+    assert_eq!(store.due_timers(t(10), 10).unwrap().iter().map(|d| d.due_at).collect::<Vec<_>>(), [t(2), t(5)]);
+}
+
+fn tokens_and_idempotency_round_trip(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let token = Role::Agent.token("dana", "fd_secret", now);
+    run(store, &Command::CreateToken(token.clone()), now).unwrap();
+    assert_eq!(store.token_by_hash(&token.hash).unwrap(), Some(token.clone()));
+    assert!(matches!(run(store, &Command::CreateToken(token), now), Err(CommandError::TokenNameTaken(_))));
+    let record = IdempotencyRecord { request_hash: "h".into(), status: 201, body: "{}".into(), created_at: now };
+    store.transact(&mut |txn| txn.put_idempotency("k", &record)).unwrap();
+    assert_eq!(store.idempotency("k").unwrap(), Some(record));
+    assert_eq!(store.idempotency("other").unwrap(), None);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redb_store_conforms() {
+        let dir = tempfile::tempdir().unwrap();
+        let counter = std::sync::atomic::AtomicUsize::new(0);
+        super::run_all(&|| {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Box::new(super::super::RedbStore::open(dir.path().join(format!("{n}.redb"))).unwrap())
+        });
+    }
+}

@@ -1,0 +1,164 @@
+//! Property test: any sequence of commands keeps the case invariants. The
+//! stored row equals the fold of the case's events, every status change is
+//! one the lifecycle allows from the status the case was in, every event has
+//! an actor, and a refused command changes nothing.
+
+use std::collections::BTreeSet;
+
+use frontdesk_core::command::{
+    CasePatch, Command, CommandError, CustomerInput, CustomerRef, MessageKind, NewCase, Outcome,
+};
+use frontdesk_core::execute::{ExecContext, execute};
+use frontdesk_core::lifecycle::{StatusEffect, Trigger};
+use frontdesk_core::store::{RedbStore, Store};
+use frontdesk_core::{Actor, CaseId, CaseStatus, EventBody, Identity, Priority, projection};
+use jiff::{SignedDuration, Timestamp};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create { customer: u8 },
+    Message { case: u8, kind: MessageKind },
+    SetStatus { case: u8, status: CaseStatus },
+    SetPriority { case: u8, priority: Priority },
+    Tag { case: u8, add: bool, tag: u8 },
+    Csat { case: u8, score: u8 },
+    Wait { hours: u8 },
+    AutoClose { case: u8 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let kind = prop_oneof![Just(MessageKind::Reply), Just(MessageKind::Note), Just(MessageKind::Customer)];
+    let status = proptest::sample::select(CaseStatus::ALL.to_vec());
+    let priority = proptest::sample::select(Priority::ALL.to_vec());
+    prop_oneof![
+        2 => (0..3u8).prop_map(|customer| Op::Create { customer }),
+        3 => (0..8u8, kind).prop_map(|(case, kind)| Op::Message { case, kind }),
+        3 => (0..8u8, status).prop_map(|(case, status)| Op::SetStatus { case, status }),
+        1 => (0..8u8, priority).prop_map(|(case, priority)| Op::SetPriority { case, priority }),
+        1 => (0..8u8, any::<bool>(), 0..3u8).prop_map(|(case, add, tag)| Op::Tag { case, add, tag }),
+        1 => (0..8u8, 0..7u8).prop_map(|(case, score)| Op::Csat { case, score }),
+        1 => (0..120u8).prop_map(|hours| Op::Wait { hours }),
+        1 => (0..8u8).prop_map(|case| Op::AutoClose { case }),
+    ]
+}
+
+fn run(store: &RedbStore, command: &Command, now: Timestamp) -> Result<Outcome, CommandError> {
+    let ctx = ExecContext { now, auto_close_after: SignedDuration::from_hours(96) };
+    let mut result = None;
+    store.transact(&mut |txn| match execute(txn, command, &ctx) {
+        Err(CommandError::Store(e)) => Err(e),
+        other => {
+            result = Some(other);
+            Ok(())
+        }
+    })?;
+    result.expect("executed")
+}
+
+/// Whether some trigger moves a case from `from` to `to`.
+fn legal(from: CaseStatus, to: CaseStatus) -> bool {
+    [Trigger::SetStatus(to), Trigger::AgentReply, Trigger::CustomerMessage, Trigger::AutoClose]
+        .into_iter()
+        .any(|t| from.apply(t) == Ok(StatusEffect::MoveTo(to)))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_commands_keep_the_case_invariants(ops in proptest::collection::vec(op(), 1..60)) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(dir.path().join("db.redb")).unwrap();
+        let mut now: Timestamp = "2026-03-02T09:00:00Z".parse().unwrap();
+        let mut cases: Vec<CaseId> = Vec::new();
+        let pick = |cases: &[CaseId], i: u8| cases.get(usize::from(i) % cases.len().max(1)).copied();
+        for op in ops {
+            let agent = Actor::Agent("prop".into());
+            let command = match op {
+                Op::Create { customer } => Command::CreateCase(NewCase {
+                    subject: "s".into(),
+                    customer: CustomerRef::Match(CustomerInput {
+                        identities: vec![Identity::email(&format!("c{customer}@example.com")).unwrap()],
+                        ..CustomerInput::default()
+                    }),
+                    channel: "api".into(),
+                    priority: Priority::Normal,
+                    message: Some("m".into()),
+                    tags: BTreeSet::new(),
+                    fields: Default::default(),
+                    team: None,
+                    assignee: None,
+                    actor: agent,
+                    idempotency: None,
+                }),
+                Op::Wait { hours } => {
+                    now = now.checked_add(SignedDuration::from_hours(i64::from(hours))).unwrap();
+                    continue;
+                }
+                other => {
+                    let Some(case_id) = pick(&cases, match other {
+                        Op::Message { case, .. } | Op::SetStatus { case, .. } | Op::SetPriority { case, .. }
+                        | Op::Tag { case, .. } | Op::Csat { case, .. } | Op::AutoClose { case } => case,
+                        Op::Create { .. } | Op::Wait { .. } => unreachable!(),
+                    }) else { continue };
+                    match other {
+                        Op::Message { kind, .. } => Command::AddMessage { case_id, kind, body: "b".into(), actor: agent },
+                        Op::SetStatus { status, .. } => Command::UpdateCase {
+                            case_id, patch: CasePatch { status: Some(status), ..CasePatch::default() }, actor: agent,
+                        },
+                        Op::SetPriority { priority, .. } => Command::UpdateCase {
+                            case_id, patch: CasePatch { priority: Some(priority), ..CasePatch::default() }, actor: agent,
+                        },
+                        Op::Tag { add, tag, .. } => {
+                            let tags = vec![format!("t{tag}")];
+                            let patch = if add {
+                                CasePatch { add_tags: tags, ..CasePatch::default() }
+                            } else {
+                                CasePatch { remove_tags: tags, ..CasePatch::default() }
+                            };
+                            Command::UpdateCase { case_id, patch, actor: agent }
+                        }
+                        Op::Csat { score, .. } => Command::RecordCsat { case_id, score, comment: None },
+                        Op::AutoClose { .. } => Command::AutoClose { case_id },
+                        Op::Create { .. } | Op::Wait { .. } => unreachable!(),
+                    }
+                }
+            };
+            let target = command.case_id();
+            let before = target.map(|id| store.case(id).unwrap());
+            match run(&store, &command, now) {
+                Ok(Outcome::Case { case, created, .. }) => {
+                    if created {
+                        cases.push(case.id);
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    prop_assert!(!matches!(e, CommandError::Store(_)), "storage failed: {e}");
+                    let after = target.map(|id| store.case(id).unwrap());
+                    prop_assert_eq!(before, after, "a refused command changed the case");
+                }
+            }
+        }
+        for id in &cases {
+            let row = store.case(*id).unwrap().unwrap();
+            let events = store.case_events(*id, None, 10_000).unwrap().items;
+            let folded = projection::fold(&events).unwrap();
+            prop_assert_eq!(folded.as_ref(), Some(&row));
+            prop_assert_eq!(row.version, events.len() as u64);
+            let mut status = CaseStatus::New;
+            for event in &events {
+                prop_assert!(!event.actor.to_string().is_empty());
+                if let EventBody::StatusChanged { from, to } = event.body {
+                    prop_assert_eq!(from, status, "status change from a status the case was not in");
+                    prop_assert!(legal(from, to), "illegal transition {} -> {}", from, to);
+                    status = to;
+                }
+            }
+            if let Some(follow_up_of) = row.linked_case_ids.first() {
+                prop_assert_eq!(store.case(*follow_up_of).unwrap().unwrap().status, CaseStatus::Closed);
+            }
+        }
+    }
+}

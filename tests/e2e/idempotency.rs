@@ -1,0 +1,35 @@
+//! `Idempotency-Key` on case creation.
+
+use serde_json::json;
+
+use crate::harness::{Server, workdir};
+
+#[test]
+fn the_same_key_twice_yields_one_case_also_across_restarts() {
+    let dir = workdir();
+    let server = Server::start(dir.path());
+    let body = json!({"subject": "Charged twice", "customer": {"email": "hal@example.com"}, "message": {"body": "see invoice"}});
+    let (first_status, first) = server.post_with("/api/v1/cases", &[("Idempotency-Key", "order-77")], &body);
+    assert_eq!(first_status, 201, "{first}");
+    let (second_status, second) = server.post_with("/api/v1/cases", &[("Idempotency-Key", "order-77")], &body);
+    assert_eq!(second_status, 201);
+    assert_eq!(second, first, "the replay is the first answer, verbatim");
+
+    let (status, reused) = server.post_with(
+        "/api/v1/cases",
+        &[("Idempotency-Key", "order-77")],
+        &json!({"subject": "Something else", "customer": {"email": "hal@example.com"}}),
+    );
+    assert_eq!((status, reused["error"]["code"].as_str()), (422, Some("idempotency_key_reused")));
+
+    server.stop();
+    let server = Server::start(dir.path());
+    let (status, after_restart) = server.post_with("/api/v1/cases", &[("Idempotency-Key", "order-77")], &body);
+    assert_eq!((status, &after_restart), (201, &first));
+    let (_, list) = server.get("/api/v1/cases");
+    assert_eq!(list["cases"].as_array().unwrap().len(), 1, "{list}");
+
+    let (status, other) = server.post_with("/api/v1/cases", &[("Idempotency-Key", "order-78")], &body);
+    assert_eq!(status, 201);
+    assert_ne!(other["id"], first["id"], "another key is another case");
+}
