@@ -27,6 +27,33 @@ pub enum Commands {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// SLA calendar arithmetic.
+    Sla {
+        /// SLA action.
+        #[command(subcommand)]
+        command: SlaCommand,
+    },
+}
+
+/// `frontdesk sla ...`.
+#[derive(Debug, Subcommand)]
+pub enum SlaCommand {
+    /// Print the instant at which DURATION of business time has passed since
+    /// START in CALENDAR (RFC 3339, UTC).
+    Due {
+        /// Calendar name from the config, or `24x7`.
+        #[arg(long)]
+        calendar: String,
+        /// Start instant, RFC 3339 (`2026-03-02T10:00:00+01:00`).
+        #[arg(long)]
+        start: String,
+        /// Business time: `90s`, `30m`, `4h`, `2d`, `1h30m`.
+        #[arg(long)]
+        duration: String,
+        /// Config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 /// `frontdesk serve`.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use frontdesk_core::sla::{CalendarConfig, SlaBook, SlaConfig};
 use serde::Deserialize;
 
 /// The configuration shipped inside the binary, used when no file is given
@@ -21,10 +22,10 @@ pub struct FileConfig {
     pub server: ServerConfig,
     /// `[cases]`.
     pub cases: CasesConfig,
-    /// `[calendars.NAME]`: business calendars (used by the SLA clock).
-    pub calendars: BTreeMap<String, toml::Table>,
+    /// `[calendars.NAME]`: business calendars.
+    pub calendars: BTreeMap<String, CalendarConfig>,
     /// `[sla]`: SLA policies.
-    pub sla: Option<toml::Table>,
+    pub sla: SlaConfig,
     /// `[scripts]`: rule engine limits.
     pub scripts: Option<toml::Table>,
     /// `[plugins.NAME]`: per-plugin config and secrets.
@@ -115,10 +116,22 @@ impl FileConfig {
         config.server.request_timeout().context("server.request_timeout")?;
         config.server.header_read_timeout().context("server.header_read_timeout")?;
         config.cases.auto_close_after().context("cases.auto_close_after")?;
+        config.sla_book()?;
         anyhow::ensure!(config.server.max_connections > 0, "server.max_connections must be at least 1");
         anyhow::ensure!(config.server.batch_limit > 0, "server.batch_limit must be at least 1");
         anyhow::ensure!(config.server.queue_capacity > 0, "server.queue_capacity must be at least 1");
         Ok(config)
+    }
+}
+
+impl FileConfig {
+    /// The calendars and SLA policies, validated.
+    ///
+    /// # Errors
+    /// A bad calendar, an unknown calendar in a policy, a condition that does
+    /// not compile.
+    pub fn sla_book(&self) -> anyhow::Result<SlaBook> {
+        Ok(SlaBook::new(&self.calendars, &self.sla)?)
     }
 }
 

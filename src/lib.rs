@@ -79,6 +79,7 @@ pub async fn run(
         queue_capacity: config.server.queue_capacity,
         batch_limit: config.server.batch_limit,
         auto_close_after: config.cases.auto_close_after()?,
+        sla: Arc::new(config.sla_book()?),
     };
     let running = Frontdesk::start(store, clock, writer);
     ensure_admin_token(running.frontdesk(), &config.server.data_dir).await?;
@@ -99,6 +100,31 @@ pub async fn run(
 
 /// On a store without tokens, creates the `admin` token and writes it to
 /// `<data_dir>/admin.token` (mode 0600).
+/// Bad command-line input: the process exits with status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(String);
+
+/// `frontdesk sla due`: the instant `duration` of business time after
+/// `start` in `calendar`.
+///
+/// # Errors
+/// [`UsageError`] for an unknown calendar, a bad time or duration; config
+/// errors otherwise.
+pub fn sla_due(calendar: &str, start: &str, duration: &str, config: Option<&Path>) -> anyhow::Result<jiff::Timestamp> {
+    let (config, origin) = FileConfig::load(config).map_err(|e| UsageError(format!("{e:#}")))?;
+    let book = config.sla_book().map_err(|e| UsageError(format!("{origin}: {e:#}")))?;
+    let usage = |message: String| anyhow::Error::new(UsageError(message));
+    let calendar = book
+        .calendar(calendar)
+        .ok_or_else(|| usage(format!("unknown calendar {calendar:?} (not in {origin}, and not 24x7)")))?;
+    let start: jiff::Timestamp = start
+        .parse()
+        .map_err(|e| usage(format!("invalid --start {start:?}: {e} (expected RFC 3339, e.g. 2026-03-02T10:00:00Z)")))?;
+    let seconds = frontdesk_core::duration::parse_duration(duration).map_err(|e| usage(e.to_string()))?;
+    calendar.due(start, seconds).map_err(|e| usage(e.to_string()))
+}
+
 async fn ensure_admin_token(frontdesk: &Frontdesk, data_dir: &Path) -> anyhow::Result<()> {
     if !frontdesk.store().tokens()?.is_empty() {
         return Ok(());
@@ -135,7 +161,8 @@ pub fn create_token(role: Role, name: &str, config: Option<&Path>, data_dir: Opt
     let secret = auth::generate_secret();
     let now = SystemClock.now();
     let command = Command::CreateToken(role.token(name, &secret, now));
-    let ctx = ExecContext { now, auto_close_after: config.cases.auto_close_after()? };
+    let book = config.sla_book()?;
+    let ctx = ExecContext { now, auto_close_after: config.cases.auto_close_after()?, sla: &book };
     let mut outcome = None;
     store.transact(&mut |txn| match execute(txn, &command, &ctx) {
         Err(frontdesk_core::command::CommandError::Store(e)) => Err(e),

@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use frontdesk::cli::{Args, Commands, TokenCommand};
+use frontdesk::UsageError;
+use frontdesk::cli::{Args, Commands, SlaCommand, TokenCommand};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -19,12 +20,16 @@ fn main() -> ExitCode {
         Commands::Token { command: TokenCommand::Create { role, name, config, data_dir } } => {
             frontdesk::create_token(role, &name, config.as_deref(), data_dir.as_deref())
         }
+        Commands::Sla { command: SlaCommand::Due { calendar, start, duration, config } } => {
+            frontdesk::sla_due(&calendar, &start, &duration, config.as_deref()).map(|due| println!("{due}"))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // Bad arguments exit 2, like clap's own usage errors.
+            if e.is::<UsageError>() { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }

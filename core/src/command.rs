@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{ApiToken, Role};
 use crate::domain::{Actor, Case, CaseId, CaseStatus, Customer, CustomerId, Event, Identity, Priority};
 use crate::lifecycle::TransitionError;
+use crate::sla::CaseSla;
 use crate::store::StoreError;
 
 /// A request to change state.
@@ -60,6 +61,11 @@ pub enum Command {
         /// Target case.
         case_id: CaseId,
     },
+    /// Record SLA warnings and breaches that are due on a case.
+    SlaCheck {
+        /// Target case.
+        case_id: CaseId,
+    },
 }
 
 impl Command {
@@ -69,7 +75,8 @@ impl Command {
             Command::AddMessage { case_id, .. }
             | Command::UpdateCase { case_id, .. }
             | Command::RecordCsat { case_id, .. }
-            | Command::AutoClose { case_id } => Some(*case_id),
+            | Command::AutoClose { case_id }
+            | Command::SlaCheck { case_id } => Some(*case_id),
             Command::CreateCase(_) | Command::UpsertCustomer { .. } | Command::CreateToken(_) => None,
         }
     }
@@ -178,6 +185,9 @@ pub struct CasePatch {
 }
 
 /// What a command produced.
+// An outcome moves once, from the writer to its caller: boxing the large
+// variant would only add an allocation per command.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Outcome {
     /// A case was created or changed: its new row and the events written. For
@@ -185,6 +195,8 @@ pub enum Outcome {
     Case {
         /// The case after the command.
         case: Case,
+        /// Its SLA state after the command.
+        sla: CaseSla,
         /// Events written, in order.
         events: Vec<Event>,
         /// Whether the case is new.

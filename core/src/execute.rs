@@ -7,17 +7,21 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::command::{Command, CommandError, CustomerInput, CustomerRef, IdempotencyRecord, NewCase, Outcome};
 use crate::decide::{self, CaseStart, Cause, Draft, MessageDecision};
-use crate::domain::{Actor, Case, CaseId, Customer, CustomerId, Event, EventId};
+use crate::domain::{Actor, Case, CaseId, Customer, CustomerId, Event, EventBody, EventId};
 use crate::projection;
-use crate::store::{Sequence, StoreError, TimerKind, WriteTxn};
+use crate::sla::track::SlaOutcome;
+use crate::sla::{CaseSla, SlaBook};
+use crate::store::{Sequence, SlaFilter, StoreError, TimerKind, WriteTxn};
 
 /// What every command in a batch shares.
 #[derive(Debug, Clone, Copy)]
-pub struct ExecContext {
+pub struct ExecContext<'a> {
     /// The batch's "now": every event of the batch carries it.
     pub now: Timestamp,
     /// How long a solved case stays solved before it closes.
     pub auto_close_after: SignedDuration,
+    /// SLA calendars and policies.
+    pub sla: &'a SlaBook,
 }
 
 /// Executes `command` against `txn`.
@@ -26,7 +30,7 @@ pub struct ExecContext {
 /// [`CommandError`] when the command is refused (nothing written), or
 /// [`CommandError::Store`] when storage failed (the batch must abort).
 #[tracing::instrument(skip_all, fields(case.id = command.case_id().map(tracing::field::display)))]
-pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext) -> Result<Outcome, CommandError> {
+pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>) -> Result<Outcome, CommandError> {
     match command {
         Command::CreateCase(new) => create_case(txn, new, ctx),
         Command::AddMessage { case_id, kind, body, actor } => {
@@ -87,14 +91,71 @@ pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext) -> 
             }
             commit_case(txn, Some(case), drafts, ctx, false)
         }
+        Command::SlaCheck { case_id } => {
+            let case = load_case(txn, *case_id)?;
+            let mut sla = txn.case_sla(case.id)?.unwrap_or_default();
+            let due = sla.check(ctx.sla, ctx.now);
+            let drafts = due.into_iter().map(|outcome| sla_draft(&case, outcome, Cause::None)).collect();
+            commit_sla_check(txn, case, sla, drafts, ctx)
+        }
     }
+}
+
+/// The event recording an SLA outcome.
+fn sla_draft(case: &Case, outcome: SlaOutcome, caused_by: Cause) -> Draft {
+    let body = match outcome {
+        SlaOutcome::Warning(metric, cycle, warning_at) => {
+            EventBody::SlaWarning { metric, cycle, warning_at, due_at: None }
+        }
+        SlaOutcome::Breached(metric, cycle, breached_at) => EventBody::SlaBreached { metric, cycle, breached_at },
+        SlaOutcome::Met(metric, cycle, business_seconds) => EventBody::SlaMet { metric, cycle, business_seconds },
+    };
+    Draft { case_id: Some(case.id), customer_id: case.customer_id, actor: Actor::System, caused_by, body }
+}
+
+/// Writes the scheduler's SLA events; the SLA state was advanced by `check`.
+fn commit_sla_check(
+    txn: &mut dyn WriteTxn,
+    case: Case,
+    mut sla: CaseSla,
+    mut drafts: Vec<Draft>,
+    ctx: &ExecContext<'_>,
+) -> Result<Outcome, CommandError> {
+    for draft in &mut drafts {
+        if let EventBody::SlaWarning { metric, due_at, .. } = &mut draft.body {
+            *due_at = sla.metrics.get(metric).and_then(|m| m.due_at);
+        }
+    }
+    let events = stamp(txn, drafts, ctx);
+    let mut state = case.clone();
+    for event in &events {
+        state = projection::apply(Some(state), event).map_err(|e| StoreError::Inconsistent(e.to_string()))?;
+        txn.append_event(event)?;
+    }
+    if !events.is_empty() {
+        txn.put_case(Some(&case), &state)?;
+    }
+    sla.schedule(ctx.sla);
+    write_sla(txn, &state, &sla)?;
+    Ok(Outcome::Case { case: state, sla, events, created: false })
+}
+
+/// Stores a case's SLA state with its timers and list indexes.
+fn write_sla(txn: &mut dyn WriteTxn, case: &Case, sla: &CaseSla) -> Result<(), StoreError> {
+    txn.put_sla(case.id, sla)?;
+    for (metric, at) in sla.timers() {
+        txn.set_timer(case.id, TimerKind::Sla(metric), at)?;
+    }
+    txn.set_case_index(SlaFilter::Breached.index_key(), case.id, sla.is_breached(case.status))?;
+    txn.set_case_index(SlaFilter::AtRisk.index_key(), case.id, sla.is_at_risk(case.status))?;
+    Ok(())
 }
 
 fn load_case(txn: &dyn WriteTxn, id: CaseId) -> Result<Case, CommandError> {
     txn.case(id)?.ok_or(CommandError::CaseNotFound(id))
 }
 
-fn create_case(txn: &mut dyn WriteTxn, new: &NewCase, ctx: &ExecContext) -> Result<Outcome, CommandError> {
+fn create_case(txn: &mut dyn WriteTxn, new: &NewCase, ctx: &ExecContext<'_>) -> Result<Outcome, CommandError> {
     if let Some(claim) = &new.idempotency
         && let Some(record) = txn.idempotency(&claim.key)?
     {
@@ -124,11 +185,11 @@ fn create_case(txn: &mut dyn WriteTxn, new: &NewCase, ctx: &ExecContext) -> Resu
     let case_id = CaseId::new(txn.allocate(Sequence::Case));
     let case_drafts = decide::open_case(&start, case_id, customer_id, &new.actor)?;
     let outcome = commit_case(txn, None, case_drafts, ctx, true)?;
-    if let (Some(claim), Outcome::Case { case, .. }) = (&new.idempotency, &outcome) {
+    if let (Some(claim), Outcome::Case { case, sla, .. }) = (&new.idempotency, &outcome) {
         let record = IdempotencyRecord {
             request_hash: claim.request_hash.clone(),
             status: 201,
-            body: serde_json::to_string(case).expect("cases serialise"),
+            body: serde_json::to_string(&crate::view::CaseView::new(case, sla)).expect("cases serialise"),
             created_at: ctx.now,
         };
         txn.put_idempotency(&claim.key, &record)?;
@@ -143,7 +204,7 @@ fn upsert_customer(
     txn: &mut dyn WriteTxn,
     input: &CustomerInput,
     actor: &Actor,
-    ctx: &ExecContext,
+    ctx: &ExecContext<'_>,
 ) -> Result<(Customer, bool, Option<EventId>), CommandError> {
     let mut owner: Option<(CustomerId, String)> = None;
     for identity in &input.identities {
@@ -184,7 +245,7 @@ fn upsert_customer(
 }
 
 /// Gives drafts their ids and time.
-fn stamp(txn: &mut dyn WriteTxn, drafts: Vec<Draft>, ctx: &ExecContext) -> Vec<Event> {
+fn stamp(txn: &mut dyn WriteTxn, drafts: Vec<Draft>, ctx: &ExecContext<'_>) -> Vec<Event> {
     let mut events: Vec<Event> = Vec::with_capacity(drafts.len());
     for draft in drafts {
         let caused_by = match draft.caused_by {
@@ -211,24 +272,42 @@ fn commit_case(
     txn: &mut dyn WriteTxn,
     previous: Option<Case>,
     drafts: Vec<Draft>,
-    ctx: &ExecContext,
+    ctx: &ExecContext<'_>,
     created: bool,
 ) -> Result<Outcome, CommandError> {
-    let events = stamp(txn, drafts, ctx);
-    let mut state = previous.clone();
-    for event in &events {
-        let next = projection::apply(state.take(), event).map_err(|e| StoreError::Inconsistent(e.to_string()))?;
-        state = Some(next);
-    }
-    let Some(case) = state else {
-        return Err(StoreError::Inconsistent("a case command produced no case".into()).into());
+    let mut events = stamp(txn, drafts, ctx);
+    let mut case = fold(previous.clone(), &events)?;
+    let mut sla = match &previous {
+        Some(p) => txn.case_sla(p.id)?.unwrap_or_default(),
+        None => CaseSla::default(),
     };
-    if !events.is_empty() {
-        for event in &events {
-            txn.append_event(event)?;
-        }
-        txn.put_case(previous.as_ref(), &case)?;
-        txn.set_timer(case.id, TimerKind::AutoClose, decide::auto_close_at(&case, ctx.auto_close_after))?;
+    if events.is_empty() {
+        return Ok(Outcome::Case { case, sla, events, created });
     }
-    Ok(Outcome::Case { case, events, created })
+    let customer = txn.customer(case.customer_id)?;
+    let met = sla.observe(&events, &case, customer.as_ref(), ctx.sla, ctx.now);
+    if !met.is_empty() {
+        // Each `sla_met` names the reply or status change that met it.
+        let cause = events.last().map_or(Cause::None, |e| Cause::Event(e.id));
+        let drafts = met.into_iter().map(|outcome| sla_draft(&case, outcome, cause)).collect();
+        let more = stamp(txn, drafts, ctx);
+        case = fold(Some(case), &more)?;
+        events.extend(more);
+    }
+    for event in &events {
+        txn.append_event(event)?;
+    }
+    txn.put_case(previous.as_ref(), &case)?;
+    txn.set_timer(case.id, TimerKind::AutoClose, decide::auto_close_at(&case, ctx.auto_close_after))?;
+    write_sla(txn, &case, &sla)?;
+    Ok(Outcome::Case { case, sla, events, created })
+}
+
+/// Folds `events` into `state`.
+fn fold(state: Option<Case>, events: &[Event]) -> Result<Case, CommandError> {
+    let mut state = state;
+    for event in events {
+        state = Some(projection::apply(state, event).map_err(|e| StoreError::Inconsistent(e.to_string()))?);
+    }
+    state.ok_or_else(|| StoreError::Inconsistent("a case command produced no case".into()).into())
 }

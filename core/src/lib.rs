@@ -14,8 +14,10 @@ pub mod execute;
 pub mod lifecycle;
 pub mod projection;
 pub mod service;
+pub mod sla;
 pub mod store;
 pub mod timers;
+pub mod view;
 pub mod writer;
 
 pub use clock::{Clock, ManualClock, SystemClock};

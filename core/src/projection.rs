@@ -55,7 +55,12 @@ pub fn apply(state: Option<Case>, event: &Event) -> Result<Case, ProjectionError
     };
     match &event.body {
         EventBody::CaseCreated { .. } => unreachable!("handled above"),
-        EventBody::MessageReceived { .. } | EventBody::NoteAdded { .. } | EventBody::CustomerUpdated { .. } => {}
+        EventBody::MessageReceived { .. }
+        | EventBody::NoteAdded { .. }
+        | EventBody::CustomerUpdated { .. }
+        | EventBody::SlaWarning { .. }
+        | EventBody::SlaBreached { .. }
+        | EventBody::SlaMet { .. } => {}
         EventBody::ReplySent { .. } => {
             case.first_response_at.get_or_insert(event.at);
         }

@@ -10,6 +10,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
 use crate::command::{Command, CommandError, Outcome};
+use crate::sla::SlaBook;
 use crate::store::Store;
 use crate::timers;
 use crate::writer::{Writer, WriterConfig};
@@ -17,6 +18,7 @@ use crate::writer::{Writer, WriterConfig};
 /// The running core: store, writer and timers.
 pub struct Frontdesk {
     store: Arc<dyn Store>,
+    sla: Arc<SlaBook>,
     writer: Writer,
     clock: Arc<dyn Clock>,
     in_flight: Mutex<HashSet<String>>,
@@ -41,8 +43,9 @@ impl Frontdesk {
     /// Starts the writer and the timer scheduler on the current tokio runtime.
     pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: WriterConfig) -> Running {
         let timers_changed = Arc::new(Notify::new());
+        let sla = config.sla.clone();
         let (writer, writer_thread) = Writer::spawn(store.clone(), clock.clone(), config, timers_changed.clone());
-        let frontdesk = Arc::new(Frontdesk { store, writer, clock, in_flight: Mutex::new(HashSet::new()) });
+        let frontdesk = Arc::new(Frontdesk { store, sla, writer, clock, in_flight: Mutex::new(HashSet::new()) });
         let (stop_timers, stopped) = watch::channel(false);
         let timers = tokio::spawn(timers::run(frontdesk.clone(), timers_changed, stopped));
         Running { frontdesk, writer_thread, timers, stop_timers }
@@ -51,6 +54,11 @@ impl Frontdesk {
     /// The read side.
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// SLA calendars and policies.
+    pub fn sla(&self) -> &SlaBook {
+        &self.sla
     }
 
     /// The clock everything uses.

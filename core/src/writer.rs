@@ -13,10 +13,11 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use crate::clock::Clock;
 use crate::command::{Command, CommandError, Outcome};
 use crate::execute::{ExecContext, execute};
+use crate::sla::SlaBook;
 use crate::store::{Store, StoreError};
 
 /// Tuning of the write path.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WriterConfig {
     /// Commands that may wait in the queue; beyond it callers get
     /// [`CommandError::Overloaded`].
@@ -25,11 +26,18 @@ pub struct WriterConfig {
     pub batch_limit: usize,
     /// How long a solved case stays solved before it closes.
     pub auto_close_after: SignedDuration,
+    /// SLA calendars and policies.
+    pub sla: Arc<SlaBook>,
 }
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        Self { queue_capacity: 4096, batch_limit: 512, auto_close_after: SignedDuration::from_hours(96) }
+        Self {
+            queue_capacity: 4096,
+            batch_limit: 512,
+            auto_close_after: SignedDuration::from_hours(96),
+            sla: Arc::new(SlaBook::default()),
+        }
     }
 }
 
@@ -121,7 +129,7 @@ fn into_run(job: Job) -> Option<RunJob> {
 }
 
 fn run_batch(store: &dyn Store, clock: &dyn Clock, config: &WriterConfig, batch: &mut Vec<RunJob>) {
-    let ctx = ExecContext { now: clock.now(), auto_close_after: config.auto_close_after };
+    let ctx = ExecContext { now: clock.now(), auto_close_after: config.auto_close_after, sla: &config.sla };
     let mut results: Vec<Option<Result<Outcome, CommandError>>> = (0..batch.len()).map(|_| None).collect();
     loop {
         let mut failed: Option<usize> = None;

@@ -44,7 +44,8 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn run(store: &RedbStore, command: &Command, now: Timestamp) -> Result<Outcome, CommandError> {
-    let ctx = ExecContext { now, auto_close_after: SignedDuration::from_hours(96) };
+    let book = frontdesk_core::sla::SlaBook::default();
+    let ctx = ExecContext { now, auto_close_after: SignedDuration::from_hours(96), sla: &book };
     let mut result = None;
     store.transact(&mut |txn| match execute(txn, command, &ctx) {
         Err(CommandError::Store(e)) => Err(e),

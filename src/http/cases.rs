@@ -9,7 +9,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use frontdesk_core::auth::{Permission, hash_secret};
 use frontdesk_core::command::{CasePatch, Command, CustomerRef, IdempotencyClaim, MessageKind, NewCase, Outcome};
-use frontdesk_core::store::CaseQuery;
+use frontdesk_core::store::{CaseQuery, SlaFilter};
+use frontdesk_core::view::{CaseView, SlaExplanation};
 use frontdesk_core::{CaseId, CaseStatus, CustomerId, Priority};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/messages", post(add_message))
         .route("/cases/{id}/events", get(list_case_events))
         .route("/cases/{id}/csat", post(record_csat))
+        .route("/cases/{id}/sla", get(explain_sla))
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,9 +100,9 @@ async fn create_case(
         idempotency,
     });
     match state.frontdesk.execute(command).await? {
-        Outcome::Case { case, .. } => {
+        Outcome::Case { case, sla, .. } => {
             tracing::Span::current().record("case.id", tracing::field::display(case.id));
-            Ok((StatusCode::CREATED, Json(json!(case))).into_response())
+            Ok((StatusCode::CREATED, Json(json!(CaseView::new(&case, &sla)))).into_response())
         }
         Outcome::Replayed(record) => {
             let status = StatusCode::from_u16(record.status).unwrap_or(StatusCode::CREATED);
@@ -135,9 +137,12 @@ async fn list_cases(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Permission::ReadCases, "read cases")?;
-    if let Some(sla) = &query.sla {
-        return Err(ApiError::InvalidQuery(format!("sla={sla} is not supported yet: no SLA policies are applied")));
-    }
+    let sla = match query.sla.as_deref() {
+        None => None,
+        Some("breached") => Some(SlaFilter::Breached),
+        Some("at_risk") => Some(SlaFilter::AtRisk),
+        Some(other) => return Err(ApiError::InvalidQuery(format!("sla must be breached or at_risk, got {other:?}"))),
+    };
     let customer = match &query.customer {
         Some(raw) => Some(
             raw.parse::<CustomerId>().map_err(|_| ApiError::InvalidQuery(format!("invalid customer id {raw:?}")))?,
@@ -151,11 +156,18 @@ async fn list_cases(
         assignee: query.assignee,
         tag: query.tag,
         customer,
+        sla,
         before: query.cursor.as_deref().map(decode_cursor).transpose()?.map(CaseId::new),
         limit: page_limit(query.limit, 50, 200)?,
     };
-    let page = state.frontdesk.store().list_cases(&case_query)?;
-    Ok(Json(json!({ "cases": page.items, "next_cursor": page.next.map(|id| encode_cursor(id.get())) })))
+    let store = state.frontdesk.store();
+    let page = store.list_cases(&case_query)?;
+    let mut cases = Vec::with_capacity(page.items.len());
+    for case in &page.items {
+        let sla = store.case_sla(case.id)?.unwrap_or_default();
+        cases.push(json!(CaseView::new(case, &sla)));
+    }
+    Ok(Json(json!({ "cases": cases, "next_cursor": page.next.map(|id| encode_cursor(id.get())) })))
 }
 
 async fn get_case(
@@ -165,8 +177,24 @@ async fn get_case(
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Permission::ReadCases, "read cases")?;
     let id: CaseId = parse_id("case", &id)?;
-    let case = state.frontdesk.store().case(id)?.ok_or_else(|| ApiError::NotFound(format!("case {id} not found")))?;
-    Ok(Json(json!(case)))
+    let store = state.frontdesk.store();
+    let case = store.case(id)?.ok_or_else(|| ApiError::NotFound(format!("case {id} not found")))?;
+    let sla = store.case_sla(id)?.unwrap_or_default();
+    Ok(Json(json!(CaseView::new(&case, &sla))))
+}
+
+async fn explain_sla(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Permission::ReadCases, "read cases")?;
+    let id: CaseId = parse_id("case", &id)?;
+    let store = state.frontdesk.store();
+    let case = store.case(id)?.ok_or_else(|| ApiError::NotFound(format!("case {id} not found")))?;
+    let sla = store.case_sla(id)?.unwrap_or_default();
+    let now = state.frontdesk.clock().now();
+    Ok(Json(json!(SlaExplanation::new(&case, &sla, state.frontdesk.sla(), now))))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -241,7 +269,8 @@ async fn add_message(
     let case_id: CaseId = parse_id("case", &id)?;
     let command = Command::AddMessage { case_id, kind: body.kind, body: body.body, actor: principal.actor() };
     match state.frontdesk.execute(command).await? {
-        Outcome::Case { case, events, created } => {
+        Outcome::Case { case, sla, events, created } => {
+            let case = CaseView::new(&case, &sla);
             Ok((StatusCode::CREATED, Json(json!({ "case": case, "events": events, "follow_up": created }))))
         }
         other => Err(unexpected(other)),
@@ -282,7 +311,7 @@ async fn record_csat(
 
 fn case_json(outcome: Outcome) -> Result<Json<Value>, ApiError> {
     match outcome {
-        Outcome::Case { case, .. } => Ok(Json(json!(case))),
+        Outcome::Case { case, sla, .. } => Ok(Json(json!(CaseView::new(&case, &sla)))),
         other => Err(unexpected(other)),
     }
 }

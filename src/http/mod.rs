@@ -47,6 +47,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(max_body_bytes, reject_oversized))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, request_timeout))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
 }
@@ -62,6 +63,44 @@ fn request_span(request: &Request) -> tracing::Span {
         path = %path,
         case.id = case_id.map(tracing::field::display).unwrap_or(tracing::field::display("")),
     )
+}
+
+/// Most of an oversized body read (and dropped) before answering 413.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+/// Longest time spent draining an oversized body.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// Answers 413 to a declared oversized body, after reading (a bounded part of)
+/// it: a client still sending would otherwise get a connection reset instead
+/// of the answer.
+async fn reject_oversized(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if !declared.is_some_and(|n| n > limit as u64) {
+        return next.run(request).await;
+    }
+    let mut body = request.into_body();
+    let mut drained = 0usize;
+    let drain = async {
+        use http_body_util::BodyExt;
+        while drained <= DRAIN_LIMIT {
+            match body.frame().await {
+                Some(Ok(frame)) => drained += frame.data_ref().map_or(0, |d| d.len()),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+    let mut response = axum::response::IntoResponse::into_response(ApiError::PayloadTooLarge(limit));
+    response.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+    response
 }
 
 async fn healthz() -> axum::Json<serde_json::Value> {

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::{Actor, CaseId, CaseStatus, CustomerId, EventId, Identity, Priority};
+use crate::sla::Metric;
 
 /// One recorded change. Serialises to the API's event shape:
 /// `{"id", "case_id", "customer_id", "type", "at", "actor", "caused_by", "data"}`.
@@ -71,6 +72,35 @@ pub enum EventBody {
     FieldSet { key: String, value: serde_json::Value },
     /// The customer rated the service.
     CsatReceived { score: u8, comment: Option<String> },
+    /// An SLA metric passed its warning threshold.
+    SlaWarning {
+        /// `first_response`, `next_response` or `resolution`.
+        metric: Metric,
+        /// The metric's cycle.
+        cycle: u32,
+        /// When the warning threshold was reached.
+        warning_at: Timestamp,
+        /// The deadline.
+        due_at: Option<Timestamp>,
+    },
+    /// An SLA metric's deadline passed.
+    SlaBreached {
+        /// The metric.
+        metric: Metric,
+        /// The metric's cycle.
+        cycle: u32,
+        /// The instant it breached (its deadline), even if recorded later.
+        breached_at: Timestamp,
+    },
+    /// An SLA metric was completed within its target.
+    SlaMet {
+        /// The metric.
+        metric: Metric,
+        /// The metric's cycle.
+        cycle: u32,
+        /// Business seconds it took.
+        business_seconds: u64,
+    },
     /// The customer record changed (created, new identities, new attributes).
     CustomerUpdated {
         #[serde(default)]
@@ -103,6 +133,9 @@ impl EventBody {
             EventBody::TagRemoved { .. } => "tag_removed",
             EventBody::FieldSet { .. } => "field_set",
             EventBody::CsatReceived { .. } => "csat_received",
+            EventBody::SlaWarning { .. } => "sla_warning",
+            EventBody::SlaBreached { .. } => "sla_breached",
+            EventBody::SlaMet { .. } => "sla_met",
             EventBody::CustomerUpdated { .. } => "customer_updated",
         }
     }

@@ -10,6 +10,7 @@ use crate::command::{
 };
 use crate::domain::{Actor, CaseId, CaseStatus, Identity, Priority};
 use crate::execute::{ExecContext, execute};
+use crate::sla::SlaBook;
 
 /// Runs every conformance check, each on a fresh store from `open`.
 pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
@@ -26,8 +27,9 @@ fn at(text: &str) -> Timestamp {
     text.parse().expect("valid timestamp")
 }
 
-fn ctx(now: Timestamp) -> ExecContext {
-    ExecContext { now, auto_close_after: SignedDuration::from_hours(96) }
+fn ctx(now: Timestamp) -> ExecContext<'static> {
+    static BOOK: std::sync::LazyLock<SlaBook> = std::sync::LazyLock::new(SlaBook::default);
+    ExecContext { now, auto_close_after: SignedDuration::from_hours(96), sla: &BOOK }
 }
 
 /// Executes one command in its own transaction.

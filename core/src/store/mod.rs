@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use crate::auth::ApiToken;
 use crate::command::IdempotencyRecord;
 use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Priority};
+use crate::sla::{CaseSla, Metric};
 
 pub use error::StoreError;
 pub use redb_store::RedbStore;
@@ -35,6 +36,8 @@ pub enum Sequence {
 pub enum TimerKind {
     /// Close a solved case.
     AutoClose,
+    /// Check an SLA metric's warning or deadline.
+    Sla(Metric),
 }
 
 impl TimerKind {
@@ -42,6 +45,9 @@ impl TimerKind {
     pub const fn as_str(self) -> &'static str {
         match self {
             TimerKind::AutoClose => "auto_close",
+            TimerKind::Sla(Metric::FirstResponse) => "sla:first_response",
+            TimerKind::Sla(Metric::NextResponse) => "sla:next_response",
+            TimerKind::Sla(Metric::Resolution) => "sla:resolution",
         }
     }
 
@@ -49,7 +55,26 @@ impl TimerKind {
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "auto_close" => Some(TimerKind::AutoClose),
-            _ => None,
+            _ => name.strip_prefix("sla:").and_then(Metric::parse).map(TimerKind::Sla),
+        }
+    }
+}
+
+/// Cases with an SLA in a given state, for listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaFilter {
+    /// A metric's deadline passed and it is not yet done.
+    Breached,
+    /// A metric passed its warning threshold but not its deadline.
+    AtRisk,
+}
+
+impl SlaFilter {
+    /// The index key.
+    pub const fn index_key(self) -> &'static str {
+        match self {
+            SlaFilter::Breached => "sla:breached",
+            SlaFilter::AtRisk => "sla:at_risk",
         }
     }
 }
@@ -81,6 +106,8 @@ pub struct CaseQuery {
     pub tag: Option<String>,
     /// Only this customer's cases.
     pub customer: Option<CustomerId>,
+    /// Only cases whose SLA is in this state.
+    pub sla: Option<SlaFilter>,
     /// Continue below this case id (newest first).
     pub before: Option<CaseId>,
     /// Page size.
@@ -115,6 +142,12 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Storage failures.
     fn case(&self, id: CaseId) -> Result<Option<Case>, StoreError>;
+
+    /// A case's SLA state.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn case_sla(&self, id: CaseId) -> Result<Option<CaseSla>, StoreError>;
 
     /// Cases matching `query`, newest first.
     ///
@@ -205,6 +238,24 @@ pub trait WriteTxn {
     /// # Errors
     /// Storage failures.
     fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError>;
+
+    /// A case's SLA state.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn case_sla(&self, id: CaseId) -> Result<Option<CaseSla>, StoreError>;
+
+    /// Writes a case's SLA state.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_sla(&mut self, id: CaseId, sla: &CaseSla) -> Result<(), StoreError>;
+
+    /// Adds (or removes) a case under an index key such as `sla:breached`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn set_case_index(&mut self, key: &str, case: CaseId, present: bool) -> Result<(), StoreError>;
 
     /// The owner of an identity.
     ///

@@ -16,6 +16,7 @@ use super::{CaseQuery, DueTimer, Page, Sequence, Store, StoreError, TimerKind, W
 use crate::auth::ApiToken;
 use crate::command::IdempotencyRecord;
 use crate::domain::{Case, CaseId, Customer, CustomerId, Event, EventId, Identity};
+use crate::sla::CaseSla;
 
 /// Scanning stops after this many index rows per page, so a listing with
 /// filters that rarely match stays bounded; it then returns a short page with
@@ -64,6 +65,7 @@ impl RedbStore {
             txn.open_table(CASE_EVENTS)?;
             txn.open_table(CUSTOMER_EVENTS)?;
             txn.open_table(CUSTOMERS)?;
+            txn.open_table(SLA_STATE)?;
             txn.open_table(IDENTITIES)?;
             txn.open_table(CASE_INDEX)?;
             txn.open_table(DEADLINES)?;
@@ -134,7 +136,10 @@ fn index_keys(case: &Case) -> BTreeSet<String> {
 
 /// The index that drives a listing: the most selective filter given.
 fn driving_key(query: &CaseQuery) -> String {
-    if let Some(c) = query.customer {
+    if let Some(sla) = query.sla {
+        // Membership of an SLA index cannot be checked on the case row.
+        sla.index_key().to_owned()
+    } else if let Some(c) = query.customer {
         format!("customer:{c}")
     } else if let Some(a) = &query.assignee {
         format!("assignee:{a}")
@@ -164,6 +169,12 @@ impl Store for RedbStore {
         let txn = self.read()?;
         let table = txn.open_table(CASES)?;
         table.get(id.get())?.map(|v| decode("cases", id, v.value())).transpose()
+    }
+
+    fn case_sla(&self, id: CaseId) -> Result<Option<CaseSla>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(SLA_STATE)?;
+        table.get(id.get())?.map(|v| decode("sla_state", id, v.value())).transpose()
     }
 
     fn list_cases(&self, query: &CaseQuery) -> Result<Page<Case, CaseId>, StoreError> {
@@ -297,6 +308,7 @@ struct RedbTxn<'t> {
     case_events: Table<'t, (u64, u64), ()>,
     customer_events: Table<'t, (u64, u64), ()>,
     customers: Table<'t, u64, &'static [u8]>,
+    sla_state: Table<'t, u64, &'static [u8]>,
     identities: Table<'t, &'static str, u64>,
     case_index: Table<'t, (&'static str, u64), ()>,
     deadlines: Table<'t, (i64, u64, &'static str), ()>,
@@ -315,6 +327,7 @@ impl<'t> RedbTxn<'t> {
             case_events: txn.open_table(CASE_EVENTS)?,
             customer_events: txn.open_table(CUSTOMER_EVENTS)?,
             customers: txn.open_table(CUSTOMERS)?,
+            sla_state: txn.open_table(SLA_STATE)?,
             identities: txn.open_table(IDENTITIES)?,
             case_index: txn.open_table(CASE_INDEX)?,
             deadlines: txn.open_table(DEADLINES)?,
@@ -340,6 +353,24 @@ impl WriteTxn for RedbTxn<'_> {
 
     fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
         self.customers.get(id.get())?.map(|v| decode("customers", id, v.value())).transpose()
+    }
+
+    fn case_sla(&self, id: CaseId) -> Result<Option<CaseSla>, StoreError> {
+        self.sla_state.get(id.get())?.map(|v| decode("sla_state", id, v.value())).transpose()
+    }
+
+    fn put_sla(&mut self, id: CaseId, sla: &CaseSla) -> Result<(), StoreError> {
+        self.sla_state.insert(id.get(), encode(sla).as_slice())?;
+        Ok(())
+    }
+
+    fn set_case_index(&mut self, key: &str, case: CaseId, present: bool) -> Result<(), StoreError> {
+        if present {
+            self.case_index.insert((key, case.get()), ())?;
+        } else {
+            self.case_index.remove((key, case.get()))?;
+        }
+        Ok(())
     }
 
     fn customer_id_by_identity(&self, identity: &Identity) -> Result<Option<CustomerId>, StoreError> {

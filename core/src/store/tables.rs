@@ -16,6 +16,8 @@ pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events_v1"
 pub const CASE_EVENTS: TableDefinition<(u64, u64), ()> = TableDefinition::new("case_events_v1");
 /// (customer id, event id): a customer's timeline across cases.
 pub const CUSTOMER_EVENTS: TableDefinition<(u64, u64), ()> = TableDefinition::new("customer_events_v1");
+/// Case id -> the case's SLA state (policy, metrics, spans).
+pub const SLA_STATE: TableDefinition<u64, &[u8]> = TableDefinition::new("sla_state_v1");
 /// Customers by id.
 pub const CUSTOMERS: TableDefinition<u64, &[u8]> = TableDefinition::new("customers_v1");
 /// Identity key (`email:ann@example.com`) -> customer id.

@@ -1,0 +1,475 @@
+//! The per-case SLA state machine. A case's events move each metric between
+//! running, paused, met and breached; elapsed business time is kept across
+//! pauses, priority changes and policy changes, and every change of counting
+//! opens a span so the state can be explained later.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::calendar::BusinessCalendar;
+use super::policy::{SlaBook, SlaPolicy};
+use crate::domain::{Case, CaseStatus, Customer, Event, EventBody};
+
+/// The measured things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Creation to the first public agent reply.
+    FirstResponse,
+    /// A customer message after an agent reply, to the next agent reply.
+    NextResponse,
+    /// Creation to solved; resumes on reopen.
+    Resolution,
+}
+
+impl Metric {
+    /// Every metric.
+    pub const ALL: [Metric; 3] = [Metric::FirstResponse, Metric::NextResponse, Metric::Resolution];
+
+    /// The metric's name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Metric::FirstResponse => "first_response",
+            Metric::NextResponse => "next_response",
+            Metric::Resolution => "resolution",
+        }
+    }
+
+    /// Parses a metric name.
+    pub fn parse(name: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a metric stands, as the API shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricStatus {
+    /// Counting business time.
+    Running,
+    /// Not counting (a pausing status, or the case is solved or closed).
+    Paused,
+    /// Done within its target.
+    Met,
+    /// Its deadline passed (it may still be completed later).
+    Breached,
+}
+
+/// A stretch of a metric's life with one counting state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaSpan {
+    /// Start.
+    pub from: Timestamp,
+    /// End; `None` while current.
+    pub to: Option<Timestamp>,
+    /// Whether business time counted.
+    pub running: bool,
+    /// Why it started: `created`, `status pending`, `reopened`, ...
+    pub reason: String,
+    /// Business seconds counted in it (so far).
+    pub business_seconds: u64,
+}
+
+/// Most spans kept per cycle; older ones are dropped (their seconds stay in
+/// `elapsed_seconds`).
+const MAX_SPANS: usize = 64;
+/// Most completed cycles kept for explanations.
+const MAX_HISTORY: usize = 32;
+
+/// One cycle of one metric.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricState {
+    /// Which metric.
+    pub metric: Metric,
+    /// Cycle number (next_response counts its cycles from 1; others are 1).
+    pub cycle: u32,
+    /// When the cycle started.
+    pub started_at: Timestamp,
+    /// The target in business seconds.
+    pub target_seconds: u64,
+    /// Business seconds counted up to `counted_to`.
+    pub elapsed_seconds: u64,
+    /// Up to when `elapsed_seconds` is counted.
+    pub counted_to: Timestamp,
+    /// Whether business time is counting now.
+    pub counting: bool,
+    /// When the cycle was completed (reply sent, case solved).
+    pub completed_at: Option<Timestamp>,
+    /// When the deadline passed.
+    pub breached_at: Option<Timestamp>,
+    /// Whether the warning was emitted.
+    pub warned: bool,
+    /// The deadline, while counting.
+    pub due_at: Option<Timestamp>,
+    /// When the warning is due, while counting and not yet warned.
+    pub warning_at: Option<Timestamp>,
+    /// The cycle's history.
+    pub spans: Vec<SlaSpan>,
+}
+
+impl MetricState {
+    fn start(metric: Metric, cycle: u32, at: Timestamp, target_seconds: u64, counting: bool, reason: &str) -> Self {
+        Self {
+            metric,
+            cycle,
+            started_at: at,
+            target_seconds,
+            elapsed_seconds: 0,
+            counted_to: at,
+            counting,
+            completed_at: None,
+            breached_at: None,
+            warned: false,
+            due_at: None,
+            warning_at: None,
+            spans: vec![SlaSpan {
+                from: at,
+                to: None,
+                running: counting,
+                reason: reason.to_owned(),
+                business_seconds: 0,
+            }],
+        }
+    }
+
+    /// The API state.
+    pub fn status(&self) -> MetricStatus {
+        match (self.breached_at, self.completed_at, self.counting) {
+            (Some(_), _, _) => MetricStatus::Breached,
+            (None, Some(_), _) => MetricStatus::Met,
+            (None, None, true) => MetricStatus::Running,
+            (None, None, false) => MetricStatus::Paused,
+        }
+    }
+
+    fn active(&self) -> bool {
+        self.completed_at.is_none()
+    }
+
+    fn advance(&mut self, now: Timestamp, calendar: &BusinessCalendar) {
+        if now <= self.counted_to {
+            return;
+        }
+        if self.counting && self.active() {
+            let seconds = calendar.business_seconds_between(self.counted_to, now);
+            self.elapsed_seconds = self.elapsed_seconds.saturating_add(seconds);
+            if let Some(span) = self.spans.last_mut() {
+                span.business_seconds = span.business_seconds.saturating_add(seconds);
+            }
+        }
+        self.counted_to = now;
+    }
+
+    fn set_counting(&mut self, counting: bool, now: Timestamp, reason: &str) {
+        if self.counting == counting {
+            return;
+        }
+        self.counting = counting;
+        if let Some(span) = self.spans.last_mut() {
+            span.to = Some(now);
+        }
+        if self.spans.len() == MAX_SPANS {
+            self.spans.remove(0);
+        }
+        self.spans.push(SlaSpan {
+            from: now,
+            to: None,
+            running: counting,
+            reason: reason.to_owned(),
+            business_seconds: 0,
+        });
+    }
+
+    fn complete(&mut self, now: Timestamp) {
+        self.completed_at = Some(now);
+        self.counting = false;
+        if let Some(span) = self.spans.last_mut() {
+            span.to = Some(now);
+        }
+    }
+
+    fn schedule(&mut self, calendar: &BusinessCalendar, warning_fraction: f64) {
+        self.due_at = None;
+        self.warning_at = None;
+        if !self.active() || !self.counting || self.breached_at.is_some() {
+            return;
+        }
+        let remaining = self.target_seconds.saturating_sub(self.elapsed_seconds);
+        self.due_at = calendar.due(self.counted_to, remaining).ok();
+        if !self.warned {
+            // Rounded up, so the warning never comes before the fraction is reached.
+            let warn_after = ((self.target_seconds as f64) * warning_fraction).ceil() as u64;
+            let remaining = warn_after.min(self.target_seconds).saturating_sub(self.elapsed_seconds);
+            self.warning_at = calendar.due(self.counted_to, remaining).ok();
+        }
+    }
+
+    /// The next instant the scheduler must look at this metric.
+    pub fn next_check(&self) -> Option<Timestamp> {
+        match (self.warning_at, self.due_at) {
+            (Some(w), Some(d)) => Some(w.min(d)),
+            (w, d) => w.or(d),
+        }
+    }
+}
+
+/// An SLA event the tracker decided on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlaOutcome {
+    /// A metric passed its warning threshold.
+    Warning(Metric, u32, Timestamp),
+    /// A metric's deadline passed (at the given instant).
+    Breached(Metric, u32, Timestamp),
+    /// A metric was completed within its target, after these business seconds.
+    Met(Metric, u32, u64),
+}
+
+/// A case's SLA: the policy applied and each metric's current cycle.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaseSla {
+    /// The policy applied, if any.
+    pub policy: Option<String>,
+    /// Its calendar.
+    pub calendar: Option<String>,
+    /// Current cycle of each tracked metric.
+    pub metrics: BTreeMap<Metric, MetricState>,
+    /// Earlier cycles (next_response), oldest first.
+    pub history: Vec<MetricState>,
+}
+
+impl CaseSla {
+    /// The policy and calendar in force, if any.
+    fn policy<'b>(&self, book: &'b SlaBook) -> Option<&'b SlaPolicy> {
+        self.policy.as_deref().and_then(|name| book.policy(name))
+    }
+
+    fn calendar<'b>(&self, book: &'b SlaBook) -> Option<&'b BusinessCalendar> {
+        self.policy(book).map(|p| p.calendar.as_ref())
+    }
+
+    /// Brings every metric's elapsed time up to `now`.
+    pub fn advance(&mut self, now: Timestamp, book: &SlaBook) {
+        if let Some(calendar) = self.calendar(book) {
+            for state in self.metrics.values_mut() {
+                state.advance(now, calendar);
+            }
+        }
+    }
+
+    /// Follows a command's events. `case` is the case after them. Returns
+    /// `sla_met` outcomes.
+    pub fn observe(
+        &mut self,
+        events: &[Event],
+        case: &Case,
+        customer: Option<&Customer>,
+        book: &SlaBook,
+        now: Timestamp,
+    ) -> Vec<SlaOutcome> {
+        self.advance(now, book);
+        self.apply_policy(book.select(case, customer), case, now);
+        let mut outcomes = Vec::new();
+        let Some(policy) = self.policy(book).cloned() else {
+            return outcomes;
+        };
+        let creating = events.iter().any(|e| matches!(e.body, EventBody::CaseCreated { .. }));
+        if !creating {
+            self.start_late(&policy, case, now);
+        }
+        for event in events {
+            match &event.body {
+                EventBody::CaseCreated { .. } => {
+                    for metric in [Metric::FirstResponse, Metric::Resolution] {
+                        if let Some(target) = policy.target(case.priority, metric) {
+                            self.metrics
+                                .insert(metric, MetricState::start(metric, 1, event.at, target, true, "created"));
+                        }
+                    }
+                }
+                EventBody::ReplySent { .. } => {
+                    for metric in [Metric::FirstResponse, Metric::NextResponse] {
+                        if let Some(state) = self.metrics.get_mut(&metric).filter(|s| s.active()) {
+                            state.complete(event.at);
+                            if state.breached_at.is_none() {
+                                outcomes.push(SlaOutcome::Met(metric, state.cycle, state.elapsed_seconds));
+                            }
+                        }
+                    }
+                }
+                EventBody::MessageReceived { .. } => {
+                    let replied = case.first_response_at.is_some_and(|at| at <= event.at);
+                    let waiting = self.metrics.get(&Metric::NextResponse).is_some_and(MetricState::active);
+                    if let (true, false, Some(target)) =
+                        (replied, waiting, policy.target(case.priority, Metric::NextResponse))
+                    {
+                        let cycle = match self.metrics.remove(&Metric::NextResponse) {
+                            Some(previous) => {
+                                let cycle = previous.cycle + 1;
+                                self.archive(previous);
+                                cycle
+                            }
+                            None => 1,
+                        };
+                        let counting = !policy.pause_on.contains(&case.status) && counts_in(case.status);
+                        let state = MetricState::start(
+                            Metric::NextResponse,
+                            cycle,
+                            event.at,
+                            target,
+                            counting,
+                            "customer message",
+                        );
+                        self.metrics.insert(Metric::NextResponse, state);
+                    }
+                }
+                EventBody::StatusChanged { from, to } => {
+                    if *to == CaseStatus::Solved
+                        && let Some(state) = self.metrics.get_mut(&Metric::Resolution).filter(|s| s.active())
+                    {
+                        state.complete(event.at);
+                        if state.breached_at.is_none() {
+                            outcomes.push(SlaOutcome::Met(Metric::Resolution, state.cycle, state.elapsed_seconds));
+                        }
+                    }
+                    if *from == CaseStatus::Solved
+                        && *to != CaseStatus::Closed
+                        && let Some(state) = self.metrics.get_mut(&Metric::Resolution)
+                    {
+                        // Resolution resumes on reopen, keeping the time already counted.
+                        state.completed_at = None;
+                        state.counting = false;
+                        state.set_counting(!policy.pause_on.contains(to), event.at, "reopened");
+                    }
+                    let counting = counts_in(*to) && !policy.pause_on.contains(to);
+                    let reason = format!("status {to}");
+                    for state in self.metrics.values_mut().filter(|s| s.active()) {
+                        state.set_counting(counting, event.at, &reason);
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.schedule(book);
+        outcomes
+    }
+
+    /// Applies a (possibly new) policy: elapsed business time is kept, targets
+    /// follow the policy and the case's priority, and metrics the policy does
+    /// not measure stop being tracked.
+    fn apply_policy(&mut self, policy: Option<&SlaPolicy>, case: &Case, now: Timestamp) {
+        let name = policy.map(|p| p.name.clone());
+        if name != self.policy {
+            self.policy = name;
+            self.calendar = policy.map(|p| p.calendar.name().to_owned());
+            for state in self.metrics.values_mut() {
+                // Start counting in the new calendar from now on.
+                state.counted_to = state.counted_to.max(now);
+            }
+        }
+        let Some(policy) = policy else {
+            self.metrics.clear();
+            return;
+        };
+        self.metrics.retain(|metric, state| match policy.target(case.priority, *metric) {
+            Some(target) => {
+                state.target_seconds = target;
+                true
+            }
+            None => false,
+        });
+    }
+
+    /// A policy that starts to apply to a case already open measures its
+    /// resolution from creation, in the policy's calendar.
+    fn start_late(&mut self, policy: &SlaPolicy, case: &Case, now: Timestamp) {
+        let measured = self.metrics.contains_key(&Metric::Resolution);
+        let done = case.solved_at.is_some() || case.status == CaseStatus::Closed;
+        if measured || done {
+            return;
+        }
+        if let Some(target) = policy.target(case.priority, Metric::Resolution) {
+            let mut state = MetricState::start(Metric::Resolution, 1, case.created_at, target, false, "policy applied");
+            state.elapsed_seconds = policy.calendar.business_seconds_between(case.created_at, now);
+            state.counted_to = now;
+            state.set_counting(
+                counts_in(case.status) && !policy.pause_on.contains(&case.status),
+                now,
+                "policy applied",
+            );
+            self.metrics.insert(Metric::Resolution, state);
+        }
+    }
+
+    fn archive(&mut self, state: MetricState) {
+        if self.history.len() == MAX_HISTORY {
+            self.history.remove(0);
+        }
+        self.history.push(state);
+    }
+
+    /// Recomputes every deadline and warning time.
+    pub fn schedule(&mut self, book: &SlaBook) {
+        let Some(policy) = self.policy(book) else { return };
+        let (calendar, fraction) = (policy.calendar.clone(), policy.warning_at);
+        for state in self.metrics.values_mut() {
+            state.schedule(&calendar, fraction);
+        }
+    }
+
+    /// The scheduler's check at `now`: emits warnings and breaches that are
+    /// due, each once, with the instant they became due.
+    pub fn check(&mut self, book: &SlaBook, now: Timestamp) -> Vec<SlaOutcome> {
+        self.advance(now, book);
+        let mut outcomes = Vec::new();
+        for state in self.metrics.values_mut().filter(|s| s.active() && s.counting && s.breached_at.is_none()) {
+            if let Some(at) = state.warning_at.filter(|at| *at <= now && !state.warned) {
+                state.warned = true;
+                outcomes.push(SlaOutcome::Warning(state.metric, state.cycle, at));
+            }
+            if let Some(due) = state.due_at.filter(|due| *due <= now) {
+                state.breached_at = Some(due);
+                state.warned = true;
+                outcomes.push(SlaOutcome::Breached(state.metric, state.cycle, due));
+            }
+        }
+        self.schedule(book);
+        outcomes
+    }
+
+    /// When the scheduler must next look at this case's SLA, per metric.
+    pub fn timers(&self) -> BTreeMap<Metric, Option<Timestamp>> {
+        Metric::ALL.into_iter().map(|m| (m, self.metrics.get(&m).and_then(MetricState::next_check))).collect()
+    }
+
+    /// Whether any metric is breached on a case still in progress.
+    pub fn is_breached(&self, status: CaseStatus) -> bool {
+        status != CaseStatus::Closed && self.metrics.values().any(|s| s.breached_at.is_some() && s.active())
+    }
+
+    /// Whether a running metric is past its warning but not breached.
+    pub fn is_at_risk(&self, status: CaseStatus) -> bool {
+        status != CaseStatus::Closed && self.metrics.values().any(|s| s.active() && s.warned && s.breached_at.is_none())
+    }
+
+    /// The statuses that pause this case's clock.
+    pub fn pause_on(&self, book: &SlaBook) -> BTreeSet<CaseStatus> {
+        self.policy(book).map(|p| p.pause_on.clone()).unwrap_or_default()
+    }
+}
+
+/// Solved and closed cases never count, whatever the policy says.
+fn counts_in(status: CaseStatus) -> bool {
+    match status {
+        CaseStatus::New | CaseStatus::Open | CaseStatus::Pending | CaseStatus::OnHold => true,
+        CaseStatus::Solved | CaseStatus::Closed => false,
+    }
+}
