@@ -83,7 +83,7 @@ async fn reject_oversized(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if !declared.is_some_and(|n| n > limit as u64) {
+    if declared.is_none_or(|n| n <= limit as u64) {
         return next.run(request).await;
     }
     let mut body = request.into_body();
