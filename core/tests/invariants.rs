@@ -25,6 +25,7 @@ enum Op {
     Csat { case: u8, score: u8 },
     Wait { hours: u8 },
     AutoClose { case: u8 },
+    SlaCheck { case: u8 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -40,11 +41,12 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..8u8, 0..7u8).prop_map(|(case, score)| Op::Csat { case, score }),
         1 => (0..120u8).prop_map(|hours| Op::Wait { hours }),
         1 => (0..8u8).prop_map(|case| Op::AutoClose { case }),
+        1 => (0..8u8).prop_map(|case| Op::SlaCheck { case }),
     ]
 }
 
 fn run(store: &RedbStore, command: &Command, now: Timestamp) -> Result<Outcome, CommandError> {
-    let book = frontdesk_core::sla::SlaBook::default();
+    let book = policies();
     let ctx = ExecContext { now, auto_close_after: SignedDuration::from_hours(96), sla: &book };
     let mut result = None;
     store.transact(&mut |txn| match execute(txn, command, &ctx) {
@@ -55,6 +57,17 @@ fn run(store: &RedbStore, command: &Command, now: Timestamp) -> Result<Outcome, 
         }
     })?;
     result.expect("executed")
+}
+
+/// A policy measuring every metric, so the SLA tracker follows every case.
+fn policies() -> frontdesk_core::sla::SlaBook {
+    let config: frontdesk_core::sla::SlaConfig = serde_json::from_value(serde_json::json!({"policies": [{
+        "name": "all", "warning_at": 0.5,
+        "targets": {"normal": {"first_response": "1h", "next_response": "2h", "resolution": "1d"},
+                    "urgent": {"first_response": "10m", "resolution": "4h"}}
+    }]}))
+    .unwrap();
+    frontdesk_core::sla::SlaBook::new(&Default::default(), &config).unwrap()
 }
 
 /// Whether some trigger moves a case from `from` to `to`.
@@ -100,7 +113,7 @@ proptest! {
                 other => {
                     let Some(case_id) = pick(&cases, match other {
                         Op::Message { case, .. } | Op::SetStatus { case, .. } | Op::SetPriority { case, .. }
-                        | Op::Tag { case, .. } | Op::Csat { case, .. } | Op::AutoClose { case } => case,
+                        | Op::Tag { case, .. } | Op::Csat { case, .. } | Op::AutoClose { case } | Op::SlaCheck { case } => case,
                         Op::Create { .. } | Op::Wait { .. } => unreachable!(),
                     }) else { continue };
                     match other {
@@ -122,6 +135,7 @@ proptest! {
                         }
                         Op::Csat { score, .. } => Command::RecordCsat { case_id, score, comment: None },
                         Op::AutoClose { .. } => Command::AutoClose { case_id },
+                        Op::SlaCheck { .. } => Command::SlaCheck { case_id },
                         Op::Create { .. } | Op::Wait { .. } => unreachable!(),
                     }
                 }

@@ -10,3 +10,4 @@ mod customers;
 mod durability;
 mod idempotency;
 mod lifecycle;
+mod sla;

@@ -159,14 +159,19 @@ impl MetricState {
         if now <= self.counted_to {
             return;
         }
-        if self.counting && self.active() {
-            let seconds = calendar.business_seconds_between(self.counted_to, now);
-            self.elapsed_seconds = self.elapsed_seconds.saturating_add(seconds);
-            if let Some(span) = self.spans.last_mut() {
-                span.business_seconds = span.business_seconds.saturating_add(seconds);
-            }
+        if !(self.counting && self.active()) {
+            self.counted_to = now;
+            return;
         }
-        self.counted_to = now;
+        let seconds = calendar.business_seconds_between(self.counted_to, now);
+        self.elapsed_seconds = self.elapsed_seconds.saturating_add(seconds);
+        if let Some(span) = self.spans.last_mut() {
+            span.business_seconds = span.business_seconds.saturating_add(seconds);
+        }
+        // Count whole business seconds only, and move to the instant they were
+        // complete: the fraction left over keeps counting, so deadlines computed
+        // from `counted_to` never drift.
+        self.counted_to = calendar.due(self.counted_to, seconds).map_or(now, |t| t.min(now));
     }
 
     fn set_counting(&mut self, counting: bool, now: Timestamp, reason: &str) {
@@ -471,5 +476,237 @@ fn counts_in(status: CaseStatus) -> bool {
     match status {
         CaseStatus::New | CaseStatus::Open | CaseStatus::Pending | CaseStatus::OnHold => true,
         CaseStatus::Solved | CaseStatus::Closed => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::domain::{Actor, CaseId, CustomerId, EventId, Priority};
+    use crate::sla::{CalendarConfig, SlaConfig};
+
+    fn book(toml_policies: &str) -> SlaBook {
+        let config: SlaConfig = toml_like(toml_policies);
+        let mut calendars = BTreeMap::new();
+        calendars.insert(
+            "office".to_owned(),
+            CalendarConfig {
+                time_zone: "Europe/Berlin".into(),
+                hours: ["mon", "tue", "wed", "thu", "fri"]
+                    .iter()
+                    .map(|d| ((*d).to_owned(), vec!["09:00-17:00".to_owned()]))
+                    .collect(),
+                holidays: vec![],
+            },
+        );
+        SlaBook::new(&calendars, &config).unwrap()
+    }
+
+    /// Policies written as JSON (the core does not depend on a TOML parser).
+    fn toml_like(json: &str) -> SlaConfig {
+        serde_json::from_str(json).unwrap()
+    }
+
+    const POLICY: &str = r#"{"policies": [{"name": "std", "calendar": "24x7", "warning_at": 0.5,
+        "targets": {"normal": {"first_response": "1h", "next_response": "30m", "resolution": "4h"},
+                    "urgent": {"first_response": "10m", "resolution": "1h"}}}]}"#;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    struct Sim {
+        book: SlaBook,
+        case: Case,
+        sla: CaseSla,
+        next_id: u64,
+    }
+
+    impl Sim {
+        fn new(book: SlaBook, created: &str) -> Self {
+            let mut sim = Sim { book, case: placeholder(), sla: CaseSla::default(), next_id: 1 };
+            let body = EventBody::CaseCreated {
+                subject: "s".into(),
+                channel: "api".into(),
+                priority: Priority::Normal,
+                team: None,
+                assignee: None,
+                tags: Default::default(),
+                fields: Default::default(),
+                follow_up_of: None,
+            };
+            sim.event(created, body);
+            sim
+        }
+
+        fn event(&mut self, when: &str, body: EventBody) -> Vec<SlaOutcome> {
+            let event = Event {
+                id: EventId::new(self.next_id),
+                case_id: Some(CaseId::new(1)),
+                customer_id: CustomerId::new(1),
+                at: at(when),
+                actor: Actor::System,
+                caused_by: None,
+                body,
+            };
+            self.next_id += 1;
+            let previous = (self.next_id > 2).then(|| self.case.clone());
+            self.case = crate::projection::apply(previous, &event).unwrap();
+            self.sla.observe(std::slice::from_ref(&event), &self.case, None, &self.book, at(when))
+        }
+
+        fn status(&mut self, when: &str, to: CaseStatus) -> Vec<SlaOutcome> {
+            self.event(when, EventBody::StatusChanged { from: self.case.status, to })
+        }
+
+        fn metric(&self, metric: Metric) -> &MetricState {
+            &self.sla.metrics[&metric]
+        }
+    }
+
+    /// A case before its first event; `Sim::new` folds `case_created` over it.
+    fn placeholder() -> Case {
+        serde_json::from_value(serde_json::json!({
+            "id": "1", "subject": "s", "status": "new", "priority": "normal", "channel": "api", "customer_id": "1",
+            "team": null, "assignee": null, "tags": [], "fields": {}, "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z", "first_response_at": null, "solved_at": null, "closed_at": null,
+            "reopen_count": 0, "csat": null, "linked_case_ids": [], "version": 0, "last_event_id": "0"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn first_response_met_in_time_records_met() {
+        let mut sim = Sim::new(book(POLICY), "2026-03-02T09:00:00Z");
+        assert_eq!(sim.metric(Metric::FirstResponse).due_at, Some(at("2026-03-02T10:00:00Z")));
+        assert_eq!(sim.metric(Metric::FirstResponse).warning_at, Some(at("2026-03-02T09:30:00Z")));
+        let met = sim.event("2026-03-02T09:40:00Z", EventBody::ReplySent { body: "hi".into() });
+        assert_eq!(met, [SlaOutcome::Met(Metric::FirstResponse, 1, 40 * 60)]);
+        assert_eq!(sim.metric(Metric::FirstResponse).status(), MetricStatus::Met);
+        assert_eq!(sim.metric(Metric::Resolution).status(), MetricStatus::Running);
+    }
+
+    #[test]
+    fn warnings_and_breaches_fire_once_with_their_real_time() {
+        let mut sim = Sim::new(book(POLICY), "2026-03-02T09:00:00Z");
+        assert!(sim.sla.check(&sim.book, at("2026-03-02T09:29:59Z")).is_empty());
+        let warned = sim.sla.check(&sim.book, at("2026-03-02T09:30:00Z"));
+        assert_eq!(warned, [SlaOutcome::Warning(Metric::FirstResponse, 1, at("2026-03-02T09:30:00Z"))]);
+        assert!(sim.sla.check(&sim.book, at("2026-03-02T09:45:00Z")).is_empty(), "warned once");
+        // The scheduler was late (a restart): the breach keeps its real time.
+        let late = sim.sla.check(&sim.book, at("2026-03-02T12:30:00Z"));
+        assert!(late.contains(&SlaOutcome::Breached(Metric::FirstResponse, 1, at("2026-03-02T10:00:00Z"))));
+        assert!(late.contains(&SlaOutcome::Warning(Metric::Resolution, 1, at("2026-03-02T11:00:00Z"))));
+        assert!(sim.sla.check(&sim.book, at("2026-03-02T12:31:00Z")).is_empty(), "breached once");
+        assert!(sim.sla.is_breached(CaseStatus::New));
+        // A reply after the breach completes the metric but does not "meet" it.
+        let after = sim.event("2026-03-02T12:40:00Z", EventBody::ReplySent { body: "sorry".into() });
+        assert!(after.is_empty());
+        assert_eq!(sim.metric(Metric::FirstResponse).status(), MetricStatus::Breached);
+        assert!(!sim.sla.is_breached(sim.case.status), "nothing breached is still waiting");
+    }
+
+    #[test]
+    fn checks_at_odd_instants_never_move_the_deadline() {
+        let mut sim = Sim::new(book(POLICY), "2026-03-02T09:00:00.250Z");
+        let due = sim.metric(Metric::FirstResponse).due_at;
+        for check in
+            ["2026-03-02T09:00:00.9Z", "2026-03-02T09:10:01.3Z", "2026-03-02T09:29:59.999Z", "2026-03-02T09:31:00.5Z"]
+        {
+            sim.sla.check(&sim.book, at(check));
+            assert_eq!(sim.metric(Metric::FirstResponse).due_at, due, "after a check at {check}");
+        }
+    }
+
+    #[test]
+    fn pausing_keeps_elapsed_time_and_moves_the_deadline() {
+        let mut sim = Sim::new(book(POLICY), "2026-03-02T09:00:00Z");
+        sim.event("2026-03-02T09:10:00Z", EventBody::ReplySent { body: "hi".into() });
+        sim.status("2026-03-02T09:10:00Z", CaseStatus::Open);
+        sim.status("2026-03-02T10:00:00Z", CaseStatus::Pending);
+        let resolution = sim.metric(Metric::Resolution);
+        assert_eq!(resolution.status(), MetricStatus::Paused);
+        assert_eq!(resolution.elapsed_seconds, 3600);
+        assert_eq!(resolution.due_at, None);
+        sim.status("2026-03-02T15:00:00Z", CaseStatus::Open);
+        let resolution = sim.metric(Metric::Resolution);
+        assert_eq!(resolution.elapsed_seconds, 3600, "paused time does not count");
+        assert_eq!(resolution.due_at, Some(at("2026-03-02T18:00:00Z")));
+        let spans: Vec<(bool, &str)> = resolution.spans.iter().map(|s| (s.running, s.reason.as_str())).collect();
+        assert_eq!(spans, [(true, "created"), (false, "status pending"), (true, "status open")]);
+    }
+
+    #[test]
+    fn a_priority_change_keeps_elapsed_time_and_recomputes_the_deadline() {
+        let mut sim = Sim::new(book(POLICY), "2026-03-02T09:00:00Z");
+        sim.event("2026-03-02T09:05:00Z", EventBody::PriorityChanged { from: Priority::Normal, to: Priority::Urgent });
+        let first = sim.metric(Metric::FirstResponse);
+        assert_eq!(first.target_seconds, 600);
+        assert_eq!(first.elapsed_seconds, 300);
+        assert_eq!(first.due_at, Some(at("2026-03-02T09:10:00Z")));
+        assert_eq!(sim.metric(Metric::Resolution).due_at, Some(at("2026-03-02T10:00:00Z")));
+    }
+
+    #[test]
+    fn resolution_resumes_on_reopen() {
+        let mut sim = Sim::new(book(POLICY), "2026-03-02T09:00:00Z");
+        let met = sim.status("2026-03-02T10:00:00Z", CaseStatus::Solved);
+        assert!(met.contains(&SlaOutcome::Met(Metric::Resolution, 1, 3600)));
+        sim.status("2026-03-02T20:00:00Z", CaseStatus::Open);
+        let resolution = sim.metric(Metric::Resolution);
+        assert_eq!(resolution.status(), MetricStatus::Running);
+        assert_eq!(resolution.elapsed_seconds, 3600);
+        assert_eq!(resolution.due_at, Some(at("2026-03-02T23:00:00Z")));
+    }
+
+    #[test]
+    fn next_response_counts_its_cycles() {
+        let mut sim = Sim::new(book(POLICY), "2026-03-02T09:00:00Z");
+        sim.event("2026-03-02T09:01:00Z", EventBody::ReplySent { body: "a".into() });
+        sim.event("2026-03-02T09:02:00Z", EventBody::MessageReceived { body: "b".into() });
+        assert_eq!(sim.metric(Metric::NextResponse).cycle, 1);
+        sim.event("2026-03-02T09:03:00Z", EventBody::MessageReceived { body: "c".into() });
+        assert_eq!(sim.metric(Metric::NextResponse).started_at, at("2026-03-02T09:02:00Z"), "still the first wait");
+        let met = sim.event("2026-03-02T09:12:00Z", EventBody::ReplySent { body: "d".into() });
+        assert_eq!(met, [SlaOutcome::Met(Metric::NextResponse, 1, 600)]);
+        sim.event("2026-03-02T09:20:00Z", EventBody::MessageReceived { body: "e".into() });
+        assert_eq!(sim.metric(Metric::NextResponse).cycle, 2);
+        assert_eq!(sim.sla.history.len(), 1);
+    }
+
+    #[test]
+    fn business_hours_count_only_inside_the_calendar() {
+        let policy = r#"{"policies": [{"name": "office", "calendar": "office",
+            "targets": {"normal": {"first_response": "7h"}}}]}"#;
+        // Monday 10:00 in Berlin (09:00Z) + 7 business hours is Monday 17:00, the closing time.
+        let sim = Sim::new(book(policy), "2026-03-02T09:00:00Z");
+        assert_eq!(sim.metric(Metric::FirstResponse).due_at, Some(at("2026-03-02T16:00:00Z")));
+        // Friday 16:00 Berlin + 2h lands on Monday 10:00 Berlin.
+        let sim = Sim::new(book(policy.replace("7h", "2h").as_str()), "2026-03-06T15:00:00Z");
+        assert_eq!(sim.metric(Metric::FirstResponse).due_at, Some(at("2026-03-09T09:00:00Z")));
+    }
+
+    #[test]
+    fn policies_are_chosen_by_condition_first_match_wins() {
+        let policies = r#"{"policies": [
+            {"name": "vip", "when": "customer.tier == \"enterprise\" || ticket.priority == \"urgent\"",
+             "targets": {"normal": {"first_response": "30m"}, "urgent": {"first_response": "10m"}}},
+            {"name": "default", "targets": {"normal": {"first_response": "4h"}}}]}"#;
+        let book = book(policies);
+        let mut case = placeholder();
+        assert_eq!(book.select(&case, None).map(|p| p.name.as_str()), Some("default"));
+        case.priority = Priority::Urgent;
+        assert_eq!(book.select(&case, None).map(|p| p.name.as_str()), Some("vip"));
+    }
+
+    #[test]
+    fn a_broken_condition_is_a_config_error_with_its_position() {
+        let config = toml_like(r#"{"policies": [{"name": "bad", "when": "ticket.priority == ", "targets": {}}]}"#);
+        let err = SlaBook::new(&BTreeMap::new(), &config).unwrap_err().to_string();
+        assert!(err.contains("bad") && err.contains("column"), "{err}");
+        let config = toml_like(r#"{"policies": [{"name": "p", "calendar": "nowhere", "targets": {}}]}"#);
+        assert!(SlaBook::new(&BTreeMap::new(), &config).unwrap_err().to_string().contains("nowhere"));
     }
 }
