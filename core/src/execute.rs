@@ -7,7 +7,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::command::{Command, CommandError, CustomerInput, CustomerRef, IdempotencyRecord, NewCase, Outcome};
 use crate::decide::{self, CaseStart, Cause, Draft, MessageDecision};
-use crate::domain::{Actor, Case, CaseId, Customer, CustomerId, Event, EventBody, EventId};
+use crate::domain::{Actor, Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventBody, EventId};
+use crate::metrics::Resolution;
 use crate::projection;
 use crate::sla::track::SlaOutcome;
 use crate::sla::{CaseSla, SlaBook};
@@ -131,6 +132,7 @@ fn commit_sla_check(
     for event in &events {
         state = projection::apply(Some(state), event).map_err(|e| StoreError::Inconsistent(e.to_string()))?;
         txn.append_event(event)?;
+        record_aggregates(txn, &state, event)?;
     }
     if !events.is_empty() {
         txn.put_case(Some(&case), &state)?;
@@ -138,6 +140,32 @@ fn commit_sla_check(
     sla.schedule(ctx.sla);
     write_sla(txn, &state, &sla)?;
     Ok(Outcome::Case { case: state, sla, events, created: false })
+}
+
+/// Keeps the service-metrics aggregates in step with `event` (`case` is the
+/// case after the command).
+fn record_aggregates(txn: &mut dyn WriteTxn, case: &Case, event: &Event) -> Result<(), StoreError> {
+    match &event.body {
+        EventBody::StatusChanged { to: CaseStatus::Solved, .. } => {
+            let resolution = Resolution {
+                case_id: case.id,
+                created_at: case.created_at,
+                solved_at: event.at,
+                agent_replies: case.agent_replies,
+                reopen_count: case.reopen_count,
+            };
+            txn.record_resolution(case.id, Some(&resolution))
+        }
+        EventBody::StatusChanged { from: CaseStatus::Solved, to, .. } if *to != CaseStatus::Closed => {
+            txn.record_resolution(case.id, None)
+        }
+        EventBody::SlaMet { metric, cycle, .. } => txn.record_sla_outcome(event.at, case.id, *metric, *cycle, true),
+        EventBody::SlaBreached { metric, cycle, breached_at } => {
+            txn.record_sla_outcome(*breached_at, case.id, *metric, *cycle, false)
+        }
+        EventBody::CsatReceived { score, .. } => txn.record_csat(case.id, event.at, *score),
+        _ => Ok(()),
+    }
 }
 
 /// Stores a case's SLA state with its timers and list indexes.
@@ -296,6 +324,7 @@ fn commit_case(
     }
     for event in &events {
         txn.append_event(event)?;
+        record_aggregates(txn, &case, event)?;
     }
     txn.put_case(previous.as_ref(), &case)?;
     txn.set_timer(case.id, TimerKind::AutoClose, decide::auto_close_at(&case, ctx.auto_close_after))?;

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod duration;
 pub mod execute;
 pub mod lifecycle;
+pub mod metrics;
 pub mod projection;
 pub mod service;
 pub mod sla;

@@ -43,6 +43,7 @@ pub fn apply(state: Option<Case>, event: &Event) -> Result<Case, ProjectionError
                 solved_at: None,
                 closed_at: None,
                 reopen_count: 0,
+                agent_replies: 0,
                 csat: None,
                 linked_case_ids: follow_up_of.iter().copied().collect(),
                 version: 1,
@@ -63,6 +64,7 @@ pub fn apply(state: Option<Case>, event: &Event) -> Result<Case, ProjectionError
         | EventBody::SlaMet { .. } => {}
         EventBody::ReplySent { .. } => {
             case.first_response_at.get_or_insert(event.at);
+            case.agent_replies += 1;
         }
         EventBody::StatusChanged { from, to } => {
             if *from == CaseStatus::Solved && *to != CaseStatus::Closed {

@@ -7,6 +7,7 @@ mod cases;
 mod customers;
 mod error;
 mod extract;
+mod metrics;
 mod tokens;
 
 use std::sync::Arc;
@@ -39,7 +40,11 @@ impl AppState {
 /// The whole API.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let max_body_bytes = state.max_body_bytes;
-    let api = Router::new().merge(cases::routes()).merge(customers::routes()).merge(tokens::routes());
+    let api = Router::new()
+        .merge(cases::routes())
+        .merge(customers::routes())
+        .merge(tokens::routes())
+        .merge(metrics::routes());
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)

@@ -10,4 +10,5 @@ mod customers;
 mod durability;
 mod idempotency;
 mod lifecycle;
+mod metrics;
 mod sla;

@@ -15,6 +15,11 @@ warning_at = 0.5
 targets.urgent = { first_response = "2s", resolution = "1h" }
 
 [[sla.policies]]
+name = "quick"
+when = 'ticket.priority == "high"'
+targets.high = { resolution = "2s" }
+
+[[sla.policies]]
 name = "standard"
 targets.normal = { first_response = "1h", resolution = "1d" }
 "#;
@@ -171,4 +176,31 @@ fn a_policy_condition_that_does_not_compile_stops_the_server_with_its_position()
         crate::harness::run_cli(dir.path(), &["serve", "--config", config.to_str().unwrap(), "--bind", "127.0.0.1:0"]);
     assert_ne!(code, 0);
     assert!(err.contains("frontdesk.toml") && err.contains("broken") && err.contains("column"), "{err}");
+}
+
+#[test]
+fn a_pending_case_does_not_breach_its_resolution_target() {
+    let dir = workdir();
+    let server = Server::start_with(dir.path(), CONFIG);
+    let (_, waiting) = server.post(
+        "/api/v1/cases",
+        json!({"subject": "Waiting", "priority": "high", "customer": {"email": "w@example.com"}}),
+    );
+    let (_, running) = server.post(
+        "/api/v1/cases",
+        json!({"subject": "Running", "priority": "high", "customer": {"email": "r@example.com"}}),
+    );
+    assert_eq!(waiting["sla"]["policy"], "quick");
+    let waiting_path = format!("/api/v1/cases/{}", waiting["id"].as_str().unwrap());
+    let (_, paused) = server.patch(&waiting_path, json!({"status": "pending"}));
+    assert_eq!(paused["sla"]["metrics"]["resolution"]["state"], "paused");
+    // The other case, left running, breaches: the scheduler is working.
+    let running_path = format!("/api/v1/cases/{}", running["id"].as_str().unwrap());
+    wait_for(&server, &running_path, "the running case's breach", |c| {
+        c["sla"]["metrics"]["resolution"]["state"] == "breached"
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let (_, still) = server.get(&waiting_path);
+    assert_eq!(still["sla"]["metrics"]["resolution"]["state"], "paused", "{still}");
+    assert!(!event_types(&server, waiting["id"].as_str().unwrap()).iter().any(|t| t == "sla_breached"));
 }

@@ -171,6 +171,9 @@ pub struct Case {
     pub closed_at: Option<Timestamp>,
     /// How often a solved case was reopened.
     pub reopen_count: u32,
+    /// Public agent replies so far (first contact resolution needs it).
+    #[serde(default)]
+    pub agent_replies: u32,
     /// The customer's rating, once given.
     pub csat: Option<Csat>,
     /// Related cases (a follow-up links to the closed case it follows).

@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use crate::auth::ApiToken;
 use crate::command::IdempotencyRecord;
 use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Priority};
+use crate::metrics::{MetricsInput, Resolution};
 use crate::sla::{CaseSla, Metric};
 
 pub use error::StoreError;
@@ -216,6 +217,13 @@ pub trait Store: Send + Sync + 'static {
     /// Storage failures.
     fn next_timer_at(&self) -> Result<Option<Timestamp>, StoreError>;
 
+    /// Aggregate rows for service metrics: resolutions, SLA outcomes and
+    /// ratings in `[from, to)`, and the current backlog.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn metrics_input(&self, from: Timestamp, to: Timestamp) -> Result<MetricsInput, StoreError>;
+
     /// Runs `work` in one write transaction and commits it durably. If `work`
     /// fails or the commit fails, nothing of it is written.
     ///
@@ -307,6 +315,31 @@ pub trait WriteTxn {
     /// # Errors
     /// Storage failures.
     fn put_token(&mut self, token: &ApiToken) -> Result<(), StoreError>;
+
+    /// Records (or with `None` forgets) a case's latest resolution.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn record_resolution(&mut self, case: CaseId, resolution: Option<&Resolution>) -> Result<(), StoreError>;
+
+    /// Records an SLA metric's outcome at `at`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn record_sla_outcome(
+        &mut self,
+        at: Timestamp,
+        case: CaseId,
+        metric: Metric,
+        cycle: u32,
+        met: bool,
+    ) -> Result<(), StoreError>;
+
+    /// Records a case's latest rating, replacing an earlier one.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn record_csat(&mut self, case: CaseId, at: Timestamp, score: u8) -> Result<(), StoreError>;
 
     /// Sets (or with `None` clears) a case's timer of `kind`.
     ///

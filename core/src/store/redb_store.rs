@@ -15,8 +15,10 @@ use super::tables::*;
 use super::{CaseQuery, DueTimer, Page, Sequence, Store, StoreError, TimerKind, WriteTxn};
 use crate::auth::ApiToken;
 use crate::command::IdempotencyRecord;
-use crate::domain::{Case, CaseId, Customer, CustomerId, Event, EventId, Identity};
+use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity};
+use crate::metrics::{BacklogRow, MetricsInput, Resolution};
 use crate::sla::CaseSla;
+use crate::sla::Metric;
 
 /// Scanning stops after this many index rows per page, so a listing with
 /// filters that rarely match stays bounded; it then returns a short page with
@@ -66,6 +68,12 @@ impl RedbStore {
             txn.open_table(CUSTOMER_EVENTS)?;
             txn.open_table(CUSTOMERS)?;
             txn.open_table(SLA_STATE)?;
+            txn.open_table(RESOLUTIONS)?;
+            txn.open_table(SLA_OUTCOMES)?;
+            txn.open_table(CSAT_SCORES)?;
+            txn.open_table(BACKLOG)?;
+            txn.open_table(COUNTERS)?;
+            txn.open_table(CASE_MARKS)?;
             txn.open_table(IDENTITIES)?;
             txn.open_table(CASE_INDEX)?;
             txn.open_table(DEADLINES)?;
@@ -153,6 +161,20 @@ fn driving_key(query: &CaseQuery) -> String {
         format!("priority:{p}")
     } else {
         "all".to_owned()
+    }
+}
+
+/// Counter of unsolved cases that were reopened.
+const REOPENED_BACKLOG: &str = "backlog:reopened";
+
+/// Where an unsolved case counts in the backlog: creation day, status, and
+/// whether it was reopened. Solved and closed cases are not backlog.
+fn backlog_slot(case: &Case) -> Option<(i64, CaseStatus, bool)> {
+    match case.status {
+        CaseStatus::New | CaseStatus::Open | CaseStatus::Pending | CaseStatus::OnHold => {
+            Some((case.created_at.as_second().div_euclid(86_400), case.status, case.reopen_count > 0))
+        }
+        CaseStatus::Solved | CaseStatus::Closed => None,
     }
 }
 
@@ -281,6 +303,38 @@ impl Store for RedbStore {
         table.first()?.map(|(k, _)| from_millis(k.value().0)).transpose()
     }
 
+    fn metrics_input(&self, from: Timestamp, to: Timestamp) -> Result<MetricsInput, StoreError> {
+        let txn = self.read()?;
+        let (from_ms, to_ms) = (millis(from), millis(to).saturating_sub(1));
+        let mut input = MetricsInput::default();
+        if from_ms > to_ms {
+            return Ok(input);
+        }
+        for row in txn.open_table(RESOLUTIONS)?.range((from_ms, 0)..=(to_ms, u64::MAX))? {
+            let (k, v) = row?;
+            input.resolutions.push(decode("resolutions", k.value().1, v.value())?);
+        }
+        for row in txn.open_table(SLA_OUTCOMES)?.range((from_ms, 0, "")..(to_ms.saturating_add(1), 0, ""))? {
+            let (k, v) = row?;
+            let (_, _, key) = k.value();
+            if let Some(metric) = key.split('#').next().and_then(Metric::parse) {
+                input.sla.push((metric, v.value() == 1));
+            }
+        }
+        for row in txn.open_table(CSAT_SCORES)?.range((from_ms, 0)..=(to_ms, u64::MAX))? {
+            input.csat.push(row?.1.value());
+        }
+        for row in txn.open_table(BACKLOG)?.iter()? {
+            let (k, v) = row?;
+            let (created_day, status) = k.value();
+            if let (Ok(status), count @ 1..) = (status.parse::<CaseStatus>(), v.value()) {
+                input.backlog.push(BacklogRow { created_day, status, count });
+            }
+        }
+        input.reopened = txn.open_table(COUNTERS)?.get(REOPENED_BACKLOG)?.map_or(0, |v| v.value());
+        Ok(input)
+    }
+
     fn transact(&self, work: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<(), StoreError>) -> Result<(), StoreError> {
         let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         let before = *counters;
@@ -312,6 +366,12 @@ struct RedbTxn<'t> {
     identities: Table<'t, &'static str, u64>,
     case_index: Table<'t, (&'static str, u64), ()>,
     deadlines: Table<'t, (i64, u64, &'static str), ()>,
+    resolutions: Table<'t, (i64, u64), &'static [u8]>,
+    sla_outcomes: Table<'t, (i64, u64, &'static str), u8>,
+    csat_scores: Table<'t, (i64, u64), u8>,
+    backlog: Table<'t, (i64, &'static str), u64>,
+    named_counters: Table<'t, &'static str, u64>,
+    case_marks: Table<'t, (u64, &'static str), i64>,
     case_timers: Table<'t, (u64, &'static str), i64>,
     idempotency: Table<'t, &'static str, &'static [u8]>,
     tokens: Table<'t, &'static str, &'static [u8]>,
@@ -331,6 +391,12 @@ impl<'t> RedbTxn<'t> {
             identities: txn.open_table(IDENTITIES)?,
             case_index: txn.open_table(CASE_INDEX)?,
             deadlines: txn.open_table(DEADLINES)?,
+            resolutions: txn.open_table(RESOLUTIONS)?,
+            sla_outcomes: txn.open_table(SLA_OUTCOMES)?,
+            csat_scores: txn.open_table(CSAT_SCORES)?,
+            backlog: txn.open_table(BACKLOG)?,
+            named_counters: txn.open_table(COUNTERS)?,
+            case_marks: txn.open_table(CASE_MARKS)?,
             case_timers: txn.open_table(CASE_TIMERS)?,
             idempotency: txn.open_table(IDEMPOTENCY)?,
             tokens: txn.open_table(TOKENS)?,
@@ -342,6 +408,25 @@ impl<'t> RedbTxn<'t> {
         self.meta.insert("next_case", self.counters.case)?;
         self.meta.insert("next_customer", self.counters.customer)?;
         self.meta.insert("next_event", self.counters.event)?;
+        Ok(())
+    }
+}
+
+impl RedbTxn<'_> {
+    fn bump_backlog(&mut self, day: i64, status: CaseStatus, by: i64) -> Result<(), StoreError> {
+        let key = (day, status.as_str());
+        let count = self.backlog.get(key)?.map_or(0, |v| v.value()).saturating_add_signed(by);
+        if count == 0 {
+            self.backlog.remove(key)?;
+        } else {
+            self.backlog.insert(key, count)?;
+        }
+        Ok(())
+    }
+
+    fn bump_counter(&mut self, name: &str, by: i64) -> Result<(), StoreError> {
+        let count = self.named_counters.get(name)?.map_or(0, |v| v.value()).saturating_add_signed(by);
+        self.named_counters.insert(name, count)?;
         Ok(())
     }
 }
@@ -413,6 +498,55 @@ impl WriteTxn for RedbTxn<'_> {
             self.case_index.insert((key.as_str(), case.id.get()), ())?;
         }
         self.cases.insert(case.id.get(), encode(case).as_slice())?;
+        let (old, new) = (previous.and_then(backlog_slot), backlog_slot(case));
+        if old != new {
+            if let Some((day, status, reopened)) = old {
+                self.bump_backlog(day, status, -1)?;
+                if reopened {
+                    self.bump_counter(REOPENED_BACKLOG, -1)?;
+                }
+            }
+            if let Some((day, status, reopened)) = new {
+                self.bump_backlog(day, status, 1)?;
+                if reopened {
+                    self.bump_counter(REOPENED_BACKLOG, 1)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn record_resolution(&mut self, case: CaseId, resolution: Option<&Resolution>) -> Result<(), StoreError> {
+        if let Some(ms) = self.case_marks.remove((case.get(), "resolution"))?.map(|v| v.value()) {
+            self.resolutions.remove((ms, case.get()))?;
+        }
+        if let Some(resolution) = resolution {
+            let ms = millis(resolution.solved_at);
+            self.resolutions.insert((ms, case.get()), encode(resolution).as_slice())?;
+            self.case_marks.insert((case.get(), "resolution"), ms)?;
+        }
+        Ok(())
+    }
+
+    fn record_sla_outcome(
+        &mut self,
+        at: Timestamp,
+        case: CaseId,
+        metric: Metric,
+        cycle: u32,
+        met: bool,
+    ) -> Result<(), StoreError> {
+        let key = format!("{metric}#{cycle}");
+        self.sla_outcomes.insert((millis(at), case.get(), key.as_str()), u8::from(met))?;
+        Ok(())
+    }
+
+    fn record_csat(&mut self, case: CaseId, at: Timestamp, score: u8) -> Result<(), StoreError> {
+        if let Some(ms) = self.case_marks.remove((case.get(), "csat"))?.map(|v| v.value()) {
+            self.csat_scores.remove((ms, case.get()))?;
+        }
+        self.csat_scores.insert((millis(at), case.get()), score)?;
+        self.case_marks.insert((case.get(), "csat"), millis(at))?;
         Ok(())
     }
 

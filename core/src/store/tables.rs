@@ -30,6 +30,20 @@ pub const CASE_INDEX: TableDefinition<(&str, u64), ()> = TableDefinition::new("c
 pub const DEADLINES: TableDefinition<(i64, u64, &str), ()> = TableDefinition::new("deadlines_v1");
 /// (case id, timer kind) -> due in ms: finds a case's entry in `DEADLINES`.
 pub const CASE_TIMERS: TableDefinition<(u64, &str), i64> = TableDefinition::new("case_timers_v1");
+/// (solved at, in ms; case id) -> the case's latest resolution, for MTTR and
+/// first contact resolution over a time range.
+pub const RESOLUTIONS: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("resolutions_v1");
+/// (at, in ms; case id; metric and cycle) -> 1 met, 0 breached: SLA compliance.
+pub const SLA_OUTCOMES: TableDefinition<(i64, u64, &str), u8> = TableDefinition::new("sla_outcomes_v1");
+/// (rated at, in ms; case id) -> score: each case's latest CSAT.
+pub const CSAT_SCORES: TableDefinition<(i64, u64), u8> = TableDefinition::new("csat_scores_v1");
+/// (created day, days since the epoch; status) -> unsolved cases: the backlog by age.
+pub const BACKLOG: TableDefinition<(i64, &str), u64> = TableDefinition::new("backlog_v1");
+/// (case id, kind) -> the time key of the case's row in `RESOLUTIONS` or
+/// `CSAT_SCORES`, so the row can be replaced.
+pub const CASE_MARKS: TableDefinition<(u64, &str), i64> = TableDefinition::new("case_marks_v1");
+/// Named counters (`backlog:reopened`).
+pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters_v1");
 /// Idempotency key -> the first answer.
 pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency_v1");
 /// Token hash -> token record.
