@@ -27,11 +27,28 @@ pub enum Commands {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Rule scripts.
+    Scripts {
+        /// Scripts action.
+        #[command(subcommand)]
+        command: ScriptsCommand,
+    },
     /// SLA calendar arithmetic.
     Sla {
         /// SLA action.
         #[command(subcommand)]
         command: SlaCommand,
+    },
+}
+
+/// `frontdesk scripts ...`.
+#[derive(Debug, Subcommand)]
+pub enum ScriptsCommand {
+    /// Compile every script; print `file:line:col: message` per error; exit 1 if any.
+    Check {
+        /// Scripts directory.
+        #[arg(long, default_value = "scripts")]
+        scripts_dir: PathBuf,
     },
 }
 
@@ -68,9 +85,10 @@ pub struct ServeArgs {
     /// Data directory (overrides `server.data_dir`).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Rule scripts directory.
-    #[arg(long, default_value = "scripts")]
-    pub scripts_dir: PathBuf,
+    /// Rule scripts directory, watched for changes (default: ./scripts if it
+    /// exists, else the embedded default rules).
+    #[arg(long)]
+    pub scripts_dir: Option<PathBuf>,
     /// Directory of third-party plugins.
     #[arg(long)]
     pub plugins_dir: Option<PathBuf>,

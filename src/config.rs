@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use frontdesk_core::rules::ScriptLimits;
 use frontdesk_core::sla::{CalendarConfig, SlaBook, SlaConfig};
 use serde::Deserialize;
 
@@ -26,8 +27,8 @@ pub struct FileConfig {
     pub calendars: BTreeMap<String, CalendarConfig>,
     /// `[sla]`: SLA policies.
     pub sla: SlaConfig,
-    /// `[scripts]`: rule engine limits.
-    pub scripts: Option<toml::Table>,
+    /// `[scripts]`: rule engine limits and scheduling.
+    pub scripts: ScriptLimits,
     /// `[plugins.NAME]`: per-plugin config and secrets.
     pub plugins: BTreeMap<String, toml::Table>,
 }
@@ -117,6 +118,8 @@ impl FileConfig {
         config.server.header_read_timeout().context("server.header_read_timeout")?;
         config.cases.auto_close_after().context("cases.auto_close_after")?;
         config.sla_book()?;
+        seconds(&config.scripts.tick_interval).context("scripts.tick_interval")?;
+        seconds(&config.scripts.outreach_window).context("scripts.outreach_window")?;
         anyhow::ensure!(config.server.max_connections > 0, "server.max_connections must be at least 1");
         anyhow::ensure!(config.server.batch_limit > 0, "server.batch_limit must be at least 1");
         anyhow::ensure!(config.server.queue_capacity > 0, "server.queue_capacity must be at least 1");
@@ -154,6 +157,24 @@ impl ServerConfig {
     /// A bad duration.
     pub fn header_read_timeout(&self) -> anyhow::Result<Duration> {
         seconds(&self.header_read_timeout)
+    }
+}
+
+impl FileConfig {
+    /// How often `on_tick` runs.
+    ///
+    /// # Errors
+    /// A bad duration.
+    pub fn tick_interval(&self) -> anyhow::Result<Duration> {
+        seconds(&self.scripts.tick_interval)
+    }
+
+    /// The outreach dedupe window.
+    ///
+    /// # Errors
+    /// A bad duration.
+    pub fn outreach_window(&self) -> anyhow::Result<jiff::SignedDuration> {
+        Ok(jiff::SignedDuration::try_from(seconds(&self.scripts.outreach_window)?)?)
     }
 }
 

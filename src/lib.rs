@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod scripts;
 pub mod server;
 
 use std::path::Path;
@@ -20,6 +21,8 @@ use frontdesk_core::{Clock, SystemClock};
 
 use crate::cli::ServeArgs;
 use crate::config::FileConfig;
+use crate::scripts::ScriptSource;
+use frontdesk_core::rules::RulesHost;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "frontdesk.redb";
@@ -45,6 +48,7 @@ fn open_store(data_dir: &Path) -> anyhow::Result<RedbStore> {
 /// # Errors
 /// Bad config, a data directory in use, a port in use.
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let scripts = ScriptSource::choose(args.scripts_dir.as_deref());
     let (mut config, origin) = FileConfig::load(args.config.as_deref())?;
     if let Some(bind) = args.bind {
         config.server.bind = bind;
@@ -60,7 +64,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.server.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.bind))?;
-        run(listener, config, Arc::new(SystemClock), shutdown).await
+        run(listener, config, scripts, Arc::new(SystemClock), shutdown).await
     })
 }
 
@@ -71,6 +75,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
 pub async fn run(
     listener: tokio::net::TcpListener,
     config: FileConfig,
+    scripts: ScriptSource,
     clock: Arc<dyn Clock>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
@@ -80,8 +85,11 @@ pub async fn run(
         batch_limit: config.server.batch_limit,
         auto_close_after: config.cases.auto_close_after()?,
         sla: Arc::new(config.sla_book()?),
+        outreach_window: config.outreach_window()?,
     };
-    let running = Frontdesk::start(store, clock, writer);
+    let rules = Arc::new(RulesHost::new(config.scripts.clone()));
+    let _watcher = scripts.load(&rules, clock.clone())?;
+    let running = Frontdesk::start(store, clock, rules, writer, config.tick_interval()?);
     ensure_admin_token(running.frontdesk(), &config.server.data_dir).await?;
     let state = http::AppState::new(running.frontdesk().clone(), config.server.max_body_bytes);
     let router = http::router(state, config.server.request_timeout()?);
@@ -100,6 +108,23 @@ pub async fn run(
 
 /// On a store without tokens, creates the `admin` token and writes it to
 /// `<data_dir>/admin.token` (mode 0600).
+/// `frontdesk scripts check`: compiles every script of `dir`, prints
+/// `file:line:col: message` for each error, and returns how many there were.
+///
+/// # Errors
+/// The directory cannot be read.
+pub fn check_scripts(dir: &Path) -> anyhow::Result<usize> {
+    let errors = frontdesk_core::rules::host::check_dir(dir, &frontdesk_core::rules::ScriptLimits::default())
+        .with_context(|| format!("cannot read scripts directory {}", dir.display()))?;
+    for (file, line, column, message) in &errors {
+        println!("{}:{line}:{column}: {message}", dir.join(file).display());
+    }
+    if errors.is_empty() {
+        println!("all scripts in {} compile", dir.display());
+    }
+    Ok(errors.len())
+}
+
 /// Bad command-line input: the process exits with status 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -162,7 +187,12 @@ pub fn create_token(role: Role, name: &str, config: Option<&Path>, data_dir: Opt
     let now = SystemClock.now();
     let command = Command::CreateToken(role.token(name, &secret, now));
     let book = config.sla_book()?;
-    let ctx = ExecContext { now, auto_close_after: config.cases.auto_close_after()?, sla: &book };
+    let ctx = ExecContext {
+        now,
+        auto_close_after: config.cases.auto_close_after()?,
+        sla: &book,
+        outreach_window: config.outreach_window()?,
+    };
     let mut outcome = None;
     store.transact(&mut |txn| match execute(txn, &command, &ctx) {
         Err(frontdesk_core::command::CommandError::Store(e)) => Err(e),

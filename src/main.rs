@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use frontdesk::UsageError;
-use frontdesk::cli::{Args, Commands, SlaCommand, TokenCommand};
+use frontdesk::cli::{Args, Commands, ScriptsCommand, SlaCommand, TokenCommand};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -19,6 +19,13 @@ fn main() -> ExitCode {
         Commands::Serve(serve) => frontdesk::serve(serve),
         Commands::Token { command: TokenCommand::Create { role, name, config, data_dir } } => {
             frontdesk::create_token(role, &name, config.as_deref(), data_dir.as_deref())
+        }
+        Commands::Scripts { command: ScriptsCommand::Check { scripts_dir } } => {
+            match frontdesk::check_scripts(&scripts_dir) {
+                Ok(0) => Ok(()),
+                Ok(_) => return ExitCode::FAILURE,
+                Err(e) => Err(e),
+            }
         }
         Commands::Sla { command: SlaCommand::Due { calendar, start, duration, config } } => {
             frontdesk::sla_due(&calendar, &start, &duration, config.as_deref()).map(|due| println!("{due}"))

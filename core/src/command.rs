@@ -66,6 +66,8 @@ pub enum Command {
         /// Target case.
         case_id: CaseId,
     },
+    /// Nothing by itself: carries the actions of `on_tick`.
+    RunRules,
 }
 
 impl Command {
@@ -77,7 +79,9 @@ impl Command {
             | Command::RecordCsat { case_id, .. }
             | Command::AutoClose { case_id }
             | Command::SlaCheck { case_id } => Some(*case_id),
-            Command::CreateCase(_) | Command::UpsertCustomer { .. } | Command::CreateToken(_) => None,
+            Command::CreateCase(_) | Command::UpsertCustomer { .. } | Command::CreateToken(_) | Command::RunRules => {
+                None
+            }
         }
     }
 }
@@ -251,6 +255,9 @@ pub enum CommandError {
     /// A token with this name exists.
     #[error("a token named {0:?} already exists")]
     TokenNameTaken(String),
+    /// The case changed after the rules were evaluated; evaluate again.
+    #[error("the case changed while its rules ran; retry")]
+    Stale,
     /// The write queue is full; retry shortly.
     #[error("the server is busy; retry shortly")]
     Overloaded,

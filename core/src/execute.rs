@@ -10,9 +10,51 @@ use crate::decide::{self, CaseStart, Cause, Draft, MessageDecision};
 use crate::domain::{Actor, Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventBody, EventId};
 use crate::metrics::Resolution;
 use crate::projection;
+use crate::rules::RulePlan;
+use crate::rules::apply::apply_action;
 use crate::sla::track::SlaOutcome;
 use crate::sla::{CaseSla, SlaBook};
 use crate::store::{Sequence, SlaFilter, StoreError, TimerKind, WriteTxn};
+
+/// Executes `command` and then the actions of its rule plan, in the same
+/// transaction. The outcome shows the case after the rules.
+///
+/// # Errors
+/// As [`execute`], and [`CommandError::Stale`] when the case moved after the
+/// plan was computed.
+pub fn execute_planned(
+    txn: &mut dyn WriteTxn,
+    command: &Command,
+    plan: Option<&RulePlan>,
+    ctx: &ExecContext<'_>,
+) -> Result<Outcome, CommandError> {
+    let Some(plan) = plan else { return execute(txn, command, ctx) };
+    if let Some((id, version)) = plan.expected_version
+        && txn.case(id)?.map(|c| c.version) != Some(version)
+    {
+        return Err(CommandError::Stale);
+    }
+    let outcome = execute(txn, command, ctx)?;
+    if plan.actions.is_empty() {
+        return Ok(outcome);
+    }
+    let mut events = match &outcome {
+        Outcome::Case { events, .. } => events.clone(),
+        _ => Vec::new(),
+    };
+    for action in &plan.actions {
+        apply_action(txn, &mut events, action, ctx)?;
+    }
+    match outcome {
+        Outcome::Case { case, created, .. } => {
+            let case = txn.case(case.id)?.unwrap_or(case);
+            let sla = txn.case_sla(case.id)?.unwrap_or_default();
+            let events = events.into_iter().filter(|e| e.case_id == Some(case.id)).collect();
+            Ok(Outcome::Case { case, sla, events, created })
+        }
+        other => Ok(other),
+    }
+}
 
 /// What every command in a batch shares.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +65,8 @@ pub struct ExecContext<'a> {
     pub auto_close_after: SignedDuration,
     /// SLA calendars and policies.
     pub sla: &'a SlaBook,
+    /// A rule opens the same outreach for a customer at most once in this window.
+    pub outreach_window: SignedDuration,
 }
 
 /// Executes `command` against `txn`.
@@ -92,6 +136,7 @@ pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>)
             }
             commit_case(txn, Some(case), drafts, ctx, false)
         }
+        Command::RunRules => Ok(Outcome::Nothing),
         Command::SlaCheck { case_id } => {
             let case = load_case(txn, *case_id)?;
             let mut sla = txn.case_sla(case.id)?.unwrap_or_default();
@@ -179,7 +224,7 @@ fn write_sla(txn: &mut dyn WriteTxn, case: &Case, sla: &CaseSla) -> Result<(), S
     Ok(())
 }
 
-fn load_case(txn: &dyn WriteTxn, id: CaseId) -> Result<Case, CommandError> {
+pub(crate) fn load_case(txn: &dyn WriteTxn, id: CaseId) -> Result<Case, CommandError> {
     txn.case(id)?.ok_or(CommandError::CaseNotFound(id))
 }
 
@@ -296,7 +341,7 @@ fn stamp(txn: &mut dyn WriteTxn, drafts: Vec<Draft>, ctx: &ExecContext<'_>) -> V
 
 /// Writes the drafts of one case: events, the folded row, its indexes and its
 /// auto-close timer.
-fn commit_case(
+pub(crate) fn commit_case(
     txn: &mut dyn WriteTxn,
     previous: Option<Case>,
     drafts: Vec<Draft>,

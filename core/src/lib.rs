@@ -14,6 +14,7 @@ pub mod execute;
 pub mod lifecycle;
 pub mod metrics;
 pub mod projection;
+pub mod rules;
 pub mod service;
 pub mod sla;
 pub mod store;

@@ -44,6 +44,7 @@ pub fn apply(state: Option<Case>, event: &Event) -> Result<Case, ProjectionError
                 closed_at: None,
                 reopen_count: 0,
                 agent_replies: 0,
+                escalation_level: 0,
                 csat: None,
                 linked_case_ids: follow_up_of.iter().copied().collect(),
                 version: 1,
@@ -61,7 +62,10 @@ pub fn apply(state: Option<Case>, event: &Event) -> Result<Case, ProjectionError
         | EventBody::CustomerUpdated { .. }
         | EventBody::SlaWarning { .. }
         | EventBody::SlaBreached { .. }
-        | EventBody::SlaMet { .. } => {}
+        | EventBody::SlaMet { .. }
+        | EventBody::OutreachOpened { .. }
+        | EventBody::ScriptError { .. } => {}
+        EventBody::Escalated { level, .. } => case.escalation_level = case.escalation_level.max(*level),
         EventBody::ReplySent { .. } => {
             case.first_response_at.get_or_insert(event.at);
             case.agent_replies += 1;

@@ -1,24 +1,34 @@
 //! [`Frontdesk`]: the core as the binary sees it. Reads go straight to the
-//! store; writes go through the writer queue. Also keeps the in-flight set of
+//! store; writes go through the rules (evaluated off the writer, on a blocking
+//! thread) and then the writer queue. Also keeps the in-flight set of
 //! idempotency keys, so a duplicate that arrives while the first is still
 //! being written is told so instead of racing it.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
 use crate::command::{Command, CommandError, Outcome};
+use crate::execute::ExecContext;
+use crate::rules::plan::{plan, plan_tick};
+use crate::rules::{RulePlan, RulesHost};
 use crate::sla::SlaBook;
 use crate::store::Store;
 use crate::timers;
 use crate::writer::{Writer, WriterConfig};
 
-/// The running core: store, writer and timers.
+/// How often a command whose case moved under its rules is re-evaluated
+/// before the caller is told to retry.
+const MAX_REPLANS: usize = 5;
+
+/// The running core: store, rules, writer and timers.
 pub struct Frontdesk {
     store: Arc<dyn Store>,
-    sla: Arc<SlaBook>,
+    rules: Arc<RulesHost>,
+    config: WriterConfig,
     writer: Writer,
     clock: Arc<dyn Clock>,
     in_flight: Mutex<HashSet<String>>,
@@ -35,20 +45,31 @@ impl std::fmt::Debug for Frontdesk {
 pub struct Running {
     frontdesk: Arc<Frontdesk>,
     writer_thread: std::thread::JoinHandle<()>,
-    timers: tokio::task::JoinHandle<()>,
-    stop_timers: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    stop: watch::Sender<bool>,
 }
 
 impl Frontdesk {
-    /// Starts the writer and the timer scheduler on the current tokio runtime.
-    pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: WriterConfig) -> Running {
+    /// Starts the writer, the timer scheduler and the rule ticker on the
+    /// current tokio runtime.
+    pub fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        rules: Arc<RulesHost>,
+        config: WriterConfig,
+        tick_every: Duration,
+    ) -> Running {
         let timers_changed = Arc::new(Notify::new());
-        let sla = config.sla.clone();
-        let (writer, writer_thread) = Writer::spawn(store.clone(), clock.clone(), config, timers_changed.clone());
-        let frontdesk = Arc::new(Frontdesk { store, sla, writer, clock, in_flight: Mutex::new(HashSet::new()) });
-        let (stop_timers, stopped) = watch::channel(false);
-        let timers = tokio::spawn(timers::run(frontdesk.clone(), timers_changed, stopped));
-        Running { frontdesk, writer_thread, timers, stop_timers }
+        let (writer, writer_thread) =
+            Writer::spawn(store.clone(), clock.clone(), config.clone(), timers_changed.clone());
+        let frontdesk =
+            Arc::new(Frontdesk { store, rules, config, writer, clock, in_flight: Mutex::new(HashSet::new()) });
+        let (stop, stopped) = watch::channel(false);
+        let tasks = vec![
+            tokio::spawn(timers::run(frontdesk.clone(), timers_changed, stopped.clone())),
+            tokio::spawn(tick(frontdesk.clone(), tick_every, stopped)),
+        ];
+        Running { frontdesk, writer_thread, tasks, stop }
     }
 
     /// The read side.
@@ -58,7 +79,12 @@ impl Frontdesk {
 
     /// SLA calendars and policies.
     pub fn sla(&self) -> &SlaBook {
-        &self.sla
+        &self.config.sla
+    }
+
+    /// The rules host.
+    pub fn rules(&self) -> &RulesHost {
+        &self.rules
     }
 
     /// The clock everything uses.
@@ -66,7 +92,8 @@ impl Frontdesk {
         self.clock.as_ref()
     }
 
-    /// Executes a command through the writer and waits for its durable commit.
+    /// Executes a command (with its rules) through the writer and waits for
+    /// its durable commit.
     ///
     /// # Errors
     /// The command's refusal; see [`CommandError`].
@@ -76,17 +103,80 @@ impl Frontdesk {
             _ => None,
         };
         let Some(key) = key else {
-            return self.writer.submit(command).await;
+            return self.execute_with_rules(command).await;
         };
         if !self.lock_in_flight().insert(key.clone()) {
             return Err(CommandError::IdempotencyInFlight);
         }
         let _release = InFlight { frontdesk: self, key };
-        self.writer.submit(command).await
+        self.execute_with_rules(command).await
+    }
+
+    async fn execute_with_rules(&self, command: Command) -> Result<Outcome, CommandError> {
+        for _ in 0..MAX_REPLANS {
+            let plan = self.plan(&command).await?;
+            match self.writer.submit(command.clone(), plan).await {
+                Err(CommandError::Stale) => continue,
+                other => return other,
+            }
+        }
+        Err(CommandError::Overloaded)
+    }
+
+    fn context(&self) -> ExecContext<'_> {
+        ExecContext {
+            now: self.clock.now(),
+            auto_close_after: self.config.auto_close_after,
+            sla: &self.config.sla,
+            outreach_window: self.config.outreach_window,
+        }
+    }
+
+    /// The rules' plan for `command`, computed on a blocking thread so a slow
+    /// script never holds up the async workers.
+    async fn plan(&self, command: &Command) -> Result<Option<RulePlan>, CommandError> {
+        if self.rules.current().is_empty() {
+            return Ok(None);
+        }
+        // Evaluated in place: the caller's task waits either way, and moving
+        // the store and rules into a 'static closure would need more clones
+        // than the evaluation costs.
+        Ok(tokio::task::block_in_place(|| plan(&self.rules, self.store.as_ref(), command, &self.context()))?)
+    }
+
+    /// Runs `on_tick` once and commits what it asks for.
+    ///
+    /// # Errors
+    /// Storage failures or a refused write.
+    pub async fn tick(&self) -> Result<(), CommandError> {
+        let plan = tokio::task::block_in_place(|| plan_tick(&self.rules, &self.store, &self.context()))?;
+        if let Some(plan) = plan {
+            self.writer.submit(Command::RunRules, Some(plan)).await?;
+        }
+        Ok(())
     }
 
     fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Runs `on_tick` every `every` until stopped.
+async fn tick(frontdesk: Arc<Frontdesk>, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(every.max(Duration::from_millis(100)));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval.tick().await;
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
+        }
+        if let Err(e) = frontdesk.tick().await {
+            tracing::warn!(error = %e, "on_tick failed");
+        }
     }
 }
 
@@ -108,11 +198,13 @@ impl Running {
         &self.frontdesk
     }
 
-    /// Stops the scheduler, lets the writer commit what is queued, and waits
-    /// for both.
+    /// Stops the scheduler and ticker, lets the writer commit what is queued,
+    /// and waits for all of them.
     pub async fn shutdown(self) {
-        let _ = self.stop_timers.send(true);
-        let _ = self.timers.await;
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
         self.frontdesk.writer.stop().await;
         let thread = self.writer_thread;
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;

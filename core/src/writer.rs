@@ -12,7 +12,8 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::clock::Clock;
 use crate::command::{Command, CommandError, Outcome};
-use crate::execute::{ExecContext, execute};
+use crate::execute::{ExecContext, execute_planned};
+use crate::rules::RulePlan;
 use crate::sla::SlaBook;
 use crate::store::{Store, StoreError};
 
@@ -28,6 +29,8 @@ pub struct WriterConfig {
     pub auto_close_after: SignedDuration,
     /// SLA calendars and policies.
     pub sla: Arc<SlaBook>,
+    /// A rule opens the same outreach for a customer at most once in this window.
+    pub outreach_window: SignedDuration,
 }
 
 impl Default for WriterConfig {
@@ -37,12 +40,18 @@ impl Default for WriterConfig {
             batch_limit: 512,
             auto_close_after: SignedDuration::from_hours(96),
             sla: Arc::new(SlaBook::default()),
+            outreach_window: SignedDuration::from_hours(24 * 7),
         }
     }
 }
 
 enum Job {
-    Run { command: Box<Command>, reply: oneshot::Sender<Result<Outcome, CommandError>>, span: tracing::Span },
+    Run {
+        command: Box<Command>,
+        plan: Option<RulePlan>,
+        reply: oneshot::Sender<Result<Outcome, CommandError>>,
+        span: tracing::Span,
+    },
     Stop,
 }
 
@@ -102,9 +111,9 @@ impl Writer {
     /// # Errors
     /// The command's refusal, [`CommandError::Overloaded`] when the queue is
     /// full, [`CommandError::Unavailable`] when the writer has stopped.
-    pub async fn submit(&self, command: Command) -> Result<Outcome, CommandError> {
+    pub async fn submit(&self, command: Command, plan: Option<RulePlan>) -> Result<Outcome, CommandError> {
         let (reply, answer) = oneshot::channel();
-        let job = Job::Run { command: Box::new(command), reply, span: tracing::Span::current() };
+        let job = Job::Run { command: Box::new(command), plan, reply, span: tracing::Span::current() };
         self.queue.try_send(job).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => CommandError::Overloaded,
             mpsc::error::TrySendError::Closed(_) => CommandError::Unavailable,
@@ -119,29 +128,34 @@ impl Writer {
     }
 }
 
-type RunJob = (Box<Command>, oneshot::Sender<Result<Outcome, CommandError>>, tracing::Span);
+type RunJob = (Box<Command>, Option<RulePlan>, oneshot::Sender<Result<Outcome, CommandError>>, tracing::Span);
 
 fn into_run(job: Job) -> Option<RunJob> {
     match job {
-        Job::Run { command, reply, span } => Some((command, reply, span)),
+        Job::Run { command, plan, reply, span } => Some((command, plan, reply, span)),
         Job::Stop => None,
     }
 }
 
 fn run_batch(store: &dyn Store, clock: &dyn Clock, config: &WriterConfig, batch: &mut Vec<RunJob>) {
-    let ctx = ExecContext { now: clock.now(), auto_close_after: config.auto_close_after, sla: &config.sla };
+    let ctx = ExecContext {
+        now: clock.now(),
+        auto_close_after: config.auto_close_after,
+        sla: &config.sla,
+        outreach_window: config.outreach_window,
+    };
     let mut results: Vec<Option<Result<Outcome, CommandError>>> = (0..batch.len()).map(|_| None).collect();
     loop {
         let mut failed: Option<usize> = None;
         let mut answers = Vec::new();
         let committed = store.transact(&mut |txn| {
             answers.clear();
-            for (index, (command, _, span)) in batch.iter().enumerate() {
+            for (index, (command, plan, _, span)) in batch.iter().enumerate() {
                 if results[index].is_some() {
                     continue;
                 }
                 let _entered = span.enter();
-                match execute(txn, command, &ctx) {
+                match execute_planned(txn, command, plan.as_ref(), &ctx) {
                     Err(CommandError::Store(e)) => {
                         failed = Some(index);
                         return Err(e);
@@ -173,7 +187,7 @@ fn run_batch(store: &dyn Store, clock: &dyn Clock, config: &WriterConfig, batch:
             }
         }
     }
-    for ((_, reply, _), result) in batch.drain(..).zip(results) {
+    for ((_, _, reply, _), result) in batch.drain(..).zip(results) {
         let result = result.unwrap_or(Err(CommandError::Unavailable));
         // A caller that gave up (timeout, disconnect) still had its command committed.
         let _ = reply.send(result);

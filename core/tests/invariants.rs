@@ -47,7 +47,12 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn run(store: &RedbStore, command: &Command, now: Timestamp) -> Result<Outcome, CommandError> {
     let book = policies();
-    let ctx = ExecContext { now, auto_close_after: SignedDuration::from_hours(96), sla: &book };
+    let ctx = ExecContext {
+        now,
+        auto_close_after: SignedDuration::from_hours(96),
+        sla: &book,
+        outreach_window: SignedDuration::from_hours(24 * 7),
+    };
     let mut result = None;
     store.transact(&mut |txn| match execute(txn, command, &ctx) {
         Err(CommandError::Store(e)) => Err(e),

@@ -75,7 +75,7 @@ impl ApiError {
                 CommandError::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
                 CommandError::IdempotencyInFlight => (StatusCode::CONFLICT, "idempotency_in_flight"),
                 CommandError::TokenNameTaken(_) => (StatusCode::CONFLICT, "conflict"),
-                CommandError::Overloaded => (StatusCode::TOO_MANY_REQUESTS, "overloaded"),
+                CommandError::Overloaded | CommandError::Stale => (StatusCode::TOO_MANY_REQUESTS, "overloaded"),
                 CommandError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
                 CommandError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },

@@ -2,6 +2,7 @@
 //! authorize, build a core `Command` or call the store's read side, and map
 //! results to JSON; they never touch redb.
 
+mod admin;
 mod auth;
 mod cases;
 mod customers;
@@ -44,7 +45,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(cases::routes())
         .merge(customers::routes())
         .merge(tokens::routes())
-        .merge(metrics::routes());
+        .merge(metrics::routes())
+        .merge(admin::routes());
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)

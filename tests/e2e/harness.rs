@@ -34,15 +34,20 @@ impl Server {
         Self::start_with(dir, "")
     }
 
-    /// Starts a server with `config` (TOML) in `dir`; data in `dir/data`.
+    /// Starts a server with `config` (TOML) in `dir`; data in `dir/data`, and
+    /// rules from `dir/scripts` (created empty if missing: tests of the core
+    /// run without the default rules unless they copy them in).
     pub fn start_with(dir: &Path, config: &str) -> Server {
         let config_path = dir.join("frontdesk.toml");
         std::fs::write(&config_path, config).expect("write config");
+        std::fs::create_dir_all(dir.join("scripts")).expect("scripts dir");
         let mut child = Command::new(BIN)
             .args(["serve", "--bind", "127.0.0.1:0", "--config"])
             .arg(&config_path)
             .arg("--data-dir")
             .arg(dir.join("data"))
+            .arg("--scripts-dir")
+            .arg(dir.join("scripts"))
             .current_dir(dir)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())

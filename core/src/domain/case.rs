@@ -174,6 +174,9 @@ pub struct Case {
     /// Public agent replies so far (first contact resolution needs it).
     #[serde(default)]
     pub agent_replies: u32,
+    /// Highest escalation level reached (0 = never escalated).
+    #[serde(default)]
+    pub escalation_level: u8,
     /// The customer's rating, once given.
     pub csat: Option<Csat>,
     /// Related cases (a follow-up links to the closed case it follows).

@@ -101,6 +101,32 @@ pub enum EventBody {
         /// Business seconds it took.
         business_seconds: u64,
     },
+    /// A rule escalated the case.
+    Escalated {
+        /// Escalation level (1 = team lead, 2 = manager, ... as the business defines).
+        level: u8,
+        /// Why.
+        reason: String,
+    },
+    /// A rule opened this case proactively.
+    OutreachOpened {
+        /// The rule file that opened it.
+        rule: String,
+    },
+    /// A rule failed: it did not compile, threw, hit a limit, or asked for an
+    /// action with bad arguments. The command that triggered it still committed.
+    ScriptError {
+        /// The script file.
+        file: String,
+        /// The hook that ran.
+        hook: String,
+        /// What went wrong.
+        message: String,
+        /// Line in the file, when known.
+        line: Option<usize>,
+        /// Column in the file, when known.
+        column: Option<usize>,
+    },
     /// The customer record changed (created, new identities, new attributes).
     CustomerUpdated {
         #[serde(default)]
@@ -136,6 +162,9 @@ impl EventBody {
             EventBody::SlaWarning { .. } => "sla_warning",
             EventBody::SlaBreached { .. } => "sla_breached",
             EventBody::SlaMet { .. } => "sla_met",
+            EventBody::Escalated { .. } => "escalated",
+            EventBody::OutreachOpened { .. } => "outreach_opened",
+            EventBody::ScriptError { .. } => "script_error",
             EventBody::CustomerUpdated { .. } => "customer_updated",
         }
     }

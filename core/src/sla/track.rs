@@ -572,7 +572,7 @@ mod tests {
             "id": "1", "subject": "s", "status": "new", "priority": "normal", "channel": "api", "customer_id": "1",
             "team": null, "assignee": null, "tags": [], "fields": {}, "created_at": "2026-01-01T00:00:00Z",
             "updated_at": "2026-01-01T00:00:00Z", "first_response_at": null, "solved_at": null, "closed_at": null,
-            "reopen_count": 0, "agent_replies": 0, "csat": null, "linked_case_ids": [], "version": 0, "last_event_id": "0"
+            "reopen_count": 0, "agent_replies": 0, "escalation_level": 0, "csat": null, "linked_case_ids": [], "version": 0, "last_event_id": "0"
         }))
         .unwrap()
     }

@@ -29,7 +29,12 @@ fn at(text: &str) -> Timestamp {
 
 fn ctx(now: Timestamp) -> ExecContext<'static> {
     static BOOK: std::sync::LazyLock<SlaBook> = std::sync::LazyLock::new(SlaBook::default);
-    ExecContext { now, auto_close_after: SignedDuration::from_hours(96), sla: &BOOK }
+    ExecContext {
+        now,
+        auto_close_after: SignedDuration::from_hours(96),
+        sla: &BOOK,
+        outreach_window: SignedDuration::from_hours(24 * 7),
+    }
 }
 
 /// Executes one command in its own transaction.

@@ -11,6 +11,7 @@ mod tables;
 pub mod conformance;
 
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::ApiToken;
 use crate::command::IdempotencyRecord;
@@ -30,6 +31,32 @@ pub enum Sequence {
     Customer,
     /// Event ids.
     Event,
+    /// Outbox item ids.
+    Outbox,
+}
+
+/// Outbound work waiting for delivery, written in the same transaction as
+/// the command that caused it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    /// Id.
+    pub id: u64,
+    /// `notify`, `deliver`, `crm_sync`, ...
+    pub kind: String,
+    /// Who or where.
+    pub target: String,
+    /// What, as JSON.
+    pub payload: serde_json::Value,
+    /// The case it belongs to, if any.
+    pub case_id: Option<CaseId>,
+    /// When it was queued.
+    pub created_at: Timestamp,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// When to try next.
+    pub next_try_at: Timestamp,
+    /// `pending`, `delivered`, `failed`.
+    pub status: String,
 }
 
 /// What a timer does when it fires.
@@ -340,6 +367,30 @@ pub trait WriteTxn {
     /// # Errors
     /// Storage failures.
     fn record_csat(&mut self, case: CaseId, at: Timestamp, score: u8) -> Result<(), StoreError>;
+
+    /// When a rule last opened this outreach (`rule|customer|subject`).
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn outreach_opened_at(&self, key: &str) -> Result<Option<Timestamp>, StoreError>;
+
+    /// Remembers that an outreach was opened at `at`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn record_outreach(&mut self, key: &str, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Unsolved cases assigned to `agent`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn open_load(&self, agent: &str) -> Result<u64, StoreError>;
+
+    /// Queues outbound work (a notification, a delivery) for the outbox worker.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn enqueue_outbox(&mut self, item: &OutboxItem) -> Result<(), StoreError>;
 
     /// Sets (or with `None` clears) a case's timer of `kind`.
     ///

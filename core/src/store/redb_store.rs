@@ -12,7 +12,7 @@ use redb::{
 };
 
 use super::tables::*;
-use super::{CaseQuery, DueTimer, Page, Sequence, Store, StoreError, TimerKind, WriteTxn};
+use super::{CaseQuery, DueTimer, OutboxItem, Page, Sequence, Store, StoreError, TimerKind, WriteTxn};
 use crate::auth::ApiToken;
 use crate::command::IdempotencyRecord;
 use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity};
@@ -32,6 +32,7 @@ struct Counters {
     case: u64,
     customer: u64,
     event: u64,
+    outbox: u64,
 }
 
 /// redb-backed [`Store`].
@@ -74,6 +75,7 @@ impl RedbStore {
             txn.open_table(BACKLOG)?;
             txn.open_table(COUNTERS)?;
             txn.open_table(CASE_MARKS)?;
+            txn.open_table(OUTREACH)?;
             txn.open_table(IDENTITIES)?;
             txn.open_table(CASE_INDEX)?;
             txn.open_table(DEADLINES)?;
@@ -84,7 +86,12 @@ impl RedbStore {
             txn.open_table(OUTBOX)?;
             let meta = txn.open_table(META)?;
             let get = |k: &str| -> Result<u64, StoreError> { Ok(meta.get(k)?.map_or(1, |v| v.value())) };
-            Counters { case: get("next_case")?, customer: get("next_customer")?, event: get("next_event")? }
+            Counters {
+                case: get("next_case")?,
+                customer: get("next_customer")?,
+                event: get("next_event")?,
+                outbox: get("next_outbox")?,
+            }
         };
         txn.commit()?;
         Ok(Self { db, path, counters: Mutex::new(counters) })
@@ -176,6 +183,11 @@ fn backlog_slot(case: &Case) -> Option<(i64, CaseStatus, bool)> {
         }
         CaseStatus::Solved | CaseStatus::Closed => None,
     }
+}
+
+/// Whose load an unsolved, assigned case counts in.
+fn load_slot(case: &Case) -> Option<&str> {
+    backlog_slot(case).and(case.assignee.as_deref())
 }
 
 fn millis(t: Timestamp) -> i64 {
@@ -372,6 +384,8 @@ struct RedbTxn<'t> {
     backlog: Table<'t, (i64, &'static str), u64>,
     named_counters: Table<'t, &'static str, u64>,
     case_marks: Table<'t, (u64, &'static str), i64>,
+    outreach: Table<'t, &'static str, i64>,
+    outbox: Table<'t, u64, &'static [u8]>,
     case_timers: Table<'t, (u64, &'static str), i64>,
     idempotency: Table<'t, &'static str, &'static [u8]>,
     tokens: Table<'t, &'static str, &'static [u8]>,
@@ -397,6 +411,8 @@ impl<'t> RedbTxn<'t> {
             backlog: txn.open_table(BACKLOG)?,
             named_counters: txn.open_table(COUNTERS)?,
             case_marks: txn.open_table(CASE_MARKS)?,
+            outreach: txn.open_table(OUTREACH)?,
+            outbox: txn.open_table(OUTBOX)?,
             case_timers: txn.open_table(CASE_TIMERS)?,
             idempotency: txn.open_table(IDEMPOTENCY)?,
             tokens: txn.open_table(TOKENS)?,
@@ -408,6 +424,7 @@ impl<'t> RedbTxn<'t> {
         self.meta.insert("next_case", self.counters.case)?;
         self.meta.insert("next_customer", self.counters.customer)?;
         self.meta.insert("next_event", self.counters.event)?;
+        self.meta.insert("next_outbox", self.counters.outbox)?;
         Ok(())
     }
 }
@@ -482,6 +499,7 @@ impl WriteTxn for RedbTxn<'_> {
             Sequence::Case => &mut self.counters.case,
             Sequence::Customer => &mut self.counters.customer,
             Sequence::Event => &mut self.counters.event,
+            Sequence::Outbox => &mut self.counters.outbox,
         };
         let id = *slot;
         *slot += 1;
@@ -498,6 +516,15 @@ impl WriteTxn for RedbTxn<'_> {
             self.case_index.insert((key.as_str(), case.id.get()), ())?;
         }
         self.cases.insert(case.id.get(), encode(case).as_slice())?;
+        let (old_load, new_load) = (previous.and_then(load_slot), load_slot(case));
+        if old_load != new_load {
+            if let Some(agent) = old_load {
+                self.bump_counter(&format!("load:{agent}"), -1)?;
+            }
+            if let Some(agent) = new_load {
+                self.bump_counter(&format!("load:{agent}"), 1)?;
+            }
+        }
         let (old, new) = (previous.and_then(backlog_slot), backlog_slot(case));
         if old != new {
             if let Some((day, status, reopened)) = old {
@@ -538,6 +565,24 @@ impl WriteTxn for RedbTxn<'_> {
     ) -> Result<(), StoreError> {
         let key = format!("{metric}#{cycle}");
         self.sla_outcomes.insert((millis(at), case.get(), key.as_str()), u8::from(met))?;
+        Ok(())
+    }
+
+    fn outreach_opened_at(&self, key: &str) -> Result<Option<Timestamp>, StoreError> {
+        self.outreach.get(key)?.map(|v| from_millis(v.value())).transpose()
+    }
+
+    fn record_outreach(&mut self, key: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.outreach.insert(key, millis(at))?;
+        Ok(())
+    }
+
+    fn open_load(&self, agent: &str) -> Result<u64, StoreError> {
+        Ok(self.named_counters.get(format!("load:{agent}").as_str())?.map_or(0, |v| v.value()))
+    }
+
+    fn enqueue_outbox(&mut self, item: &OutboxItem) -> Result<(), StoreError> {
+        self.outbox.insert(item.id, encode(item).as_slice())?;
         Ok(())
     }
 

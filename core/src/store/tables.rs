@@ -42,7 +42,9 @@ pub const BACKLOG: TableDefinition<(i64, &str), u64> = TableDefinition::new("bac
 /// (case id, kind) -> the time key of the case's row in `RESOLUTIONS` or
 /// `CSAT_SCORES`, so the row can be replaced.
 pub const CASE_MARKS: TableDefinition<(u64, &str), i64> = TableDefinition::new("case_marks_v1");
-/// Named counters (`backlog:reopened`).
+/// `rule|customer|subject` -> when that outreach was last opened, in ms.
+pub const OUTREACH: TableDefinition<&str, i64> = TableDefinition::new("outreach_v1");
+/// Named counters (`backlog:reopened`, `load:<agent>`).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters_v1");
 /// Idempotency key -> the first answer.
 pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency_v1");
