@@ -11,4 +11,5 @@ mod durability;
 mod idempotency;
 mod lifecycle;
 mod metrics;
+mod rules;
 mod sla;

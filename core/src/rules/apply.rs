@@ -285,11 +285,11 @@ fn open_case(
     txn.customer(customer)?.ok_or(CommandError::CustomerNotFound(customer))?;
     let rule_file = script_file(&rule.actor);
     let key = format!("{rule_file}|{customer}|{}", subject.trim());
-    if let Some(last) = txn.outreach_opened_at(&key)? {
-        if last.checked_add(window).is_ok_and(|until| ctx.now < until) {
-            tracing::debug!(rule = %rule_file, %customer, "outreach already opened within the window");
-            return Ok(None);
-        }
+    if let Some(last) = txn.outreach_opened_at(&key)?
+        && last.checked_add(window).is_ok_and(|until| ctx.now < until)
+    {
+        tracing::debug!(rule = %rule_file, %customer, "outreach already opened within the window");
+        return Ok(None);
     }
     let id = CaseId::new(txn.allocate(Sequence::Case));
     let start = CaseStart {

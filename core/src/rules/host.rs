@@ -159,6 +159,13 @@ impl std::fmt::Debug for RulesHost {
     }
 }
 
+/// A script that does not compile.
+struct CompileError {
+    message: String,
+    line: Option<usize>,
+    column: Option<usize>,
+}
+
 /// Where a script problem is, from a Rhai position.
 fn position(pos: rhai::Position) -> (Option<usize>, Option<usize>) {
     (pos.line(), pos.position())
@@ -200,10 +207,10 @@ impl RulesHost {
     }
 
     /// Compiles `source`; the hooks it defines, or the error with position.
-    fn compile(&self, source: &str) -> Result<(rhai::AST, BTreeSet<Hook>), (String, Option<usize>, Option<usize>)> {
+    fn compile(&self, source: &str) -> Result<(rhai::AST, BTreeSet<Hook>), CompileError> {
         let ast = self.engine.compile(source).map_err(|e| {
             let (line, column) = position(e.position());
-            (e.to_string(), line, column)
+            CompileError { message: e.to_string(), line, column }
         })?;
         let hooks = Hook::ALL
             .into_iter()
@@ -250,7 +257,7 @@ impl RulesHost {
                         status.runtime_error = None;
                         files.push(Arc::new(ScriptFile { name: name.to_owned(), hash, ast, hooks }));
                     }
-                    Err((message, line, column)) => {
+                    Err(CompileError { message, line, column }) => {
                         tracing::error!(file = name, line, column, error = %message, "script does not compile; keeping the last good version");
                         status.status = "error";
                         status.compile_error = Some(ScriptProblem { kind: "compile", message, line, column, at: now });
@@ -365,10 +372,11 @@ pub fn script_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "rhai") && path.is_file() {
-            if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
-                files.push((name.to_owned(), path.clone()));
-            }
+        if path.extension().is_some_and(|e| e == "rhai")
+            && path.is_file()
+            && let Some(name) = path.file_name().and_then(|n| n.to_str())
+        {
+            files.push((name.to_owned(), path.clone()));
         }
     }
     files.sort();
@@ -385,7 +393,7 @@ pub fn check_dir(dir: &Path, limits: &ScriptLimits) -> std::io::Result<Vec<(Stri
     let mut errors = Vec::new();
     for (name, path) in script_files(dir)? {
         let source = std::fs::read_to_string(&path)?;
-        if let Err((message, line, column)) = host.compile(&source) {
+        if let Err(CompileError { message, line, column }) = host.compile(&source) {
             errors.push((name, line.unwrap_or(0), column.unwrap_or(0), message));
         }
     }

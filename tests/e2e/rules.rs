@@ -1,0 +1,221 @@
+//! Rules in Rhai through the real server: the default scripts on real cases,
+//! hot reload, broken and hostile scripts.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::harness::{Server, workdir};
+
+/// Copies the repository's default scripts into `dir/scripts`.
+fn copy_default_scripts(dir: &Path) {
+    let target = dir.join("scripts");
+    std::fs::create_dir_all(&target).unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    for entry in std::fs::read_dir(source).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rhai") {
+            std::fs::copy(&path, target.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+fn events(server: &Server, id: &str) -> Vec<Value> {
+    let (_, body) = server.get(&format!("/api/v1/cases/{id}/events"));
+    body["events"].as_array().unwrap().clone()
+}
+
+fn create(server: &Server, subject: &str, customer: Value) -> Value {
+    let (status, case) = server.post("/api/v1/cases", json!({"subject": subject, "customer": customer}));
+    assert_eq!(status, 201, "{case}");
+    case
+}
+
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn triage_and_routing_set_priority_tags_team_and_assignee_attributed_to_the_scripts() {
+    let dir = workdir();
+    copy_default_scripts(dir.path());
+    let server = Server::start(dir.path());
+    let case = create(&server, "Our dashboard is down", json!({"email": "ops@acme.example", "tier": "enterprise"}));
+    assert_eq!(case["priority"], "urgent");
+    assert_eq!(case["tags"], json!(["incident", "vip"]));
+    assert_eq!(case["team"], "incident");
+    assert!(["ida", "ike"].contains(&case["assignee"].as_str().unwrap()), "{case}");
+
+    let events = events(&server, case["id"].as_str().unwrap());
+    let created = events.iter().find(|e| e["type"] == "case_created").unwrap();
+    let priority = events.iter().find(|e| e["type"] == "priority_changed" && e["data"]["to"] == "urgent").unwrap();
+    assert!(priority["actor"].as_str().unwrap().starts_with("script:10-triage.rhai@"), "{priority}");
+    assert_eq!(priority["caused_by"], created["id"]);
+    let team = events.iter().find(|e| e["type"] == "team_changed").unwrap();
+    assert!(team["actor"].as_str().unwrap().starts_with("script:20-routing.rhai@"));
+
+    // Billing words go to billing; least-loaded assignment spreads the work.
+    let a = create(&server, "Refund for invoice 42", json!({"email": "a@example.com"}));
+    let b = create(&server, "Invoice question", json!({"email": "b@example.com"}));
+    assert_eq!((a["team"].as_str(), b["team"].as_str()), (Some("billing"), Some("billing")));
+    assert_ne!(a["assignee"], b["assignee"], "the second billing case goes to the other agent");
+
+    // An explicit team from the caller is kept.
+    let (_, routed) = server
+        .post("/api/v1/cases", json!({"subject": "Hello", "team": "sales", "customer": {"email": "c@example.com"}}));
+    assert_eq!(routed["team"], "sales");
+}
+
+#[test]
+fn escalation_raises_priority_on_warning_and_escalates_on_breach() {
+    let dir = workdir();
+    copy_default_scripts(dir.path());
+    let config = "[[sla.policies]]\nname = \"fast\"\nwarning_at = 0.5\ntargets.normal = { first_response = \"2s\" }\ntargets.high = { first_response = \"2s\" }\n";
+    let server = Server::start_with(dir.path(), config);
+    let case = create(&server, "A question", json!({"email": "q@example.com"}));
+    let id = case["id"].as_str().unwrap().to_owned();
+    eventually("the escalation", || events(&server, &id).iter().any(|e| e["type"] == "escalated"));
+    let (_, now) = server.get(&format!("/api/v1/cases/{id}"));
+    assert_eq!(now["priority"], "high", "raised on the warning");
+    assert_eq!(now["escalation_level"], 1);
+    let all = events(&server, &id);
+    let warning = all.iter().find(|e| e["type"] == "sla_warning").unwrap();
+    let raised = all.iter().find(|e| e["type"] == "priority_changed").unwrap();
+    assert_eq!(raised["caused_by"], warning["id"]);
+    assert!(
+        all.iter().any(|e| e["type"] == "note_added" && e["data"]["body"].as_str().unwrap().contains("first_response"))
+    );
+}
+
+#[test]
+fn outreach_nudges_cases_pending_too_long_on_tick() {
+    let dir = workdir();
+    copy_default_scripts(dir.path());
+    let outreach = dir.path().join("scripts/40-outreach.rhai");
+    let source = std::fs::read_to_string(&outreach).unwrap().replace("{ 3 * 86400 }", "{ 1 }");
+    std::fs::write(&outreach, source).unwrap();
+    let server = Server::start_with(dir.path(), "[scripts]\ntick_interval = \"1s\"\n");
+    let case = create(&server, "Which plan?", json!({"email": "p@example.com"}));
+    let id = case["id"].as_str().unwrap().to_owned();
+    server.patch(&format!("/api/v1/cases/{id}"), json!({"status": "pending"}));
+    eventually("the nudge", || {
+        events(&server, &id)
+            .iter()
+            .any(|e| e["type"] == "reply_sent" && e["actor"].as_str().unwrap().starts_with("script:40-outreach.rhai@"))
+    });
+}
+
+#[test]
+fn editing_a_script_changes_behaviour_without_a_restart_and_bad_versions_keep_the_last_good_one() {
+    let dir = workdir();
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir_all(&scripts).unwrap();
+    let file = scripts.join("tagger.rhai");
+    std::fs::write(&file, "fn on_case_created(ticket, customer) { add_tag(\"first\"); }\n").unwrap();
+    let server = Server::start(dir.path());
+    assert_eq!(create(&server, "one", json!({"email": "x@example.com"}))["tags"], json!(["first"]));
+
+    std::fs::write(&file, "fn on_case_created(ticket, customer) { add_tag(\"second\"); }\n").unwrap();
+    let started = Instant::now();
+    eventually("the new version", || {
+        create(&server, "two", json!({"email": "x@example.com"}))["tags"] == json!(["second"])
+    });
+    assert!(started.elapsed() < Duration::from_secs(2), "reloaded in {:?}", started.elapsed());
+
+    // A syntax error: the last good version keeps running; the admin API says where.
+    std::fs::write(&file, "fn on_case_created(ticket, customer) {\n    add_tag(\"third\"\n}\n").unwrap();
+    eventually("the compile error", || {
+        let (_, scripts) = server.get("/api/v1/admin/scripts");
+        scripts["scripts"][0]["status"] == "error"
+    });
+    let (_, scripts) = server.get("/api/v1/admin/scripts");
+    let status = &scripts["scripts"][0];
+    assert_eq!(status["file"], "tagger.rhai");
+    assert_eq!(status["compile_error"]["line"], 3, "{status}");
+    assert!(status["compile_error"]["column"].is_number());
+    assert_eq!(create(&server, "three", json!({"email": "x@example.com"}))["tags"], json!(["second"]));
+
+    // A removed file stops applying.
+    std::fs::remove_file(&file).unwrap();
+    eventually("the removal", || create(&server, "four", json!({"email": "x@example.com"}))["tags"] == json!([]));
+    let (_, scripts) = server.get("/api/v1/admin/scripts");
+    assert_eq!(scripts["scripts"], json!([]));
+}
+
+#[test]
+fn hostile_scripts_end_as_script_errors_while_the_case_is_created_promptly() {
+    let dir = workdir();
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir_all(&scripts).unwrap();
+    std::fs::write(scripts.join("a-loop.rhai"), "fn on_case_created(ticket, customer) { loop { } }\n").unwrap();
+    std::fs::write(
+        scripts.join("b-recursion.rhai"),
+        "fn deep(n) { deep(n + 1) }\nfn on_case_created(ticket, customer) { deep(0); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        scripts.join("c-string.rhai"),
+        "fn on_case_created(ticket, customer) { let s = \"x\"; while true { s += s; } }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        scripts.join("d-throw.rhai"),
+        "fn on_case_created(ticket, customer) { add_tag(\"lost\"); throw \"no\"; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        scripts.join("e-bad-arg.rhai"),
+        "fn on_case_created(ticket, customer) { set_priority(\"critical\"); add_tag(\"ok\"); }\n",
+    )
+    .unwrap();
+    let server = Server::start(dir.path());
+    let started = Instant::now();
+    let case = create(&server, "Hello", json!({"email": "h@example.com"}));
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert_eq!(case["tags"], json!(["ok"]), "a failed hook's actions are dropped; a good action still applies");
+    let errors: Vec<Value> =
+        events(&server, case["id"].as_str().unwrap()).into_iter().filter(|e| e["type"] == "script_error").collect();
+    let files: Vec<&str> = errors.iter().map(|e| e["data"]["file"].as_str().unwrap()).collect();
+    assert_eq!(
+        files,
+        ["a-loop.rhai", "b-recursion.rhai", "c-string.rhai", "d-throw.rhai", "e-bad-arg.rhai"],
+        "{errors:#?}"
+    );
+    let messages: Vec<&str> = errors.iter().map(|e| e["data"]["message"].as_str().unwrap()).collect();
+    assert!(messages[0].contains("Too many operations"), "{messages:?}");
+    assert!(messages[1].contains("Stack overflow"), "{messages:?}");
+    assert!(messages[2].contains("string too large"), "{messages:?}");
+    assert_eq!(
+        (errors[3]["data"]["line"].as_u64(), errors[3]["data"]["hook"].as_str()),
+        (Some(1), Some("on_case_created"))
+    );
+    assert!(messages[4].contains("critical"));
+    let (status, _) = server.get("/healthz");
+    assert_eq!(status, 200);
+    let (_, scripts) = server.get("/api/v1/admin/scripts");
+    assert!(scripts["scripts"][0]["runtime_error"]["message"].is_string(), "{scripts}");
+}
+
+#[test]
+fn scripts_check_prints_file_line_and_column() {
+    let dir = workdir();
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir_all(&scripts).unwrap();
+    std::fs::write(scripts.join("good.rhai"), "fn on_tick(now) { }\n").unwrap();
+    std::fs::write(scripts.join("bad.rhai"), "fn on_tick(now) {\n  let x = ;\n}\n").unwrap();
+    let (code, out, _) =
+        crate::harness::run_cli(dir.path(), &["scripts", "check", "--scripts-dir", scripts.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("bad.rhai:2:"), "{out}");
+    assert!(!out.contains("good.rhai"));
+    let (code, out, _) = crate::harness::run_cli(
+        dir.path(),
+        &["scripts", "check", "--scripts-dir", Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "the default rules compile: {out}");
+}
