@@ -50,6 +50,12 @@ pub enum ScriptsCommand {
         #[arg(long, default_value = "scripts")]
         scripts_dir: PathBuf,
     },
+    /// Run the fixtures in `<scripts-dir>/tests/*.json`; exit 1 if any fails.
+    Test {
+        /// Scripts directory.
+        #[arg(long, default_value = "scripts")]
+        scripts_dir: PathBuf,
+    },
 }
 
 /// `frontdesk sla ...`.

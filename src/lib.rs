@@ -125,6 +125,32 @@ pub fn check_scripts(dir: &Path) -> anyhow::Result<usize> {
     Ok(errors.len())
 }
 
+/// `frontdesk scripts test`: runs every fixture of `<dir>/tests`, prints one
+/// line per fixture, and returns how many failed.
+///
+/// # Errors
+/// Unreadable scripts or malformed fixtures.
+pub fn test_scripts(dir: &Path) -> anyhow::Result<usize> {
+    let host = RulesHost::new(frontdesk_core::rules::ScriptLimits::default());
+    host.load_dir(dir, SystemClock.now()).with_context(|| format!("cannot read scripts directory {}", dir.display()))?;
+    if let Some(broken) = host.statuses().into_iter().find(|s| s.compile_error.is_some()) {
+        anyhow::bail!("{} does not compile: {:?}", broken.file, broken.compile_error);
+    }
+    let fixtures = frontdesk_core::rules::fixtures::load(dir).map_err(anyhow::Error::msg)?;
+    let mut failed = 0;
+    for (file, fixture) in &fixtures {
+        match fixture.run(&host) {
+            Ok(()) => println!("ok      {file}: {}", fixture.name),
+            Err(diff) => {
+                failed += 1;
+                println!("FAILED  {file}: {}\n        {diff}", fixture.name);
+            }
+        }
+    }
+    println!("{} passed, {failed} failed", fixtures.len() - failed);
+    Ok(failed)
+}
+
 /// Bad command-line input: the process exits with status 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

@@ -27,6 +27,11 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
+        Commands::Scripts { command: ScriptsCommand::Test { scripts_dir } } => match frontdesk::test_scripts(&scripts_dir) {
+            Ok(0) => Ok(()),
+            Ok(_) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
         Commands::Sla { command: SlaCommand::Due { calendar, start, duration, config } } => {
             frontdesk::sla_due(&calendar, &start, &duration, config.as_deref()).map(|due| println!("{due}"))
         }

@@ -219,3 +219,26 @@ fn scripts_check_prints_file_line_and_column() {
     );
     assert_eq!(code, 0, "the default rules compile: {out}");
 }
+
+#[test]
+fn scripts_test_runs_the_fixtures_and_fails_on_a_difference() {
+    let repo_scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    let dir = workdir();
+    let (code, out, err) = crate::harness::run_cli(dir.path(), &["scripts", "test", "--scripts-dir", repo_scripts.to_str().unwrap()]);
+    assert_eq!(code, 0, "the default rules pass their fixtures: {out}{err}");
+    assert!(out.contains("0 failed"), "{out}");
+
+    copy_default_scripts(dir.path());
+    let tests = dir.path().join("scripts/tests");
+    std::fs::create_dir_all(&tests).unwrap();
+    std::fs::write(
+        tests.join("wrong.json"),
+        r#"{"name": "expects the wrong team", "hook": "on_case_created", "script": "20-routing.rhai",
+            "ticket": {"tags": ["billing"]}, "expect": [{"action": "route_to", "args": "support"}]}"#,
+    )
+    .unwrap();
+    let scripts = dir.path().join("scripts");
+    let (code, out, _) = crate::harness::run_cli(dir.path(), &["scripts", "test", "--scripts-dir", scripts.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAILED  wrong.json") && out.contains("\"billing\""), "{out}");
+}

@@ -7,6 +7,7 @@
 pub mod actions;
 pub mod apply;
 pub mod engine;
+pub mod fixtures;
 pub mod host;
 pub mod plan;
 pub mod query;
