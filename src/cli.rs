@@ -50,6 +50,23 @@ pub enum ScriptsCommand {
         #[arg(long, default_value = "scripts")]
         scripts_dir: PathBuf,
     },
+    /// Replay recent cases through the scripts in DIR and report what they
+    /// would have changed; writes nothing. Needs the server stopped (use
+    /// `POST /api/v1/admin/scripts/simulate` while it runs).
+    Simulate {
+        /// How far back: `30d`, `12h`.
+        #[arg(long)]
+        since: String,
+        /// The candidate scripts.
+        #[arg(long, default_value = "scripts")]
+        scripts_dir: PathBuf,
+        /// Config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory (overrides `server.data_dir`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Run the fixtures in `<scripts-dir>/tests/*.json`; exit 1 if any fails.
     Test {
         /// Scripts directory.

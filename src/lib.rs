@@ -132,7 +132,8 @@ pub fn check_scripts(dir: &Path) -> anyhow::Result<usize> {
 /// Unreadable scripts or malformed fixtures.
 pub fn test_scripts(dir: &Path) -> anyhow::Result<usize> {
     let host = RulesHost::new(frontdesk_core::rules::ScriptLimits::default());
-    host.load_dir(dir, SystemClock.now()).with_context(|| format!("cannot read scripts directory {}", dir.display()))?;
+    host.load_dir(dir, SystemClock.now())
+        .with_context(|| format!("cannot read scripts directory {}", dir.display()))?;
     if let Some(broken) = host.statuses().into_iter().find(|s| s.compile_error.is_some()) {
         anyhow::bail!("{} does not compile: {:?}", broken.file, broken.compile_error);
     }
@@ -149,6 +150,30 @@ pub fn test_scripts(dir: &Path) -> anyhow::Result<usize> {
     }
     println!("{} passed, {failed} failed", fixtures.len() - failed);
     Ok(failed)
+}
+
+/// `frontdesk scripts simulate`: prints the JSON report of replaying cases
+/// created in the last `since` through the scripts of `dir`.
+///
+/// # Errors
+/// A bad duration, scripts that do not compile, a data directory in use.
+pub fn simulate_scripts(since: &str, dir: &Path, config: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<()> {
+    let seconds = frontdesk_core::duration::parse_duration(since).map_err(|e| UsageError(e.to_string()))?;
+    let (config, _) = FileConfig::load(config)?;
+    let host = RulesHost::new(config.scripts.clone());
+    let now = SystemClock.now();
+    host.load_dir(dir, now).with_context(|| format!("cannot read scripts directory {}", dir.display()))?;
+    if let Some(broken) = host.statuses().into_iter().find(|s| s.compile_error.is_some()) {
+        anyhow::bail!("{} does not compile: {:?}", broken.file, broken.compile_error);
+    }
+    let store = open_store(data_dir.unwrap_or(&config.server.data_dir))?;
+    let since = now
+        .checked_sub(jiff::SignedDuration::from_secs(i64::try_from(seconds).unwrap_or(i64::MAX)))
+        .unwrap_or(jiff::Timestamp::MIN);
+    let report =
+        frontdesk_core::rules::simulate::simulate(&host, &store, since, now, http::admin::MAX_SIMULATED_CASES)?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
 }
 
 /// Bad command-line input: the process exits with status 2.

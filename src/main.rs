@@ -27,11 +27,16 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
-        Commands::Scripts { command: ScriptsCommand::Test { scripts_dir } } => match frontdesk::test_scripts(&scripts_dir) {
-            Ok(0) => Ok(()),
-            Ok(_) => return ExitCode::FAILURE,
-            Err(e) => Err(e),
-        },
+        Commands::Scripts { command: ScriptsCommand::Test { scripts_dir } } => {
+            match frontdesk::test_scripts(&scripts_dir) {
+                Ok(0) => Ok(()),
+                Ok(_) => return ExitCode::FAILURE,
+                Err(e) => Err(e),
+            }
+        }
+        Commands::Scripts { command: ScriptsCommand::Simulate { since, scripts_dir, config, data_dir } } => {
+            frontdesk::simulate_scripts(&since, &scripts_dir, config.as_deref(), data_dir.as_deref())
+        }
         Commands::Sla { command: SlaCommand::Due { calendar, start, duration, config } } => {
             frontdesk::sla_due(&calendar, &start, &duration, config.as_deref()).map(|due| println!("{due}"))
         }

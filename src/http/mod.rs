@@ -2,7 +2,7 @@
 //! authorize, build a core `Command` or call the store's read side, and map
 //! results to JSON; they never touch redb.
 
-mod admin;
+pub mod admin;
 mod auth;
 mod cases;
 mod customers;

@@ -224,7 +224,8 @@ fn scripts_check_prints_file_line_and_column() {
 fn scripts_test_runs_the_fixtures_and_fails_on_a_difference() {
     let repo_scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
     let dir = workdir();
-    let (code, out, err) = crate::harness::run_cli(dir.path(), &["scripts", "test", "--scripts-dir", repo_scripts.to_str().unwrap()]);
+    let (code, out, err) =
+        crate::harness::run_cli(dir.path(), &["scripts", "test", "--scripts-dir", repo_scripts.to_str().unwrap()]);
     assert_eq!(code, 0, "the default rules pass their fixtures: {out}{err}");
     assert!(out.contains("0 failed"), "{out}");
 
@@ -238,7 +239,61 @@ fn scripts_test_runs_the_fixtures_and_fails_on_a_difference() {
     )
     .unwrap();
     let scripts = dir.path().join("scripts");
-    let (code, out, _) = crate::harness::run_cli(dir.path(), &["scripts", "test", "--scripts-dir", scripts.to_str().unwrap()]);
+    let (code, out, _) =
+        crate::harness::run_cli(dir.path(), &["scripts", "test", "--scripts-dir", scripts.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAILED  wrong.json") && out.contains("\"billing\""), "{out}");
+}
+
+#[test]
+fn simulate_replays_recent_cases_through_candidate_rules_and_writes_nothing() {
+    let dir = workdir();
+    let server = Server::start(dir.path());
+    let outage = create(&server, "Site is down", json!({"email": "a@example.com"}));
+    create(&server, "Invoice copy please", json!({"email": "b@example.com"}));
+    create(&server, "Hello", json!({"email": "c@example.com"}));
+    let before: Vec<Vec<Value>> = ["1", "2", "3"].iter().map(|id| events(&server, id)).collect();
+
+    let repo_scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    let mut scripts = serde_json::Map::new();
+    for name in ["10-triage.rhai", "20-routing.rhai"] {
+        scripts.insert(name.into(), std::fs::read_to_string(repo_scripts.join(name)).unwrap().into());
+    }
+    let (status, report) = server.post("/api/v1/admin/scripts/simulate", json!({"since": "1d", "scripts": scripts}));
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["cases_examined"], 3);
+    let triage = &report["rules"]["10-triage.rhai"];
+    assert_eq!(triage["cases_changed"], 2, "{report}");
+    assert_eq!(triage["changes"]["priority"], 1);
+    assert_eq!(triage["changes"]["tags"], 2);
+    assert!(triage["example_case_ids"].as_array().unwrap().contains(&outage["id"]));
+    assert_eq!(report["rules"]["20-routing.rhai"]["cases_changed"], 3);
+    let after: Vec<Vec<Value>> = ["1", "2", "3"].iter().map(|id| events(&server, id)).collect();
+    assert_eq!(before, after, "a dry run writes nothing");
+    let (_, case) = server.get(&format!("/api/v1/cases/{}", outage["id"].as_str().unwrap()));
+    assert_eq!(case["priority"], "normal");
+
+    let (status, broken) = server
+        .post("/api/v1/admin/scripts/simulate", json!({"since": "1d", "scripts": {"x.rhai": "fn on_tick(now) {"}}));
+    assert_eq!((status, broken["error"]["code"].as_str()), (400, Some("invalid_body")), "{broken}");
+
+    // The CLI does the same on a stopped server's data.
+    server.stop();
+    let data = dir.path().join("data");
+    let (code, out, err) = crate::harness::run_cli(
+        dir.path(),
+        &[
+            "scripts",
+            "simulate",
+            "--since",
+            "1d",
+            "--scripts-dir",
+            repo_scripts.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["rules"]["10-triage.rhai"]["cases_changed"], 2);
 }

@@ -89,7 +89,10 @@ impl Fixture {
     /// # Errors
     /// A malformed fixture, or actions other than expected.
     pub fn run(&self, host: &RulesHost) -> Result<(), String> {
-        let hook = Hook::ALL.into_iter().find(|h| h.name() == self.hook).ok_or_else(|| format!("unknown hook {:?}", self.hook))?;
+        let hook = Hook::ALL
+            .into_iter()
+            .find(|h| h.name() == self.hook)
+            .ok_or_else(|| format!("unknown hook {:?}", self.hook))?;
         let now = self.now.unwrap_or_else(|| "2026-01-05T10:00:00Z".parse().expect("valid default time"));
         let case = self.case(now)?;
         let customer = self.customer(now)?;
@@ -99,13 +102,19 @@ impl Fixture {
             Hook::CaseCreated => vec![ticket, customer_view],
             Hook::Message => {
                 let body = self.message.as_deref().ok_or("on_message needs \"message\"")?;
-                vec![ticket, rhai::Dynamic::from(MessageView::new(body, format!("customer:{}", customer.id))), customer_view]
+                vec![
+                    ticket,
+                    rhai::Dynamic::from(MessageView::new(body, format!("customer:{}", customer.id))),
+                    customer_view,
+                ]
             }
             Hook::StatusChanged => {
                 let (from, to) = self.status.clone().ok_or("on_status_changed needs \"status\": [from, to]")?;
                 vec![ticket, from.into(), to.into()]
             }
-            Hook::SlaWarning | Hook::SlaBreach => vec![ticket, self.metric.clone().ok_or("SLA hooks need \"metric\"")?.into()],
+            Hook::SlaWarning | Hook::SlaBreach => {
+                vec![ticket, self.metric.clone().ok_or("SLA hooks need \"metric\"")?.into()]
+            }
             Hook::HealthChanged => {
                 let (before, after) = self.health.ok_or("on_health_changed needs \"health\": [before, after]")?;
                 vec![customer_view, before.into(), after.into()]
@@ -138,7 +147,11 @@ impl Fixture {
 pub fn load(scripts_dir: &Path) -> Result<Vec<(String, Fixture)>, String> {
     let dir = scripts_dir.join("tests");
     let mut files: Vec<_> = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect(),
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(format!("{}: {e}", dir.display())),
     };

@@ -11,6 +11,7 @@ pub mod fixtures;
 pub mod host;
 pub mod plan;
 pub mod query;
+pub mod simulate;
 pub mod views;
 pub mod watch;
 

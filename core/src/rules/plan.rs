@@ -181,10 +181,21 @@ fn hook_for(event: &Event) -> Option<Hook> {
 /// The arguments of `hook` for `event`, from the overlay's current state.
 fn hook_args(txn: &dyn WriteTxn, event: &Event, now: Timestamp) -> Result<Option<Vec<rhai::Dynamic>>, StoreError> {
     let Some(case) = event.case_id.map(|id| txn.case(id)).transpose()?.flatten() else { return Ok(None) };
-    let ticket = rhai::Dynamic::from(TicketView::new(&case, now));
-    let customer = txn.customer(case.customer_id)?.map_or_else(CustomerView::unknown, |c| CustomerView::new(&c));
-    let customer = rhai::Dynamic::from(customer);
-    Ok(Some(match &event.body {
+    let customer = txn.customer(case.customer_id)?;
+    Ok(hook_args_for(event, &case, customer.as_ref(), now).map(|(_, args)| args))
+}
+
+/// The hook `event` triggers on `case`, with its arguments.
+pub fn hook_args_for(
+    event: &Event,
+    case: &Case,
+    customer: Option<&Customer>,
+    now: Timestamp,
+) -> Option<(Hook, Vec<rhai::Dynamic>)> {
+    let hook = hook_for(event)?;
+    let ticket = rhai::Dynamic::from(TicketView::new(case, now));
+    let customer = rhai::Dynamic::from(customer.map_or_else(CustomerView::unknown, CustomerView::new));
+    let args = match &event.body {
         EventBody::CaseCreated { .. } => vec![ticket, customer],
         EventBody::MessageReceived { body } => {
             vec![ticket, rhai::Dynamic::from(MessageView::new(body, event.actor.to_string())), customer]
@@ -193,8 +204,9 @@ fn hook_args(txn: &dyn WriteTxn, event: &Event, now: Timestamp) -> Result<Option
         EventBody::SlaWarning { metric, .. } | EventBody::SlaBreached { metric, .. } => {
             vec![ticket, metric.as_str().into()]
         }
-        _ => return Ok(None),
-    }))
+        _ => return None,
+    };
+    Some((hook, args))
 }
 
 /// Runs the hooks of `events[from..end]`: for each event, each file in name
