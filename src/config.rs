@@ -119,6 +119,20 @@ impl FileConfig {
         config.cases.auto_close_after().context("cases.auto_close_after")?;
         config.sla_book()?;
         seconds(&config.scripts.tick_interval).context("scripts.tick_interval")?;
+        let s = &config.scripts;
+        for (key, value) in [
+            ("max_operations", s.max_operations as usize),
+            ("max_call_depth", s.max_call_depth),
+            ("max_expr_depth", s.max_expr_depth),
+            ("max_string_size", s.max_string_size),
+            ("max_array_size", s.max_array_size),
+            ("max_map_size", s.max_map_size),
+            ("timeout_ms", s.timeout_ms as usize),
+            ("cascade_depth", s.cascade_depth),
+        ] {
+            // Rhai reads 0 as "no limit": never let a config turn a limit off.
+            anyhow::ensure!(value > 0, "scripts.{key} must be at least 1");
+        }
         seconds(&config.scripts.outreach_window).context("scripts.outreach_window")?;
         anyhow::ensure!(config.server.max_connections > 0, "server.max_connections must be at least 1");
         anyhow::ensure!(config.server.batch_limit > 0, "server.batch_limit must be at least 1");

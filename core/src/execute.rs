@@ -43,7 +43,13 @@ pub fn execute_planned(
         _ => Vec::new(),
     };
     for action in &plan.actions {
+        let before = events.len();
         apply_action(txn, &mut events, action, ctx)?;
+        if events.len() - before != action.produced {
+            // The state moved under the plan (an outreach opened meanwhile, a
+            // different agent's load): compute it again.
+            return Err(CommandError::Stale);
+        }
     }
     match outcome {
         Outcome::Case { case, created, .. } => {

@@ -157,6 +157,7 @@ async fn list_cases(
         tag: query.tag,
         customer,
         sla,
+        oldest_first: false,
         before: query.cursor.as_deref().map(decode_cursor).transpose()?.map(CaseId::new),
         limit: page_limit(query.limit, 50, 200)?,
     };

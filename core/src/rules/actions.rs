@@ -99,6 +99,10 @@ pub struct RuleAction {
     pub actor: Actor,
     /// What to do.
     pub action: Action,
+    /// How many events applying it wrote in the preview; the writer treats a
+    /// different count as a stale plan (later triggers would point elsewhere).
+    #[serde(default)]
+    pub produced: usize,
 }
 
 /// What the rules decided for one command, applied by the writer in order

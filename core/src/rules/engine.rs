@@ -115,7 +115,7 @@ fn register_views(engine: &mut rhai::Engine) {
     engine.register_get("escalation_level", |t: &mut TicketView| t.escalation_level);
     engine.register_get("created_at", |t: &mut TicketView| t.created_at.clone());
     engine.register_get("age_seconds", |t: &mut TicketView| t.age_seconds);
-    engine.register_get("status_age_seconds", |t: &mut TicketView| t.status_age_seconds);
+    engine.register_get("idle_seconds", |t: &mut TicketView| t.idle_seconds);
     engine.register_fn("has_tag", |t: &mut TicketView, tag: &str| {
         t.tags.iter().any(|x| x.clone().into_string().is_ok_and(|x| x == tag))
     });
@@ -160,9 +160,11 @@ fn register_actions(engine: &mut rhai::Engine) {
             body: body.to_owned(),
         });
     });
-    engine.register_fn("set_field", |key: &str, value: rhai::Dynamic| {
-        let value = rhai::serde::from_dynamic::<serde_json::Value>(&value).unwrap_or(serde_json::Value::Null);
+    engine.register_fn("set_field", |key: &str, value: rhai::Dynamic| -> Result<(), Box<rhai::EvalAltResult>> {
+        let value = rhai::serde::from_dynamic::<serde_json::Value>(&value)
+            .map_err(|e| format!("set_field({key:?}): the value cannot be stored: {e}"))?;
         actions::push(Action::SetField { key: key.to_owned(), value });
+        Ok(())
     });
     engine.register_fn("follow_up", |case_id: &str, text: &str| {
         actions::push(Action::FollowUp { case_id: case_id.to_owned(), text: text.to_owned() });

@@ -346,9 +346,12 @@ impl RulesHost {
                 Err(_) => Some(("the script engine panicked".to_owned(), None, None)),
             };
             match failure {
-                None => {
-                    out.extend(queued.into_iter().map(|action| RuleAction { trigger, actor: actor.clone(), action }))
-                }
+                None => out.extend(queued.into_iter().map(|action| RuleAction {
+                    trigger,
+                    actor: actor.clone(),
+                    action,
+                    produced: 0,
+                })),
                 Some((message, line, column)) => {
                     tracing::warn!(file = %file.name, hook = hook.name(), line, column, error = %message, "script failed");
                     if let Some(status) = self.lock_statuses().get_mut(&file.name) {
@@ -356,7 +359,7 @@ impl RulesHost {
                             Some(ScriptProblem { kind: "runtime", message: message.clone(), line, column, at: now });
                     }
                     let action = Action::Failed { hook: hook.name().to_owned(), message, line, column };
-                    out.push(RuleAction { trigger, actor, action });
+                    out.push(RuleAction { trigger, actor, action, produced: 0 });
                 }
             }
         }

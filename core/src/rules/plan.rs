@@ -144,8 +144,10 @@ impl WriteTxn for Overlay<'_> {
     }
 
     fn outreach_opened_at(&self, key: &str) -> Result<Option<Timestamp>, StoreError> {
-        // The store has no read-side accessor for this; the writer re-checks.
-        Ok(self.outreach.get(key).copied())
+        match self.outreach.get(key) {
+            Some(at) => Ok(Some(*at)),
+            None => self.store.outreach_opened_at(key),
+        }
     }
 
     fn record_outreach(&mut self, key: &str, at: Timestamp) -> Result<(), StoreError> {
@@ -153,8 +155,10 @@ impl WriteTxn for Overlay<'_> {
         Ok(())
     }
 
-    fn open_load(&self, _: &str) -> Result<u64, StoreError> {
-        Ok(0)
+    fn open_load(&self, agent: &str) -> Result<u64, StoreError> {
+        // Cases assigned within this preview are not counted; the writer counts
+        // them, and a different choice there makes the plan stale.
+        self.store.open_load(agent)
     }
 
     fn enqueue_outbox(&mut self, _: &OutboxItem) -> Result<(), StoreError> {
@@ -227,8 +231,10 @@ fn run_round(
         let Some(hook) = hook_for(&events[index]).filter(|h| set.has(*h)) else { continue };
         for file in set.files_with(hook) {
             let Some(args) = hook_args(overlay, &events[index], ctx.now)? else { break };
-            for action in host.call_file(file, hook, args, Some(index), ctx.now) {
+            for mut action in host.call_file(file, hook, args, Some(index), ctx.now) {
+                let before = events.len();
                 apply_action(overlay, events, &action, ctx)?;
+                action.produced = events.len() - before;
                 plan.actions.push(action);
                 applied = true;
             }
@@ -295,8 +301,10 @@ fn cascade(
             line: None,
             column: None,
         };
-        let rule = RuleAction { trigger: Some(last), actor, action };
+        let mut rule = RuleAction { trigger: Some(last), actor, action, produced: 0 };
+        let before = events.len();
         apply_action(overlay, events, &rule, ctx)?;
+        rule.produced = events.len() - before;
         plan.actions.push(rule);
     }
     Ok(())
@@ -330,8 +338,10 @@ pub fn plan_tick(
     let mut overlay = Overlay::new(store.as_ref());
     let mut events = Vec::new();
     let mut plan = RulePlan::default();
-    for action in actions {
+    for mut action in actions {
+        let before = events.len();
         apply_action(&mut overlay, &mut events, &action, ctx)?;
+        action.produced = events.len() - before;
         plan.actions.push(action);
     }
     cascade(host, &set, &mut overlay, &mut events, 0, &mut plan, ctx)?;

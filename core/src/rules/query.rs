@@ -45,7 +45,8 @@ pub(crate) fn cases_waiting(status: &str, older_than_seconds: i64) -> rhai::Arra
         let Ok(cutoff) = now.checked_sub(jiff::SignedDuration::from_secs(older_than_seconds.max(0))) else {
             return rhai::Array::new();
         };
-        let query = CaseQuery { status: Some(status), limit: 1000, ..CaseQuery::default() };
+        // Oldest first, so the cases waiting longest are always among the results.
+        let query = CaseQuery { status: Some(status), limit: 1000, oldest_first: true, ..CaseQuery::default() };
         match store.list_cases(&query) {
             Ok(page) => page
                 .items

@@ -31,7 +31,7 @@ pub struct TicketView {
     pub(crate) escalation_level: i64,
     pub(crate) created_at: String,
     pub(crate) age_seconds: i64,
-    pub(crate) status_age_seconds: i64,
+    pub(crate) idle_seconds: i64,
 }
 
 impl TicketView {
@@ -52,7 +52,7 @@ impl TicketView {
             escalation_level: i64::from(case.escalation_level),
             created_at: case.created_at.to_string(),
             age_seconds: now.duration_since(case.created_at).as_secs(),
-            status_age_seconds: now.duration_since(case.updated_at).as_secs(),
+            idle_seconds: now.duration_since(case.updated_at).as_secs(),
         }
     }
 }

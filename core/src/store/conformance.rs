@@ -135,9 +135,22 @@ fn cursors_page_through_everything_once(store: &dyn Store) {
             None => break,
         }
     }
-    let mut expected = all;
+    let mut expected = all.clone();
     expected.reverse();
     assert_eq!(seen, expected);
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_cases(&CaseQuery { before: after, limit: 7, oldest_first: true, ..CaseQuery::default() })
+            .unwrap();
+        seen.extend(page.items.iter().map(|c| c.id));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, all, "oldest first pages forward");
 }
 
 fn identities_resolve_to_their_customer(store: &dyn Store) {

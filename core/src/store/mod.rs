@@ -136,8 +136,10 @@ pub struct CaseQuery {
     pub customer: Option<CustomerId>,
     /// Only cases whose SLA is in this state.
     pub sla: Option<SlaFilter>,
-    /// Continue below this case id (newest first).
+    /// Continue past this case id (below it newest first, above it oldest first).
     pub before: Option<CaseId>,
+    /// Oldest first instead of newest first.
+    pub oldest_first: bool,
     /// Page size.
     pub limit: usize,
 }
@@ -231,6 +233,18 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Storage failures.
     fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// When a rule last opened this outreach (`rule|customer|subject`).
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn outreach_opened_at(&self, key: &str) -> Result<Option<Timestamp>, StoreError>;
+
+    /// Unsolved cases assigned to `agent`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn open_load(&self, agent: &str) -> Result<u64, StoreError>;
 
     /// Timers due at or before `now`, earliest first.
     ///

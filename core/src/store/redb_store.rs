@@ -216,10 +216,16 @@ impl Store for RedbStore {
         let index = txn.open_table(CASE_INDEX)?;
         let cases = txn.open_table(CASES)?;
         let key = driving_key(query);
-        let upper = query.before.map_or(u64::MAX, |b| b.get().saturating_sub(1));
+        let rows = if query.oldest_first {
+            let lower = query.before.map_or(0, |b| b.get().saturating_add(1));
+            Box::new(index.range((key.as_str(), lower)..=(key.as_str(), u64::MAX))?) as Box<dyn Iterator<Item = _>>
+        } else {
+            let upper = query.before.map_or(u64::MAX, |b| b.get().saturating_sub(1));
+            Box::new(index.range((key.as_str(), 0)..=(key.as_str(), upper))?.rev())
+        };
         let mut items = Vec::new();
         let mut last_seen = None;
-        for (scanned, row) in index.range((key.as_str(), 0)..=(key.as_str(), upper))?.rev().enumerate() {
+        for (scanned, row) in rows.enumerate() {
             let (k, _) = row?;
             let id = k.value().1;
             if items.len() == query.limit || scanned == MAX_SCAN_PER_PAGE {
@@ -290,6 +296,16 @@ impl Store for RedbStore {
         let txn = self.read()?;
         let table = txn.open_table(IDEMPOTENCY)?;
         table.get(key)?.map(|v| decode("idempotency", key, v.value())).transpose()
+    }
+
+    fn outreach_opened_at(&self, key: &str) -> Result<Option<Timestamp>, StoreError> {
+        let txn = self.read()?;
+        txn.open_table(OUTREACH)?.get(key)?.map(|v| from_millis(v.value())).transpose()
+    }
+
+    fn open_load(&self, agent: &str) -> Result<u64, StoreError> {
+        let txn = self.read()?;
+        Ok(txn.open_table(COUNTERS)?.get(format!("load:{agent}").as_str())?.map_or(0, |v| v.value()))
     }
 
     fn due_timers(&self, now: Timestamp, limit: usize) -> Result<Vec<DueTimer>, StoreError> {
