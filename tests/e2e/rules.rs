@@ -297,3 +297,31 @@ fn simulate_replays_recent_cases_through_candidate_rules_and_writes_nothing() {
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["rules"]["10-triage.rhai"]["cases_changed"], 2);
 }
+
+#[test]
+fn a_rule_does_not_open_the_same_outreach_twice_within_the_window() {
+    let dir = workdir();
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir_all(&scripts).unwrap();
+    let server = Server::start_with(dir.path(), "[scripts]\ntick_interval = \"1s\"\noutreach_window = \"1h\"\n");
+    let (_, customer) = server.post("/api/v1/customers", json!({"email": "renewal@example.com", "name": "Rene"}));
+    let id = customer["id"].as_str().unwrap();
+    std::fs::write(
+        scripts.join("renewals.rhai"),
+        format!("fn on_tick(now) {{ open_case(\"{id}\", \"Renewal in 30 days\", \"Call about the renewal.\"); }}\n"),
+    )
+    .unwrap();
+    let outreach_cases = || {
+        let (_, list) = server.get(&format!("/api/v1/cases?customer={id}"));
+        list["cases"].as_array().unwrap().clone()
+    };
+    eventually("the outreach case", || !outreach_cases().is_empty());
+    std::thread::sleep(Duration::from_millis(2_500));
+    let cases = outreach_cases();
+    assert_eq!(cases.len(), 1, "ticks kept running but the outreach opened once: {cases:#?}");
+    assert_eq!(cases[0]["channel"], "outreach");
+    let all = events(&server, cases[0]["id"].as_str().unwrap());
+    let opened = all.iter().find(|e| e["type"] == "outreach_opened").unwrap();
+    assert_eq!(opened["data"]["rule"], "renewals.rhai");
+    assert!(opened["actor"].as_str().unwrap().starts_with("script:renewals.rhai@"));
+}
