@@ -149,6 +149,43 @@ fn thread_scaling(c: &mut Criterion) {
     group.finish();
 }
 
+/// Calls `on_case_created` `per_thread` times on each of `threads` threads.
+fn hooks_on_threads(host: &Arc<RulesHost>, threads: usize, per_thread: u64) -> Duration {
+    let (case, customer) = sample_case();
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (host, case, customer) = (host.clone(), &case, &customer);
+            scope.spawn(move || {
+                let set = host.current();
+                for _ in 0..per_thread {
+                    let args = || {
+                        vec![
+                            rhai::Dynamic::from(TicketView::new(case, now())),
+                            rhai::Dynamic::from(CustomerView::new(customer)),
+                        ]
+                    };
+                    black_box(host.call(&set, Hook::CaseCreated, args, Some(0), now()));
+                }
+            });
+        }
+    });
+    started.elapsed()
+}
+
+fn hook_thread_scaling(c: &mut Criterion) {
+    let host = Arc::new(default_rules());
+    let mut group = c.benchmark_group("rules/on_case_created hooks, 4,000 calls");
+    group.throughput(Throughput::Elements(4_000));
+    group.sample_size(20);
+    for threads in [1usize, 2] {
+        group.bench_with_input(BenchmarkId::new("threads", threads), &threads, |b, &threads| {
+            b.iter_custom(|iters| (0..iters).map(|_| hooks_on_threads(&host, threads, 4_000 / threads as u64)).sum())
+        });
+    }
+    group.finish();
+}
+
 fn creates_with_and_without_rules(c: &mut Criterion) {
     let host = default_rules();
     let book = SlaBook::default();
@@ -194,6 +231,7 @@ fn creates_with_and_without_rules(c: &mut Criterion) {
 fn main() {
     let mut c = Criterion::default().configure_from_args().measurement_time(Duration::from_secs(5));
     hook_calls(&mut c);
+    hook_thread_scaling(&mut c);
     thread_scaling(&mut c);
     creates_with_and_without_rules(&mut c);
     c.final_summary();

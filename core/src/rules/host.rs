@@ -77,8 +77,20 @@ pub struct ScriptFile {
     pub name: String,
     /// First 8 hex digits of the SHA-256 of its source.
     pub hash: String,
+    source: Arc<str>,
     ast: rhai::AST,
     hooks: BTreeSet<Hook>,
+}
+
+/// Per-thread compiled copies, by file version.
+type ThreadAsts = std::collections::HashMap<usize, (Arc<ScriptFile>, Arc<rhai::AST>)>;
+
+thread_local! {
+    /// Each thread's own compiled copy of each file version. An AST shared
+    /// across threads shares its string and module `Arc`s, and their reference
+    /// counts ping-pong between cores on every call: per-thread copies let
+    /// hooks for different cases run in parallel at full speed.
+    static THREAD_ASTS: std::cell::RefCell<ThreadAsts> = std::cell::RefCell::new(ThreadAsts::new());
 }
 
 impl ScriptFile {
@@ -255,7 +267,8 @@ impl RulesHost {
                         status.hooks = hooks.iter().map(|h| h.name()).collect();
                         status.compile_error = None;
                         status.runtime_error = None;
-                        files.push(Arc::new(ScriptFile { name: name.to_owned(), hash, ast, hooks }));
+                        let source = Arc::from(source);
+                        files.push(Arc::new(ScriptFile { name: name.to_owned(), hash, source, ast, hooks }));
                     }
                     Err(CompileError { message, line, column }) => {
                         tracing::error!(file = name, line, column, error = %message, "script does not compile; keeping the last good version");
@@ -306,10 +319,31 @@ impl RulesHost {
         set.files_with(hook).flat_map(|file| self.call_file(file, hook, args(), trigger, now)).collect()
     }
 
+    /// This thread's copy of `file`'s AST (compiled on first use).
+    fn thread_ast(&self, file: &Arc<ScriptFile>) -> Arc<rhai::AST> {
+        THREAD_ASTS.with(|cache| {
+            // Keyed by the file version's address; holding the `Arc` keeps the
+            // address from being reused by another version while cached.
+            let key = Arc::as_ptr(file) as usize;
+            if let Some((_, ast)) = cache.borrow().get(&key) {
+                return ast.clone();
+            }
+            // It compiled before, so it compiles again; fall back to the shared copy if not.
+            let ast = Arc::new(self.engine.compile(&*file.source).unwrap_or_else(|_| file.ast.clone()));
+            let mut cache = cache.borrow_mut();
+            // Old versions of reloaded files are dropped with the rest.
+            if cache.len() > 256 {
+                cache.clear();
+            }
+            cache.insert(key, (file.clone(), ast.clone()));
+            ast
+        })
+    }
+
     /// Calls `hook` in one file.
     pub fn call_file(
         &self,
-        file: &ScriptFile,
+        file: &Arc<ScriptFile>,
         hook: Hook,
         args: Vec<rhai::Dynamic>,
         trigger: Option<usize>,
@@ -321,6 +355,7 @@ impl RulesHost {
             let span = tracing::debug_span!("rule", file = %file.name, hook = hook.name());
             let _entered = span.enter();
             let _ = actions::take();
+            let ast = self.thread_ast(file);
             let result = {
                 let _deadline = CallDeadline::arm(Duration::from_millis(self.limits.timeout_ms));
                 let options = rhai::CallFnOptions::new().eval_ast(false).rewind_scope(true);
@@ -330,7 +365,7 @@ impl RulesHost {
                     self.engine.call_fn_with_options::<rhai::Dynamic>(
                         options,
                         &mut scope,
-                        &file.ast,
+                        &ast,
                         hook.name(),
                         std::mem::take(&mut call_args),
                     )
