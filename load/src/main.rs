@@ -1,0 +1,178 @@
+//! `frontdesk-load`: drives a running Frontdesk server over HTTP at a given
+//! concurrency and prints throughput and latency percentiles.
+//!
+//! ```text
+//! frontdesk-load --url http://127.0.0.1:8080 --token "$(cat data/admin.token)" \
+//!     --connections 64 --duration 10s --mix creates
+//! ```
+//!
+//! `--mix creates` sends only case creations; `--mix realistic` sends, per
+//! connection, a loop of: create a case (with a customer message), get it,
+//! add a customer message, reply, change its status, list cases.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+
+/// Load generator arguments.
+#[derive(Debug, Parser)]
+#[command(name = "frontdesk-load", version, about)]
+struct Args {
+    /// Server base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Bearer token (admin or agent).
+    #[arg(long)]
+    token: String,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// How long to run (`10s`, `1m`).
+    #[arg(long, default_value = "10s", value_parser = parse_secs)]
+    duration: Duration,
+    /// Request mix.
+    #[arg(long, value_enum, default_value_t = Mix::Creates)]
+    mix: Mix,
+}
+
+/// Which requests to send.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Mix {
+    /// Only `POST /cases`.
+    Creates,
+    /// Create, get, customer message, reply, status change, list.
+    Realistic,
+}
+
+fn parse_secs(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u64 = number.parse().map_err(|_| format!("invalid duration {text:?}"))?;
+    match unit {
+        "s" | "" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("invalid duration {text:?} (use 10s or 2m)")),
+    }
+}
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+struct Shared {
+    client: HttpClient,
+    url: String,
+    auth: String,
+    errors: AtomicU64,
+    deadline: Instant,
+}
+
+impl Shared {
+    /// Sends one request; the status, the JSON body and the latency.
+    async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<(u16, Value, Duration)> {
+        let bytes = body.map(|b| Bytes::from(serde_json::to_vec(b).expect("json"))).unwrap_or_default();
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.url))
+            .header("authorization", &self.auth)
+            .header("content-type", "application/json")
+            .body(Full::new(bytes))?;
+        let started = Instant::now();
+        let response = self.client.request(request).await?;
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await?.to_bytes();
+        let latency = started.elapsed();
+        let json = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::Null) };
+        Ok((status, json, latency))
+    }
+}
+
+/// One connection's loop; returns its latency histogram (µs) and request count.
+async fn worker(shared: Arc<Shared>, mix: Mix, worker: usize) -> Histogram<u64> {
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+    let mut n = 0u64;
+    let mut record = |result: anyhow::Result<(u16, Value, Duration)>, ok: &[u16]| -> Option<Value> {
+        match result {
+            Ok((status, body, latency)) if ok.contains(&status) => {
+                let _ = histogram.record(latency.as_micros().max(1) as u64);
+                Some(body)
+            }
+            _ => {
+                shared.errors.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        }
+    };
+    while Instant::now() < shared.deadline {
+        n += 1;
+        let create = json!({
+            "subject": format!("Load case {worker}-{n}"),
+            "customer": {"email": format!("load-{worker}-{}@example.com", n % 50)},
+            "channel": "api",
+            "message": {"body": "The printer is on fire again."}
+        });
+        let Some(case) = record(shared.send("POST", "/api/v1/cases", Some(&create)).await, &[201]) else { continue };
+        if let Mix::Creates = mix {
+            continue;
+        }
+        let Some(id) = case["id"].as_str().map(str::to_owned) else { continue };
+        let path = format!("/api/v1/cases/{id}");
+        record(shared.send("GET", &path, None).await, &[200]);
+        let message = json!({"type": "customer", "body": "Any news?"});
+        record(shared.send("POST", &format!("{path}/messages"), Some(&message)).await, &[201]);
+        let reply = json!({"type": "reply", "body": "A technician is on the way."});
+        record(shared.send("POST", &format!("{path}/messages"), Some(&reply)).await, &[201]);
+        record(shared.send("PATCH", &path, Some(&json!({"status": "pending"}))).await, &[200]);
+        record(shared.send("GET", "/api/v1/cases?status=new&limit=20", None).await, &[200]);
+    }
+    histogram
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(args.connections).build(connector);
+    let shared = Arc::new(Shared {
+        client,
+        url: args.url.trim_end_matches('/').to_owned(),
+        auth: format!("Bearer {}", args.token.trim()),
+        errors: AtomicU64::new(0),
+        deadline: Instant::now() + args.duration,
+    });
+    let (status, _, _) = shared.send("GET", "/healthz", None).await.context("the server does not answer")?;
+    anyhow::ensure!(status == 200, "GET /healthz answered {status}");
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..args.connections).map(|w| tokio::spawn(worker(shared.clone(), args.mix, w))).collect();
+    let mut total = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    for task in tasks {
+        total.add(task.await?)?;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let count = total.len();
+    println!("mix: {:?}, connections: {}, duration: {:.1} s", args.mix, args.connections, elapsed);
+    println!("requests: {count} ok, {} failed", shared.errors.load(Ordering::Relaxed));
+    println!("throughput: {:.0} requests/s", count as f64 / elapsed);
+    println!(
+        "latency (ms): p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
+        total.value_at_quantile(0.50) as f64 / 1000.0,
+        total.value_at_quantile(0.90) as f64 / 1000.0,
+        total.value_at_quantile(0.99) as f64 / 1000.0,
+        total.value_at_quantile(0.999) as f64 / 1000.0,
+        total.max() as f64 / 1000.0
+    );
+    Ok(())
+}
