@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use frontdesk_core::auth::{self, Role};
 use frontdesk_core::command::{Command, Outcome};
-use frontdesk_core::execute::{ExecContext, execute};
+use frontdesk_core::execute::{ExecContext, execute_alone};
 use frontdesk_core::service::Frontdesk;
 use frontdesk_core::store::{RedbStore, Store, StoreError};
 use frontdesk_core::writer::WriterConfig;
@@ -244,22 +244,13 @@ pub fn create_token(role: Role, name: &str, config: Option<&Path>, data_dir: Opt
         sla: &book,
         outreach_window: config.outreach_window()?,
     };
-    let mut outcome = None;
-    store.transact(&mut |txn| match execute(txn, &command, &ctx) {
-        Err(frontdesk_core::command::CommandError::Store(e)) => Err(e),
-        other => {
-            outcome = Some(other);
-            Ok(())
-        }
-    })?;
-    match outcome {
-        Some(Ok(Outcome::Token(token))) => {
+    match execute_alone(&store, &command, &ctx)? {
+        Outcome::Token(token) => {
             println!("created {} token {:?}; it is shown only once:", token.role, token.name);
             println!("{secret}");
             Ok(())
         }
-        Some(Err(e)) => Err(e.into()),
-        _ => anyhow::bail!("token was not created"),
+        other => anyhow::bail!("token was not created: {other:?}"),
     }
 }
 

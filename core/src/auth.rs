@@ -51,6 +51,11 @@ impl Role {
         }
     }
 
+    /// The stored record of a new token named `name` with this role.
+    pub fn token(self, name: &str, secret: &str, created_at: Timestamp) -> ApiToken {
+        ApiToken { name: name.to_owned(), role: self, hash: hash_secret(secret), created_at }
+    }
+
     /// The actor recorded on events this role's token causes.
     pub fn actor(self, token_name: &str) -> Actor {
         match self {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{ApiToken, Role};
+use crate::auth::ApiToken;
 use crate::domain::{Actor, Case, CaseId, CaseStatus, Customer, CustomerId, Event, Identity, Priority};
 use crate::lifecycle::TransitionError;
 use crate::sla::CaseSla;
@@ -301,12 +301,5 @@ pub fn check_name(what: &str, value: &str) -> Result<(), CommandError> {
             "{what} {value:?} must be 1-{} characters without spaces or commas",
             limits::NAME
         )))
-    }
-}
-
-impl Role {
-    /// Convenience for tests and the CLI: a token record for `name`.
-    pub fn token(self, name: &str, secret: &str, created_at: Timestamp) -> ApiToken {
-        ApiToken { name: name.to_owned(), role: self, hash: crate::auth::hash_secret(secret), created_at }
     }
 }

@@ -16,6 +16,27 @@ use crate::sla::track::SlaOutcome;
 use crate::sla::{CaseSla, SlaBook};
 use crate::store::{Sequence, SlaFilter, StoreError, TimerKind, WriteTxn};
 
+/// Executes `command` in a transaction of its own, outside the writer: for
+/// the CLI (with no server running) and tests. Storage failures abort it.
+///
+/// # Errors
+/// The command's refusal, or [`CommandError::Store`].
+pub fn execute_alone(
+    store: &dyn crate::store::Store,
+    command: &Command,
+    ctx: &ExecContext<'_>,
+) -> Result<Outcome, CommandError> {
+    let mut outcome = None;
+    store.transact(&mut |txn| match execute(txn, command, ctx) {
+        Err(CommandError::Store(e)) => Err(e),
+        other => {
+            outcome = Some(other);
+            Ok(())
+        }
+    })?;
+    outcome.unwrap_or(Err(CommandError::Unavailable))
+}
+
 /// Executes `command` and then the actions of its rule plan, in the same
 /// transaction. The outcome shows the case after the rules.
 ///

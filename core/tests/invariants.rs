@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use frontdesk_core::command::{
     CasePatch, Command, CommandError, CustomerInput, CustomerRef, MessageKind, NewCase, Outcome,
 };
-use frontdesk_core::execute::{ExecContext, execute};
+use frontdesk_core::execute::{ExecContext, execute_alone};
 use frontdesk_core::lifecycle::{StatusEffect, Trigger};
 use frontdesk_core::store::{RedbStore, Store};
 use frontdesk_core::{Actor, CaseId, CaseStatus, EventBody, Identity, Priority, projection};
@@ -53,15 +53,7 @@ fn run(store: &RedbStore, command: &Command, now: Timestamp) -> Result<Outcome, 
         sla: &book,
         outreach_window: SignedDuration::from_hours(24 * 7),
     };
-    let mut result = None;
-    store.transact(&mut |txn| match execute(txn, command, &ctx) {
-        Err(CommandError::Store(e)) => Err(e),
-        other => {
-            result = Some(other);
-            Ok(())
-        }
-    })?;
-    result.expect("executed")
+    execute_alone(store, command, &ctx)
 }
 
 /// A policy measuring every metric, so the SLA tracker follows every case.

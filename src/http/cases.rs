@@ -9,9 +9,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use frontdesk_core::auth::{Permission, hash_secret};
 use frontdesk_core::command::{CasePatch, Command, CustomerRef, IdempotencyClaim, MessageKind, NewCase, Outcome};
+use frontdesk_core::sla::CaseSla;
 use frontdesk_core::store::{CaseQuery, SlaFilter};
 use frontdesk_core::view::{CaseView, SlaExplanation};
-use frontdesk_core::{CaseId, CaseStatus, CustomerId, Priority};
+use frontdesk_core::{Case, CaseId, CaseStatus, CustomerId, Priority};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
@@ -178,10 +179,15 @@ async fn get_case(
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Permission::ReadCases, "read cases")?;
     let id: CaseId = parse_id("case", &id)?;
+    let (case, sla) = load_case(&state, id)?;
+    Ok(Json(json!(CaseView::new(&case, &sla))))
+}
+
+/// A case and its SLA state, or 404.
+fn load_case(state: &AppState, id: CaseId) -> Result<(Case, CaseSla), ApiError> {
     let store = state.frontdesk.store();
     let case = store.case(id)?.ok_or_else(|| ApiError::NotFound(format!("case {id} not found")))?;
-    let sla = store.case_sla(id)?.unwrap_or_default();
-    Ok(Json(json!(CaseView::new(&case, &sla))))
+    Ok((case, store.case_sla(id)?.unwrap_or_default()))
 }
 
 async fn explain_sla(
@@ -191,9 +197,7 @@ async fn explain_sla(
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Permission::ReadCases, "read cases")?;
     let id: CaseId = parse_id("case", &id)?;
-    let store = state.frontdesk.store();
-    let case = store.case(id)?.ok_or_else(|| ApiError::NotFound(format!("case {id} not found")))?;
-    let sla = store.case_sla(id)?.unwrap_or_default();
+    let (case, sla) = load_case(&state, id)?;
     let now = state.frontdesk.clock().now();
     Ok(Json(json!(SlaExplanation::new(&case, &sla, state.frontdesk.sla(), now))))
 }
