@@ -122,7 +122,7 @@ fn register_views(engine: &mut rhai::Engine) {
     engine.register_get("age_seconds", |t: &mut TicketView| t.age_seconds);
     engine.register_get("idle_seconds", |t: &mut TicketView| t.idle_seconds);
     engine.register_fn("has_tag", |t: &mut TicketView, tag: &str| {
-        t.tags.iter().any(|x| x.clone().into_string().is_ok_and(|x| x == tag))
+        t.tags.iter().any(|x| x.read_lock::<rhai::ImmutableString>().is_some_and(|x| x.as_str() == tag))
     });
 
     engine.register_type_with_name::<CustomerView>("Customer");
