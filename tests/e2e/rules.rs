@@ -325,3 +325,21 @@ fn a_rule_does_not_open_the_same_outreach_twice_within_the_window() {
     assert_eq!(opened["data"]["rule"], "renewals.rhai");
     assert!(opened["actor"].as_str().unwrap().starts_with("script:renewals.rhai@"));
 }
+
+#[test]
+fn a_script_that_floods_actions_fails_whole() {
+    let dir = workdir();
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir_all(&scripts).unwrap();
+    std::fs::write(
+        scripts.join("flood.rhai"),
+        "fn on_case_created(ticket, customer) { for i in 0..5000 { note(`n${i}`); } }\n",
+    )
+    .unwrap();
+    let server = Server::start(dir.path());
+    let case = create(&server, "Hello", json!({"email": "f@example.com"}));
+    let all = events(&server, case["id"].as_str().unwrap());
+    assert!(!all.iter().any(|e| e["type"] == "note_added"), "none of the flood applies");
+    let error = all.iter().find(|e| e["type"] == "script_error").expect("a script_error");
+    assert!(error["data"]["message"].as_str().unwrap().contains("5000 actions"), "{error}");
+}

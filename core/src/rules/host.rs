@@ -16,6 +16,10 @@ use super::actions::{self, Action, RuleAction};
 use super::engine::{CallDeadline, ScriptLimits, harden};
 use crate::domain::Actor;
 
+/// Most actions one hook call may ask for; a call asking for more fails
+/// whole, so a runaway loop cannot flood a case with events.
+pub const MAX_ACTIONS_PER_CALL: usize = 100;
+
 /// A hook scripts may define.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Hook {
@@ -373,6 +377,11 @@ impl RulesHost {
             };
             let queued = actions::take();
             let failure = match result {
+                Ok(Ok(_)) if queued.len() > MAX_ACTIONS_PER_CALL => Some((
+                    format!("asked for {} actions in one call (at most {MAX_ACTIONS_PER_CALL})", queued.len()),
+                    None,
+                    None,
+                )),
                 Ok(Ok(_)) => None,
                 Ok(Err(e)) => {
                     let (line, column) = position(e.position());
