@@ -255,7 +255,8 @@ pub enum CommandError {
     /// A token with this name exists.
     #[error("a token named {0:?} already exists")]
     TokenNameTaken(String),
-    /// The case changed after the rules were evaluated; evaluate again.
+    /// The case changed after the rules were evaluated and before anything of
+    /// the command was written; evaluate again.
     #[error("the case changed while its rules ran; retry")]
     Stale,
     /// The write queue is full; retry shortly.

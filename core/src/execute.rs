@@ -10,8 +10,8 @@ use crate::decide::{self, CaseStart, Cause, Draft, MessageDecision};
 use crate::domain::{Actor, Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventBody, EventId};
 use crate::metrics::Resolution;
 use crate::projection;
-use crate::rules::RulePlan;
 use crate::rules::apply::apply_action;
+use crate::rules::{Action, RuleAction, RulePlan};
 use crate::sla::track::SlaOutcome;
 use crate::sla::{CaseSla, SlaBook};
 use crate::store::{Sequence, SlaFilter, StoreError, TimerKind, WriteTxn};
@@ -63,13 +63,29 @@ pub fn execute_planned(
         Outcome::Case { events, .. } => events.clone(),
         _ => Vec::new(),
     };
-    for action in &plan.actions {
+    for (index, action) in plan.actions.iter().enumerate() {
         let before = events.len();
         apply_action(txn, &mut events, action, ctx)?;
         if events.len() - before != action.produced {
             // The state moved under the plan (an outreach opened meanwhile, a
-            // different agent's load): compute it again.
-            return Err(CommandError::Stale);
+            // different agent's load), so later triggers would point at other
+            // events. The command and the actions so far are already written
+            // in this transaction, so retrying would apply them twice: stop
+            // here and say so on the case instead.
+            let skipped = plan.actions.len() - index - 1;
+            if skipped > 0 {
+                tracing::warn!(skipped, "rule plan went stale while it was applied; skipping the rest");
+                let message =
+                    format!("the case changed while its rules ran; {skipped} later rule action(s) were skipped");
+                let rule = RuleAction {
+                    trigger: Some(0),
+                    actor: action.actor.clone(),
+                    action: Action::Failed { hook: "plan".into(), message, line: None, column: None },
+                    produced: 0,
+                };
+                apply_action(txn, &mut events, &rule, ctx)?;
+            }
+            break;
         }
     }
     match outcome {
