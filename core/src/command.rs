@@ -65,6 +65,9 @@ pub enum Command {
     SlaCheck {
         /// Target case.
         case_id: CaseId,
+        /// The instant to check at. Fixed by the scheduler, so the rules'
+        /// preview and the write see the same warnings and breaches.
+        at: Timestamp,
     },
     /// Nothing by itself: carries the actions of `on_tick`.
     RunRules,
@@ -78,7 +81,7 @@ impl Command {
             | Command::UpdateCase { case_id, .. }
             | Command::RecordCsat { case_id, .. }
             | Command::AutoClose { case_id }
-            | Command::SlaCheck { case_id } => Some(*case_id),
+            | Command::SlaCheck { case_id, .. } => Some(*case_id),
             Command::CreateCase(_) | Command::UpsertCustomer { .. } | Command::CreateToken(_) | Command::RunRules => {
                 None
             }

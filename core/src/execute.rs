@@ -180,10 +180,10 @@ pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>)
             commit_case(txn, Some(case), drafts, ctx, false)
         }
         Command::RunRules => Ok(Outcome::Nothing),
-        Command::SlaCheck { case_id } => {
+        Command::SlaCheck { case_id, at } => {
             let case = load_case(txn, *case_id)?;
             let mut sla = txn.case_sla(case.id)?.unwrap_or_default();
-            let due = sla.check(ctx.sla, ctx.now);
+            let due = sla.check(ctx.sla, *at);
             let drafts = due.into_iter().map(|outcome| sla_draft(&case, outcome, Cause::None)).collect();
             commit_sla_check(txn, case, sla, drafts, ctx)
         }

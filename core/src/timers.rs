@@ -51,7 +51,7 @@ async fn fire_due(frontdesk: &Frontdesk) -> Result<bool, ()> {
     for timer in &due {
         let command = match timer.kind {
             TimerKind::AutoClose => Command::AutoClose { case_id: timer.case_id },
-            TimerKind::Sla(_) => Command::SlaCheck { case_id: timer.case_id },
+            TimerKind::Sla(_) => Command::SlaCheck { case_id: timer.case_id, at: now },
         };
         let span = tracing::info_span!("timer", case.id = %timer.case_id, kind = timer.kind.as_str());
         if let Err(e) = frontdesk.execute(command).instrument(span).await {

@@ -132,7 +132,7 @@ proptest! {
                         }
                         Op::Csat { score, .. } => Command::RecordCsat { case_id, score, comment: None },
                         Op::AutoClose { .. } => Command::AutoClose { case_id },
-                        Op::SlaCheck { .. } => Command::SlaCheck { case_id },
+                        Op::SlaCheck { .. } => Command::SlaCheck { case_id, at: now },
                         Op::Create { .. } | Op::Wait { .. } => unreachable!(),
                     }
                 }

@@ -81,7 +81,11 @@ fn escalation_raises_priority_on_warning_and_escalates_on_breach() {
     let id = case["id"].as_str().unwrap().to_owned();
     eventually("the escalation", || events(&server, &id).iter().any(|e| e["type"] == "escalated"));
     let (_, now) = server.get(&format!("/api/v1/cases/{id}"));
-    assert_eq!(now["priority"], "high", "raised on the warning");
+    let summary: Vec<String> = events(&server, &id)
+        .iter()
+        .map(|e| format!("{} {} {} {}", e["id"], e["type"], e["actor"], e["data"]))
+        .collect();
+    assert_eq!(now["priority"], "high", "raised on the warning: {summary:#?}");
     assert_eq!(now["escalation_level"], 1);
     let all = events(&server, &id);
     let warning = all.iter().find(|e| e["type"] == "sla_warning").unwrap();
