@@ -10,7 +10,7 @@ use crate::decide::{self, CaseStart, Cause, Draft, MessageDecision};
 use crate::domain::{Actor, Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventBody, EventId};
 use crate::metrics::Resolution;
 use crate::projection;
-use crate::rules::apply::apply_action;
+use crate::rules::apply::{apply_action, apply_group, group_len};
 use crate::rules::{Action, RuleAction, RulePlan};
 use crate::sla::track::SlaOutcome;
 use crate::sla::{CaseSla, SlaBook};
@@ -63,16 +63,20 @@ pub fn execute_planned(
         Outcome::Case { events, .. } => events.clone(),
         _ => Vec::new(),
     };
-    for (index, action) in plan.actions.iter().enumerate() {
-        let before = events.len();
-        apply_action(txn, &mut events, action, ctx)?;
-        if events.len() - before != action.produced {
+    let mut index = 0;
+    while index < plan.actions.len() {
+        let len = group_len(&plan.actions[index..]);
+        let group = &plan.actions[index..index + len];
+        let produced = apply_group(txn, &mut events, group, ctx)?;
+        index += len;
+        if group.iter().zip(&produced).any(|(action, count)| action.produced != *count) {
+            let action = &group[len - 1];
             // The state moved under the plan (an outreach opened meanwhile, a
             // different agent's load), so later triggers would point at other
             // events. The command and the actions so far are already written
             // in this transaction, so retrying would apply them twice: stop
             // here and say so on the case instead.
-            let skipped = plan.actions.len() - index - 1;
+            let skipped = plan.actions.len() - index;
             if skipped > 0 {
                 tracing::warn!(skipped, "rule plan went stale while it was applied; skipping the rest");
                 let message =

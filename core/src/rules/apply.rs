@@ -11,6 +11,112 @@ use crate::domain::{Actor, Case, CaseId, CustomerId, Event, EventBody, Priority}
 use crate::execute::{ExecContext, commit_case, load_case};
 use crate::store::{OutboxItem, Sequence, StoreError, WriteTxn};
 
+/// How many actions from the start of `rules` form one group: a run of
+/// case edits (priority, tags, team, assignee, fields) asked for by the same
+/// hook call, which is written as one change. Anything else is a group of one.
+pub fn group_len(rules: &[RuleAction]) -> usize {
+    let Some(first) = rules.first() else { return 0 };
+    if !is_edit(&first.action) {
+        return 1;
+    }
+    rules.iter().take_while(|r| is_edit(&r.action) && r.trigger == first.trigger && r.actor == first.actor).count()
+}
+
+fn is_edit(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::SetPriority(_)
+            | Action::AddTag(_)
+            | Action::RemoveTag(_)
+            | Action::RouteTo(_)
+            | Action::Assign(_)
+            | Action::SetField { .. }
+    )
+}
+
+/// Applies one group (see [`group_len`]); returns the events each action
+/// wrote (a group's events are counted on its last action). A group whose
+/// combined edit is refused is applied action by action, so each bad action
+/// becomes its own `script_error` and the good ones still apply.
+///
+/// # Errors
+/// Only storage failures.
+pub fn apply_group(
+    txn: &mut dyn WriteTxn,
+    events: &mut Vec<Event>,
+    group: &[RuleAction],
+    ctx: &ExecContext<'_>,
+) -> Result<Vec<usize>, StoreError> {
+    if group.len() > 1
+        && let Some(written) = apply_edits(txn, events, group, ctx)?
+    {
+        let mut produced = vec![0; group.len()];
+        produced[group.len() - 1] = written;
+        return Ok(produced);
+    }
+    let mut produced = Vec::with_capacity(group.len());
+    for rule in group {
+        let before = events.len();
+        apply_action(txn, events, rule, ctx)?;
+        produced.push(events.len() - before);
+    }
+    Ok(produced)
+}
+
+/// Writes a group of edits as one patch; `None` if the patch is refused (or
+/// ambiguous, like adding and removing one tag), to be applied one by one.
+fn apply_edits(
+    txn: &mut dyn WriteTxn,
+    events: &mut Vec<Event>,
+    group: &[RuleAction],
+    ctx: &ExecContext<'_>,
+) -> Result<Option<usize>, StoreError> {
+    let first = &group[0];
+    let trigger = first.trigger.and_then(|i| events.get(i)).cloned();
+    let Some(case_id) = trigger.as_ref().and_then(|e| e.case_id) else { return Ok(None) };
+    let mut patch = CasePatch::default();
+    for rule in group {
+        match &rule.action {
+            Action::SetPriority(p) => match p.parse::<Priority>() {
+                Ok(p) => patch.priority = Some(p),
+                Err(_) => return Ok(None),
+            },
+            Action::AddTag(t) => patch.add_tags.push(t.clone()),
+            Action::RemoveTag(t) => patch.remove_tags.push(t.clone()),
+            Action::RouteTo(team) => patch.team = Some(Some(team.clone())),
+            Action::Assign(agent) => patch.assignee = Some(Some(agent.clone())),
+            Action::SetField { key, value } => {
+                patch.fields.insert(key.clone(), value.clone());
+            }
+            _ => return Ok(None),
+        }
+    }
+    if patch.add_tags.iter().any(|t| patch.remove_tags.contains(t)) {
+        return Ok(None);
+    }
+    let case = match load_case(txn, case_id) {
+        Ok(case) => case,
+        Err(CommandError::Store(e)) => return Err(e),
+        Err(_) => return Ok(None),
+    };
+    let Ok(drafts) = decide::update_case(&case, &patch, &first.actor) else { return Ok(None) };
+    if drafts.is_empty() {
+        return Ok(Some(0));
+    }
+    let cause = trigger.map_or(Cause::None, |e| Cause::Event(e.id));
+    let drafts = drafts.into_iter().map(|d| Draft { caused_by: cause, ..d }).collect();
+    match commit_case(txn, Some(case), drafts, ctx, false) {
+        Ok(Outcome::Case { events: written, .. }) => {
+            let count = written.len();
+            events.extend(written);
+            Ok(Some(count))
+        }
+        Ok(_) => Ok(Some(0)),
+        Err(CommandError::Store(e)) => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
 /// Applies `rule` after `events` (the command's events so far), appending
 /// what it writes to `events`.
 ///

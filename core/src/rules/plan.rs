@@ -11,7 +11,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::actions::{Action, PREVIEW_ID_BASE, RuleAction, RulePlan};
-use super::apply::apply_action;
+use super::apply::{apply_action, apply_group, group_len};
 use super::host::{Hook, RuleSet, RulesHost};
 use super::query::QueryScope;
 use super::views::{CustomerView, MessageView, TicketView};
@@ -231,13 +231,18 @@ fn run_round(
         let Some(hook) = hook_for(&events[index]).filter(|h| set.has(*h)) else { continue };
         for file in set.files_with(hook) {
             let Some(args) = hook_args(overlay, &events[index], ctx.now)? else { break };
-            for mut action in host.call_file(file, hook, args, Some(index), ctx.now) {
-                let before = events.len();
-                apply_action(overlay, events, &action, ctx)?;
-                action.produced = events.len() - before;
-                plan.actions.push(action);
-                applied = true;
+            let mut actions = host.call_file(file, hook, args, Some(index), ctx.now);
+            let mut start = 0;
+            while start < actions.len() {
+                let len = group_len(&actions[start..]);
+                let produced = apply_group(overlay, events, &actions[start..start + len], ctx)?;
+                for (action, count) in actions[start..start + len].iter_mut().zip(produced) {
+                    action.produced = count;
+                }
+                start += len;
             }
+            applied |= !actions.is_empty();
+            plan.actions.extend(actions);
         }
     }
     Ok(applied)
