@@ -30,6 +30,7 @@ fn is_edit(action: &Action) -> bool {
             | Action::RemoveTag(_)
             | Action::RouteTo(_)
             | Action::Assign(_)
+            | Action::AssignLeastLoaded(_)
             | Action::SetField { .. }
     )
 }
@@ -63,6 +64,18 @@ pub fn apply_group(
     Ok(produced)
 }
 
+/// The agent among `agents` with the fewest unsolved cases (the first on a tie).
+fn least_loaded(txn: &dyn WriteTxn, agents: &[String]) -> Result<Option<String>, StoreError> {
+    let mut best: Option<(u64, &String)> = None;
+    for agent in agents {
+        let load = txn.open_load(agent)?;
+        if best.is_none_or(|(l, _)| load < l) {
+            best = Some((load, agent));
+        }
+    }
+    Ok(best.map(|(_, agent)| agent.clone()))
+}
+
 /// Writes a group of edits as one patch; `None` if the patch is refused (or
 /// ambiguous, like adding and removing one tag), to be applied one by one.
 fn apply_edits(
@@ -85,6 +98,10 @@ fn apply_edits(
             Action::RemoveTag(t) => patch.remove_tags.push(t.clone()),
             Action::RouteTo(team) => patch.team = Some(Some(team.clone())),
             Action::Assign(agent) => patch.assignee = Some(Some(agent.clone())),
+            Action::AssignLeastLoaded(agents) => match least_loaded(txn, agents)? {
+                Some(agent) => patch.assignee = Some(Some(agent)),
+                None => return Ok(None),
+            },
             Action::SetField { key, value } => {
                 patch.fields.insert(key.clone(), value.clone());
             }
@@ -254,16 +271,9 @@ fn on_case(
             decide::update_case(&case, &patch, actor)?
         }
         Action::AssignLeastLoaded(agents) => {
-            let mut best: Option<(u64, &String)> = None;
-            for agent in agents {
-                let load = txn.open_load(agent)?;
-                if best.is_none_or(|(l, _)| load < l) {
-                    best = Some((load, agent));
-                }
-            }
-            let (_, agent) =
-                best.ok_or_else(|| CommandError::Invalid("assign_least_loaded needs at least one agent".into()))?;
-            patch.assignee = Some(Some(agent.clone()));
+            let agent = least_loaded(txn, agents)?
+                .ok_or_else(|| CommandError::Invalid("assign_least_loaded needs at least one agent".into()))?;
+            patch.assignee = Some(Some(agent));
             decide::update_case(&case, &patch, actor)?
         }
         Action::SetField { key, value } => {
