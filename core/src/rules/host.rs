@@ -320,7 +320,9 @@ impl RulesHost {
         trigger: Option<usize>,
         now: Timestamp,
     ) -> Vec<RuleAction> {
-        set.files_with(hook).flat_map(|file| self.call_file(file, hook, args(), trigger, now)).collect()
+        // Built once: no action is applied between the files here.
+        let args = args();
+        set.files_with(hook).flat_map(|file| self.call_file(file, hook, args.clone(), trigger, now)).collect()
     }
 
     /// This thread's copy of `file`'s AST (compiled on first use).

@@ -229,8 +229,17 @@ fn run_round(
     let mut applied = false;
     for index in from..end {
         let Some(hook) = hook_for(&events[index]).filter(|h| set.has(*h)) else { continue };
+        // Views are rebuilt only when an earlier file changed something.
+        let mut views: Option<(usize, Vec<rhai::Dynamic>)> = None;
         for file in set.files_with(hook) {
-            let Some(args) = hook_args(overlay, &events[index], ctx.now)? else { break };
+            let args = match &views {
+                Some((seen, args)) if *seen == events.len() => args.clone(),
+                _ => {
+                    let Some(args) = hook_args(overlay, &events[index], ctx.now)? else { break };
+                    views = Some((events.len(), args.clone()));
+                    args
+                }
+            };
             let mut actions = host.call_file(file, hook, args, Some(index), ctx.now);
             let mut start = 0;
             while start < actions.len() {
