@@ -132,15 +132,14 @@ impl Frontdesk {
         }
     }
 
-    /// The rules' plan for `command`, computed on a blocking thread so a slow
-    /// script never holds up the async workers.
+    /// The rules' plan for `command`. Evaluated in place with
+    /// `block_in_place`, which hands this worker's other tasks to another
+    /// thread, so a slow script never holds them up; the caller waits either
+    /// way, and `spawn_blocking` would need `'static` copies of everything.
     async fn plan(&self, command: &Command) -> Result<Option<RulePlan>, CommandError> {
         if self.rules.current().is_empty() {
             return Ok(None);
         }
-        // Evaluated in place: the caller's task waits either way, and moving
-        // the store and rules into a 'static closure would need more clones
-        // than the evaluation costs.
         Ok(tokio::task::block_in_place(|| plan(&self.rules, self.store.as_ref(), command, &self.context()))?)
     }
 

@@ -140,36 +140,6 @@ pub enum EventBody {
     },
 }
 
-/// The names of event types, for filtering and metrics.
-pub type EventType = &'static str;
-
-impl EventBody {
-    /// The `type` name this body serialises under.
-    pub fn type_name(&self) -> EventType {
-        match self {
-            EventBody::CaseCreated { .. } => "case_created",
-            EventBody::MessageReceived { .. } => "message_received",
-            EventBody::ReplySent { .. } => "reply_sent",
-            EventBody::NoteAdded { .. } => "note_added",
-            EventBody::StatusChanged { .. } => "status_changed",
-            EventBody::PriorityChanged { .. } => "priority_changed",
-            EventBody::Assigned { .. } => "assigned",
-            EventBody::TeamChanged { .. } => "team_changed",
-            EventBody::TagAdded { .. } => "tag_added",
-            EventBody::TagRemoved { .. } => "tag_removed",
-            EventBody::FieldSet { .. } => "field_set",
-            EventBody::CsatReceived { .. } => "csat_received",
-            EventBody::SlaWarning { .. } => "sla_warning",
-            EventBody::SlaBreached { .. } => "sla_breached",
-            EventBody::SlaMet { .. } => "sla_met",
-            EventBody::Escalated { .. } => "escalated",
-            EventBody::OutreachOpened { .. } => "outreach_opened",
-            EventBody::ScriptError { .. } => "script_error",
-            EventBody::CustomerUpdated { .. } => "customer_updated",
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

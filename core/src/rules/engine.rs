@@ -177,8 +177,8 @@ fn register_actions(engine: &mut rhai::Engine) {
     engine.register_fn("cases_waiting", |status: &str, older_than_seconds: i64| {
         super::query::cases_waiting(status, older_than_seconds)
     });
-    // The core's helper for load-aware routing: the member of `team` with the
-    // fewest open cases, filled in by the writer so it sees current load.
+    // The core's helper for load-aware routing: of the agents given, the one
+    // with the fewest unsolved cases, chosen by the writer so it sees current load.
     engine.register_fn("assign_least_loaded", |members: rhai::Array| {
         let members = members.into_iter().filter_map(|m| m.into_string().ok()).collect();
         actions::push(Action::AssignLeastLoaded(members));

@@ -151,7 +151,8 @@ pub struct ScriptStatus {
     pub hash: Option<String>,
     /// When the running version was loaded.
     pub loaded_at: Option<Timestamp>,
-    /// `ok`, `error` (the last good version, if any, keeps running) or `removed`.
+    /// `ok`, or `error` (the last good version, if any, keeps running). A removed
+    /// file disappears from the list.
     pub status: &'static str,
     /// Hooks the running version defines.
     pub hooks: Vec<&'static str>,

@@ -170,7 +170,7 @@ impl WriteTxn for Overlay<'_> {
     }
 }
 
-/// The hook an event triggers, with its arguments.
+/// The hook an event triggers, if any.
 fn hook_for(event: &Event) -> Option<Hook> {
     match event.body {
         EventBody::CaseCreated { .. } => Some(Hook::CaseCreated),

@@ -83,7 +83,7 @@ impl CustomerView {
         }
     }
 
-    /// An unknown customer (all fields `()`).
+    /// An unknown customer: every field `()` except an empty `id`.
     pub fn unknown() -> Self {
         Self {
             id: rhai::ImmutableString::new(),
