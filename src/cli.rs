@@ -39,6 +39,45 @@ pub enum Commands {
         #[command(subcommand)]
         command: SlaCommand,
     },
+    /// Plugins: what is installed, and trying one out.
+    Plugins {
+        /// Plugins action.
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+}
+
+/// `frontdesk plugins ...`.
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// List the built-in plugins and those in --plugins-dir: compatible and
+    /// running, or refused and why.
+    List {
+        /// Config file (its `[plugins.NAME]` tables grant capabilities).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Directory of third-party plugins.
+        #[arg(long)]
+        plugins_dir: Option<PathBuf>,
+    },
+    /// Run one hook of a plugin on a JSON fixture, outside the server, and
+    /// print its output with the fuel, memory, sizes and time it used
+    /// against its limits.
+    Run {
+        /// The plugin's name.
+        plugin: String,
+        /// `parse-inbound`, `deliver`, `enrich`, `on-case-event` or `score`.
+        hook: String,
+        /// The hook's input as JSON (see plugin-sdk/README.md for each shape).
+        #[arg(long)]
+        input: PathBuf,
+        /// Config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Directory of third-party plugins.
+        #[arg(long)]
+        plugins_dir: Option<PathBuf>,
+    },
 }
 
 /// `frontdesk scripts ...`.

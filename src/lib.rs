@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod plugins;
 pub mod scripts;
 pub mod server;
 
@@ -12,7 +13,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use frontdesk_core::auth::{self, Role};
+use frontdesk_core::case_ref::CaseRefKey;
 use frontdesk_core::command::{Command, Outcome};
+use frontdesk_core::outbox::PluginRoutes;
+use frontdesk_core::outbox::worker::OutboxWorker;
+use frontdesk_core::plugins::{HostOptions, Kind, PluginHost};
 use frontdesk_core::execute::{ExecContext, execute_alone};
 use frontdesk_core::service::Frontdesk;
 use frontdesk_core::store::{RedbStore, Store, StoreError};
@@ -64,7 +69,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.server.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.bind))?;
-        run(listener, config, scripts, Arc::new(SystemClock), shutdown).await
+        run(listener, config, scripts, args.plugins_dir.as_deref(), Arc::new(SystemClock), shutdown).await
     })
 }
 
@@ -76,22 +81,42 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     config: FileConfig,
     scripts: ScriptSource,
+    plugins_dir: Option<&Path>,
     clock: Arc<dyn Clock>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = Arc::new(open_store(&config.server.data_dir)?);
+    let case_refs = case_ref_key(store.as_ref())?;
+    let mut options = HostOptions::new(clock.clone(), Some(store.clone()));
+    options.cache_dir = Some(config.server.data_dir.join("plugin-cache"));
+    let plugin_host = Arc::new(
+        PluginHost::load(plugins::sources(plugins_dir)?, &config.plugins, &options)
+            .map_err(|e| anyhow::anyhow!("cannot start the plugin engine: {e}"))?,
+    );
+    let routes = PluginRoutes {
+        channels: plugin_host.names_of(Kind::Channel).into_iter().collect(),
+        crms: plugin_host.names_of(Kind::Crm),
+    };
     let writer = WriterConfig {
         queue_capacity: config.server.queue_capacity,
         batch_limit: config.server.batch_limit,
         auto_close_after: config.cases.auto_close_after()?,
         sla: Arc::new(config.sla_book()?),
         outreach_window: config.outreach_window()?,
+        plugins: Arc::new(routes),
     };
     let rules = Arc::new(RulesHost::new(config.scripts.clone()));
     let _watcher = scripts.load(&rules, clock.clone())?;
-    let running = Frontdesk::start(store, clock, rules, writer, config.tick_interval()?);
+    let mut running = Frontdesk::start(store, clock, rules, writer, config.tick_interval()?);
+    let outbox = OutboxWorker {
+        frontdesk: running.frontdesk().clone(),
+        plugins: plugin_host.clone(),
+        case_refs: case_refs.clone(),
+    };
+    running.spawn_until_shutdown(|stop| outbox.run(stop));
     ensure_admin_token(running.frontdesk(), &config.server.data_dir).await?;
-    let state = http::AppState::new(running.frontdesk().clone(), config.server.max_body_bytes);
+    let state =
+        http::AppState::new(running.frontdesk().clone(), plugin_host, case_refs, config.server.max_body_bytes);
     let router = http::router(state, config.server.request_timeout()?);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %config.server.data_dir.display(), "frontdesk listening");
@@ -104,6 +129,18 @@ pub async fn run(
     running.shutdown().await;
     tracing::info!("frontdesk stopped");
     Ok(())
+}
+
+/// The key that signs case references, made on first start and kept in the
+/// database (under the empty plugin name, which no plugin can have).
+fn case_ref_key(store: &dyn Store) -> anyhow::Result<CaseRefKey> {
+    const KEY: &str = "case_ref_key";
+    if let Some(bytes) = store.plugin_state("", KEY)? {
+        return Ok(CaseRefKey::new(bytes));
+    }
+    let key = CaseRefKey::generate();
+    store.transact(&mut |txn| txn.put_plugin_state("", KEY, Some(key.bytes())))?;
+    Ok(key)
 }
 
 /// On a store without tokens, creates the `admin` token and writes it to
@@ -243,6 +280,7 @@ pub fn create_token(role: Role, name: &str, config: Option<&Path>, data_dir: Opt
         auto_close_after: config.cases.auto_close_after()?,
         sla: &book,
         outreach_window: config.outreach_window()?,
+        plugins: frontdesk_core::outbox::PluginRoutes::NONE,
     };
     match execute_alone(&store, &command, &ctx)? {
         Outcome::Token(token) => {

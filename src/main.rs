@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use frontdesk::UsageError;
-use frontdesk::cli::{Args, Commands, ScriptsCommand, SlaCommand, TokenCommand};
+use frontdesk::cli::{Args, Commands, PluginsCommand, ScriptsCommand, SlaCommand, TokenCommand};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -36,6 +36,12 @@ fn main() -> ExitCode {
         }
         Commands::Scripts { command: ScriptsCommand::Simulate { since, scripts_dir, config, data_dir } } => {
             frontdesk::simulate_scripts(&since, &scripts_dir, config.as_deref(), data_dir.as_deref())
+        }
+        Commands::Plugins { command: PluginsCommand::List { config, plugins_dir } } => {
+            frontdesk::plugins::list(config.as_deref(), plugins_dir.as_deref())
+        }
+        Commands::Plugins { command: PluginsCommand::Run { plugin, hook, input, config, plugins_dir } } => {
+            frontdesk::plugins::run(&plugin, &hook, &input, config.as_deref(), plugins_dir.as_deref())
         }
         Commands::Sla { command: SlaCommand::Due { calendar, start, duration, config } } => {
             frontdesk::sla_due(&calendar, &start, &duration, config.as_deref()).map(|due| println!("{due}"))

@@ -115,6 +115,7 @@ fn create_case_benches(c: &mut Criterion) {
             now,
             auto_close_after: SignedDuration::from_hours(96),
             outreach_window: SignedDuration::from_hours(24 * 7),
+            plugins: frontdesk_core::outbox::PluginRoutes::NONE,
             sla: book,
         };
         let next = Cell::new(1u64);
@@ -161,6 +162,7 @@ fn twenty_event_history() -> Vec<Event> {
         now,
         auto_close_after: SignedDuration::from_hours(96),
         outreach_window: SignedDuration::from_hours(24 * 7),
+        plugins: frontdesk_core::outbox::PluginRoutes::NONE,
         sla: &book,
     };
     let Ok(Outcome::Case { case, .. }) = run_batch(&store, &[new_case(1, Priority::Normal)], &ctx(now)).remove(0)
@@ -225,6 +227,7 @@ impl Populated {
             now: at("2026-03-04T09:30:00Z"),
             auto_close_after: SignedDuration::from_hours(96),
             outreach_window: SignedDuration::from_hours(24 * 7),
+            plugins: frontdesk_core::outbox::PluginRoutes::NONE,
             sla: &book,
         };
         let mut ids = Vec::with_capacity(usize::try_from(cases).expect("fits"));

@@ -83,6 +83,7 @@ fn ctx(book: &SlaBook) -> ExecContext<'_> {
         auto_close_after: SignedDuration::from_hours(96),
         sla: book,
         outreach_window: SignedDuration::from_hours(168),
+        plugins: frontdesk_core::outbox::PluginRoutes::NONE,
     }
 }
 

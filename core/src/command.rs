@@ -71,6 +71,57 @@ pub enum Command {
     },
     /// Nothing by itself: carries the actions of `on_tick`.
     RunRules,
+    /// A customer message that came in through a channel plugin: deduped by
+    /// its message id, threaded into a case or opening one.
+    ChannelMessage(Box<InboundMessage>),
+    /// Record a plugin failure on a customer's (and case's) timeline.
+    RecordPluginError {
+        /// Whose timeline.
+        customer_id: CustomerId,
+        /// The case, when the call served one.
+        case_id: Option<CaseId>,
+        /// The plugin.
+        plugin: String,
+        /// The hook.
+        hook: String,
+        /// `trap`, `timeout`, `memory_limit`, `bad_output`.
+        kind: String,
+        /// Details.
+        message: String,
+    },
+    /// Set a customer's health from a health plugin's score.
+    SetHealth {
+        /// The customer.
+        customer_id: CustomerId,
+        /// 0-100.
+        score: u8,
+        /// `healthy`, `at_risk`, `critical`.
+        band: String,
+        /// Why.
+        reasons: Vec<String>,
+        /// The plugin that scored it (and its version), the actor.
+        plugin: Actor,
+    },
+    /// Apply what a CRM knows about a customer.
+    EnrichCustomer {
+        /// The customer.
+        customer_id: CustomerId,
+        /// Name, if the CRM knows it.
+        name: Option<String>,
+        /// Tier, if the CRM knows it.
+        tier: Option<String>,
+        /// Attributes to set.
+        attributes: BTreeMap<String, serde_json::Value>,
+        /// The CRM plugin, the actor.
+        plugin: Actor,
+    },
+    /// Record how an outbox item's delivery attempt went.
+    OutboxAttempt {
+        /// The item.
+        id: u64,
+        /// What happened.
+        result: crate::outbox::AttemptResult,
+    },
 }
 
 impl Command {
@@ -82,9 +133,15 @@ impl Command {
             | Command::RecordCsat { case_id, .. }
             | Command::AutoClose { case_id }
             | Command::SlaCheck { case_id, .. } => Some(*case_id),
-            Command::CreateCase(_) | Command::UpsertCustomer { .. } | Command::CreateToken(_) | Command::RunRules => {
-                None
-            }
+            Command::RecordPluginError { case_id, .. } => *case_id,
+            Command::CreateCase(_)
+            | Command::UpsertCustomer { .. }
+            | Command::CreateToken(_)
+            | Command::RunRules
+            | Command::ChannelMessage(_)
+            | Command::SetHealth { .. }
+            | Command::EnrichCustomer { .. }
+            | Command::OutboxAttempt { .. } => None,
         }
     }
 }
@@ -114,6 +171,36 @@ pub struct NewCase {
     pub actor: Actor,
     /// Replay protection for retried creates.
     pub idempotency: Option<IdempotencyClaim>,
+}
+
+/// A customer message parsed by a channel plugin, with its identities
+/// already normalised.
+#[derive(Debug, Clone)]
+pub struct InboundMessage {
+    /// The channel plugin (also the case's channel).
+    pub plugin: Actor,
+    /// The plugin's name.
+    pub channel: String,
+    /// Who sent it.
+    pub sender: Identity,
+    /// The sender's name, if given.
+    pub sender_name: Option<String>,
+    /// Other identities the sender gave.
+    pub other_identities: Vec<Identity>,
+    /// Subject, if the channel has one.
+    pub subject: Option<String>,
+    /// The text to show (quotes and signature trimmed).
+    pub text: String,
+    /// The whole body, when different.
+    pub full_text: Option<String>,
+    /// The channel's id for the message (dedupe).
+    pub message_id: String,
+    /// The conversation key, if the channel has one.
+    pub thread_key: Option<String>,
+    /// Message ids it answers.
+    pub references: Vec<String>,
+    /// The case named by a reference token whose signature checked out.
+    pub verified_case: Option<CaseId>,
 }
 
 /// How a command names its customer.

@@ -93,7 +93,7 @@ pub fn open_case(
             customer_id,
             actor: Actor::Customer(customer_id),
             caused_by: Cause::Draft(0),
-            body: EventBody::MessageReceived { body: body.to_owned() },
+            body: EventBody::MessageReceived { body: body.to_owned(), via: None },
         });
     }
     Ok(drafts)
@@ -148,7 +148,7 @@ pub fn add_message(case: &Case, kind: MessageKind, body: &str, actor: &Actor) ->
         MessageKind::Customer => (
             Trigger::CustomerMessage,
             Actor::Customer(case.customer_id),
-            EventBody::MessageReceived { body: body.to_owned() },
+            EventBody::MessageReceived { body: body.to_owned(), via: None },
         ),
     };
     let effect = case.status.apply(trigger)?;
@@ -337,6 +337,8 @@ pub fn upsert_customer(
             name: name.map(str::to_owned),
             tier: tier.map(str::to_owned),
             identities_added,
+            attributes_set: Vec::new(),
+            source: None,
         },
     };
     Ok((customer, Some(event)))

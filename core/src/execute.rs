@@ -7,7 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::command::{Command, CommandError, CustomerInput, CustomerRef, IdempotencyRecord, NewCase, Outcome};
 use crate::decide::{self, CaseStart, Cause, Draft, MessageDecision};
-use crate::domain::{Actor, Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventBody, EventId};
+use crate::domain::{Actor, Case, CaseId, CaseStatus, ChannelVia, Customer, CustomerId, Event, EventBody, EventId};
 use crate::metrics::Resolution;
 use crate::projection;
 use crate::rules::apply::{apply_action, apply_group, group_len};
@@ -114,6 +114,8 @@ pub struct ExecContext<'a> {
     pub sla: &'a SlaBook,
     /// A rule opens the same outreach for a customer at most once in this window.
     pub outreach_window: SignedDuration,
+    /// Which plugins outbound work goes to.
+    pub plugins: &'a crate::outbox::PluginRoutes,
 }
 
 /// Executes `command` against `txn`.
@@ -127,25 +129,7 @@ pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>)
         Command::CreateCase(new) => create_case(txn, new, ctx),
         Command::AddMessage { case_id, kind, body, actor } => {
             let case = load_case(txn, *case_id)?;
-            match decide::add_message(&case, *kind, body, actor)? {
-                MessageDecision::OnCase(drafts) => commit_case(txn, Some(case), drafts, ctx, false),
-                MessageDecision::FollowUp => {
-                    let id = CaseId::new(txn.allocate(Sequence::Case));
-                    let start = CaseStart {
-                        subject: &case.subject,
-                        channel: &case.channel,
-                        priority: case.priority,
-                        message: Some(body),
-                        tags: &Default::default(),
-                        fields: &Default::default(),
-                        team: case.team.as_deref(),
-                        assignee: None,
-                        follow_up_of: Some(case.id),
-                    };
-                    let drafts = decide::open_case(&start, id, case.customer_id, &Actor::Customer(case.customer_id))?;
-                    commit_case(txn, None, drafts, ctx, true)
-                }
-            }
+            add_message(txn, case, *kind, body, actor, None, ctx)
         }
         Command::UpdateCase { case_id, patch, actor } => {
             let case = load_case(txn, *case_id)?;
@@ -184,6 +168,23 @@ pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>)
             commit_case(txn, Some(case), drafts, ctx, false)
         }
         Command::RunRules => Ok(Outcome::Nothing),
+        Command::ChannelMessage(message) => crate::inbound::execute(txn, message, ctx),
+        Command::RecordPluginError { customer_id, case_id, plugin, hook, kind, message } => {
+            let body = EventBody::PluginError {
+                plugin: plugin.clone(),
+                hook: hook.clone(),
+                kind: kind.clone(),
+                message: message.clone(),
+            };
+            crate::plugin_effects::record(txn, *customer_id, *case_id, Actor::System, body, ctx)
+        }
+        Command::SetHealth { customer_id, score, band, reasons, plugin } => {
+            crate::plugin_effects::set_health(txn, *customer_id, *score, band, reasons, plugin, ctx)
+        }
+        Command::EnrichCustomer { customer_id, name, tier, attributes, plugin } => {
+            crate::plugin_effects::enrich(txn, *customer_id, name.as_deref(), tier.as_deref(), attributes, plugin, ctx)
+        }
+        Command::OutboxAttempt { id, result } => crate::outbox::record_attempt(txn, *id, result, ctx),
         Command::SlaCheck { case_id, at } => {
             let case = load_case(txn, *case_id)?;
             let mut sla = txn.case_sla(case.id)?.unwrap_or_default();
@@ -191,6 +192,52 @@ pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>)
             let drafts = due.into_iter().map(|outcome| sla_draft(&case, outcome, Cause::None)).collect();
             commit_sla_check(txn, case, sla, drafts, ctx)
         }
+    }
+}
+
+/// Adds a message to `case` (a customer message on a closed case opens a
+/// linked follow-up instead). `via` marks a message from a channel plugin.
+pub(crate) fn add_message(
+    txn: &mut dyn WriteTxn,
+    case: Case,
+    kind: crate::command::MessageKind,
+    body: &str,
+    actor: &Actor,
+    via: Option<ChannelVia>,
+    ctx: &ExecContext<'_>,
+) -> Result<Outcome, CommandError> {
+    match decide::add_message(&case, kind, body, actor)? {
+        MessageDecision::OnCase(mut drafts) => {
+            mark_via(&mut drafts, via);
+            commit_case(txn, Some(case), drafts, ctx, false)
+        }
+        MessageDecision::FollowUp => {
+            let id = CaseId::new(txn.allocate(Sequence::Case));
+            let start = CaseStart {
+                subject: &case.subject,
+                channel: &case.channel,
+                priority: case.priority,
+                message: Some(body),
+                tags: &Default::default(),
+                fields: &Default::default(),
+                team: case.team.as_deref(),
+                assignee: None,
+                follow_up_of: Some(case.id),
+            };
+            let mut drafts = decide::open_case(&start, id, case.customer_id, &Actor::Customer(case.customer_id))?;
+            mark_via(&mut drafts, via);
+            commit_case(txn, None, drafts, ctx, true)
+        }
+    }
+}
+
+/// Notes on the customer message among `drafts` which channel it came through.
+pub(crate) fn mark_via(drafts: &mut [Draft], via: Option<ChannelVia>) {
+    let Some(via) = via else { return };
+    if let Some(EventBody::MessageReceived { via: slot, .. }) =
+        drafts.iter_mut().map(|d| &mut d.body).find(|b| matches!(b, EventBody::MessageReceived { .. }))
+    {
+        *slot = Some(via);
     }
 }
 
@@ -320,7 +367,7 @@ fn create_case(txn: &mut dyn WriteTxn, new: &NewCase, ctx: &ExecContext<'_>) -> 
 /// Matches `input` to one customer by its identities (or creates one) and
 /// writes the merge. Returns the customer, whether it is new, and the id of
 /// the event recording the change.
-fn upsert_customer(
+pub(crate) fn upsert_customer(
     txn: &mut dyn WriteTxn,
     input: &CustomerInput,
     actor: &Actor,
@@ -357,6 +404,9 @@ fn upsert_customer(
             for event in &events {
                 txn.append_event(event)?;
             }
+            if created {
+                crate::outbox::enqueue_enrichment(txn, customer.id, ctx)?;
+            }
             events.first().map(|e| e.id)
         }
         None => None,
@@ -365,7 +415,7 @@ fn upsert_customer(
 }
 
 /// Gives drafts their ids and time.
-fn stamp(txn: &mut dyn WriteTxn, drafts: Vec<Draft>, ctx: &ExecContext<'_>) -> Vec<Event> {
+pub(crate) fn stamp(txn: &mut dyn WriteTxn, drafts: Vec<Draft>, ctx: &ExecContext<'_>) -> Vec<Event> {
     let mut events: Vec<Event> = Vec::with_capacity(drafts.len());
     for draft in drafts {
         let caused_by = match draft.caused_by {
@@ -419,6 +469,7 @@ pub(crate) fn commit_case(
         record_aggregates(txn, &case, event)?;
     }
     txn.put_case(previous.as_ref(), &case)?;
+    crate::outbox::enqueue_for_case(txn, &case, &events, ctx)?;
     txn.set_timer(case.id, TimerKind::AutoClose, decide::auto_close_at(&case, ctx.auto_close_after))?;
     write_sla(txn, &case, &sla)?;
     Ok(Outcome::Case { case, sla, events, created })

@@ -5,14 +5,19 @@
 //! commits whole batches durably through a [`store::Store`].
 
 pub mod auth;
+pub mod case_ref;
 pub mod clock;
 pub mod command;
 pub mod decide;
 pub mod domain;
 pub mod duration;
 pub mod execute;
+pub mod inbound;
 pub mod lifecycle;
 pub mod metrics;
+pub mod outbox;
+pub mod plugin_effects;
+pub mod plugins;
 pub mod projection;
 pub mod rules;
 pub mod service;

@@ -64,7 +64,11 @@ pub fn apply(state: Option<Case>, event: &Event) -> Result<Case, ProjectionError
         | EventBody::SlaBreached { .. }
         | EventBody::SlaMet { .. }
         | EventBody::OutreachOpened { .. }
-        | EventBody::ScriptError { .. } => {}
+        | EventBody::ScriptError { .. }
+        | EventBody::PluginError { .. }
+        | EventBody::ReplyDelivered { .. }
+        | EventBody::DeliveryFailed { .. }
+        | EventBody::HealthChanged { .. } => {}
         EventBody::Escalated { level, .. } => case.escalation_level = case.escalation_level.max(*level),
         EventBody::ReplySent { .. } => {
             case.first_response_at.get_or_insert(event.at);

@@ -129,6 +129,7 @@ impl Frontdesk {
             auto_close_after: self.config.auto_close_after,
             sla: &self.config.sla,
             outreach_window: self.config.outreach_window,
+            plugins: &self.config.plugins,
         }
     }
 
@@ -195,6 +196,15 @@ impl Running {
     /// The core, to share with request handlers.
     pub fn frontdesk(&self) -> &Arc<Frontdesk> {
         &self.frontdesk
+    }
+
+    /// Runs a background task (the outbox worker) that stops, before the
+    /// writer does, when its receiver turns true.
+    pub fn spawn_until_shutdown<F>(&mut self, task: impl FnOnce(watch::Receiver<bool>) -> F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.push(tokio::spawn(task(self.stop.subscribe())));
     }
 
     /// Stops the scheduler and ticker, lets the writer commit what is queued,

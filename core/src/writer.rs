@@ -31,6 +31,8 @@ pub struct WriterConfig {
     pub sla: Arc<SlaBook>,
     /// A rule opens the same outreach for a customer at most once in this window.
     pub outreach_window: SignedDuration,
+    /// Which plugins outbound work goes to.
+    pub plugins: Arc<crate::outbox::PluginRoutes>,
 }
 
 impl Default for WriterConfig {
@@ -41,6 +43,7 @@ impl Default for WriterConfig {
             auto_close_after: SignedDuration::from_hours(96),
             sla: Arc::new(SlaBook::default()),
             outreach_window: SignedDuration::from_hours(24 * 7),
+            plugins: Arc::default(),
         }
     }
 }
@@ -143,6 +146,7 @@ fn run_batch(store: &dyn Store, clock: &dyn Clock, config: &WriterConfig, batch:
         auto_close_after: config.auto_close_after,
         sla: &config.sla,
         outreach_window: config.outreach_window,
+        plugins: &config.plugins,
     };
     let mut results: Vec<Option<Result<Outcome, CommandError>>> = (0..batch.len()).map(|_| None).collect();
     loop {

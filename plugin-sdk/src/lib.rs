@@ -1,3 +1,178 @@
 //! The Frontdesk plugin SDK: the WIT contract (`wit/`, one frozen folder per
-//! released version) and Rust helpers for plugin authors. The contract is not
-//! released yet; this crate reserves its place in the workspace.
+//! released version) and Rust helpers so that a plugin is a few dozen lines.
+//!
+//! Pick the module of your plugin's kind, implement its `Guest` trait and
+//! export it with the matching macro:
+//!
+//! ```ignore
+//! use frontdesk_plugin_sdk::health::{Guest, Customer, Signal, Health, Band, PluginError};
+//!
+//! struct Plugin;
+//! impl Guest for Plugin {
+//!     fn score(_: Customer, signals: Vec<Signal>) -> Result<Health, PluginError> { ... }
+//! }
+//! frontdesk_plugin_sdk::export_health!(Plugin);
+//! ```
+//!
+//! `plugin-sdk/README.md` walks through a whole plugin.
+
+pub mod http;
+
+/// A channel plugin (email, chat, messaging): parse inbound webhooks, deliver
+/// agent replies. Export with [`export_channel!`].
+pub mod channel {
+    wit_bindgen::generate!({
+        path: "wit/v0.1",
+        world: "frontdesk:plugin/channel@0.1.0",
+        pub_export_macro: true,
+        export_macro_name: "export_channel",
+        default_bindings_module: "frontdesk_plugin_sdk::channel",
+        generate_all,
+    });
+    pub use frontdesk::plugin::types::{Customer, Identity};
+}
+
+/// A CRM connector: enrich customers, sync case events. Export with
+/// [`export_crm!`].
+// The generated glue for records passed flat has many parameters.
+#[allow(clippy::too_many_arguments)]
+pub mod crm {
+    wit_bindgen::generate!({
+        path: "wit/v0.1",
+        world: "frontdesk:plugin/crm@0.1.0",
+        pub_export_macro: true,
+        export_macro_name: "export_crm",
+        default_bindings_module: "frontdesk_plugin_sdk::crm",
+        with: {
+            "frontdesk:plugin/types@0.1.0": crate::channel::frontdesk::plugin::types,
+            "frontdesk:plugin/log@0.1.0": crate::channel::frontdesk::plugin::log,
+            "frontdesk:plugin/clock@0.1.0": crate::channel::frontdesk::plugin::clock,
+            "frontdesk:plugin/config@0.1.0": crate::channel::frontdesk::plugin::config,
+            "frontdesk:plugin/kv@0.1.0": crate::channel::frontdesk::plugin::kv,
+        },
+        generate_all,
+    });
+    pub use crate::channel::Identity;
+}
+
+/// A customer-health plugin: score a customer from usage signals. Export
+/// with [`export_health!`].
+// The generated glue for records passed flat has many parameters.
+#[allow(clippy::too_many_arguments)]
+pub mod health {
+    wit_bindgen::generate!({
+        path: "wit/v0.1",
+        world: "frontdesk:plugin/health@0.1.0",
+        pub_export_macro: true,
+        export_macro_name: "export_health",
+        default_bindings_module: "frontdesk_plugin_sdk::health",
+        with: {
+            "frontdesk:plugin/types@0.1.0": crate::channel::frontdesk::plugin::types,
+            "frontdesk:plugin/log@0.1.0": crate::channel::frontdesk::plugin::log,
+            "frontdesk:plugin/clock@0.1.0": crate::channel::frontdesk::plugin::clock,
+            "frontdesk:plugin/config@0.1.0": crate::channel::frontdesk::plugin::config,
+            "frontdesk:plugin/kv@0.1.0": crate::channel::frontdesk::plugin::kv,
+        },
+        generate_all,
+    });
+    pub use crate::channel::Identity;
+    pub use frontdesk::plugin::health_types::{Band, Health};
+}
+
+// The export macros live in their kind's module; re-exported here so that a
+// plugin writes `frontdesk_plugin_sdk::export_health!(Plugin)`.
+#[doc(inline)]
+pub use channel::export_channel;
+#[doc(inline)]
+pub use crm::export_crm;
+#[doc(inline)]
+pub use health::export_health;
+
+/// Writes a line to the server's log, tagged with the plugin's name.
+pub mod log {
+    use crate::channel::frontdesk::plugin::log::{Level, write};
+
+    /// Logs at `info`.
+    pub fn info(message: &str) {
+        write(Level::Info, message);
+    }
+    /// Logs at `warn`.
+    pub fn warn(message: &str) {
+        write(Level::Warn, message);
+    }
+    /// Logs at `error`.
+    pub fn error(message: &str) {
+        write(Level::Error, message);
+    }
+    /// Logs at `debug`.
+    pub fn debug(message: &str) {
+        write(Level::Debug, message);
+    }
+}
+
+/// The plugin's configuration (manifest defaults overlaid with the
+/// operator's `[plugins.NAME]`).
+pub mod config {
+    /// The value for `key` (strings as they are, other values as JSON text).
+    pub fn get(key: &str) -> Option<String> {
+        crate::channel::frontdesk::plugin::config::get(key)
+    }
+
+    /// The value for `key`, or an error naming the missing key.
+    pub fn require(key: &str) -> Result<String, crate::channel::PluginError> {
+        get(key).ok_or_else(|| crate::channel::PluginError {
+            message: format!("config key `{key}` is not set"),
+            retryable: false,
+        })
+    }
+}
+
+/// The server's clock.
+pub mod clock {
+    /// Milliseconds since the Unix epoch.
+    pub fn now_unix_ms() -> i64 {
+        crate::channel::frontdesk::plugin::clock::now_unix_ms()
+    }
+    /// RFC 3339 in UTC.
+    pub fn now_rfc3339() -> String {
+        crate::channel::frontdesk::plugin::clock::now_rfc3339()
+    }
+}
+
+/// The plugin's private key-value store (needs the `kv` capability).
+pub mod kv {
+    pub use crate::channel::frontdesk::plugin::kv::{delete, get, set};
+}
+
+impl crate::channel::PluginError {
+    /// A failure worth retrying later (the provider is down, a timeout).
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retryable: true }
+    }
+    /// A failure that will not go away by retrying (a malformed payload).
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retryable: false }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sha2::{Digest, Sha256};
+
+    /// Released contract folders are frozen: a plugin built against them must
+    /// keep loading, so their text may never change. A new version goes in a
+    /// new folder; this hash is only ever added to, never edited.
+    #[test]
+    fn released_contract_versions_are_frozen() {
+        let released = [("wit/v0.1/plugin.wit", "PENDING")];
+        for (path, expected) in released {
+            let text = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + path).unwrap();
+            let hash = hex(&Sha256::digest(&text));
+            assert_eq!(hash, expected, "{path} changed after release; put changes in a new version folder");
+        }
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}

@@ -1,4 +1,4 @@
-//! `/admin`: what the server runs (scripts) and what it owes (outbox).
+//! `/admin`: what the server runs (scripts, plugins) and what it owes (outbox).
 
 use std::collections::BTreeMap;
 
@@ -18,7 +18,45 @@ use super::extract::ApiJson;
 use super::{ApiError, AppState};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/admin/scripts", get(list_scripts)).route("/admin/scripts/simulate", post(simulate_scripts))
+    Router::new()
+        .route("/admin/scripts", get(list_scripts))
+        .route("/admin/scripts/simulate", post(simulate_scripts))
+        .route("/admin/plugins", get(list_plugins))
+        .route("/admin/outbox", get(list_outbox))
+}
+
+/// Every plugin: loaded or refused, with status, call counts and last error.
+async fn list_plugins(State(state): State<AppState>, principal: Principal) -> Result<Json<Value>, ApiError> {
+    principal.require(Permission::Administer, "read the admin API")?;
+    Ok(Json(json!({ "plugins": state.plugins.statuses() })))
+}
+
+/// Most outbox items listed.
+const OUTBOX_LIST_LIMIT: usize = 1000;
+
+/// Outbound work not yet done: pending (with attempts and next try) and failed.
+async fn list_outbox(State(state): State<AppState>, principal: Principal) -> Result<Json<Value>, ApiError> {
+    principal.require(Permission::Administer, "read the admin API")?;
+    let store = state.frontdesk.store();
+    let (mut pending, mut failed) = (0usize, 0usize);
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.outbox_items(after, 500)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for item in page {
+            if item.status == "failed" {
+                failed += 1;
+            } else {
+                pending += 1;
+            }
+            if items.len() < OUTBOX_LIST_LIMIT {
+                items.push(item);
+            }
+        }
+    }
+    Ok(Json(json!({ "pending": pending, "failed": failed, "items": items })))
 }
 
 /// Most cases one simulation replays.

@@ -8,7 +8,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use frontdesk_core::auth::Permission;
 use frontdesk_core::command::{Command, CommandError, CustomerInput, Outcome};
-use frontdesk_core::{CustomerId, EventId, Identity};
+use frontdesk_core::outbox::worker::wit_customer;
+use frontdesk_core::plugins::{CallError, Kind, v0_1};
+use frontdesk_core::{Actor, CustomerId, EventId, Identity};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -21,6 +23,108 @@ pub fn routes() -> Router<AppState> {
         .route("/customers", post(upsert_customer))
         .route("/customers/{id}", get(get_customer))
         .route("/customers/{id}/events", get(list_customer_events))
+        .route("/customers/{id}/signals", post(post_signals))
+}
+
+/// `POST /customers/{id}/signals`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignalsBody {
+    /// Signal name -> number. Names the health plugin does not know are ignored.
+    signals: BTreeMap<String, Value>,
+}
+
+/// `?plugin=NAME`: which health plugin scores (default: `health`, else the first).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignalsQuery {
+    plugin: Option<String>,
+}
+
+/// Most signals in one request.
+const MAX_SIGNALS: usize = 100;
+
+/// Scores the customer with the health plugin and records the result;
+/// answers the customer with its new `health`.
+async fn post_signals(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<SignalsQuery>,
+    ApiJson(body, _): ApiJson<SignalsBody>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Permission::SendSignals, "send usage signals")?;
+    let id: CustomerId = parse_id("customer", &id)?;
+    if body.signals.len() > MAX_SIGNALS {
+        return Err(ApiError::InvalidBody(format!("at most {MAX_SIGNALS} signals")));
+    }
+    let mut signals = Vec::with_capacity(body.signals.len());
+    for (name, value) in &body.signals {
+        let value = value
+            .as_f64()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| ApiError::InvalidBody(format!("signal `{name}` must be a number")))?;
+        signals.push(v0_1::Signal { name: name.clone(), value });
+    }
+    let customer =
+        state.frontdesk.store().customer(id)?.ok_or_else(|| ApiError::NotFound(format!("customer {id} not found")))?;
+    let plugin = match query.plugin {
+        Some(name) => name,
+        None => health_plugin(&state)?,
+    };
+    let plugins = state.plugins.clone();
+    let wit_customer = wit_customer(&customer);
+    let name = plugin.clone();
+    let scored = tokio::task::spawn_blocking(move || plugins.score(&name, &wit_customer, &signals))
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("the plugin call was cancelled: {e}")))?;
+    let health = match scored {
+        Ok((health, _)) => health,
+        Err(error) => {
+            if let CallError::Failed { hook, kind, message, .. } = &error {
+                let record = Command::RecordPluginError {
+                    customer_id: id,
+                    case_id: None,
+                    plugin: plugin.clone(),
+                    hook: (*hook).to_owned(),
+                    kind: kind.to_string(),
+                    message: message.clone(),
+                };
+                if let Err(e) = state.frontdesk.execute(record).await {
+                    tracing::warn!(error = %e, "could not record a plugin error");
+                }
+            }
+            return Err(ApiError::Plugin(error));
+        }
+    };
+    let band = match health.band {
+        v0_1::Band::Healthy => "healthy",
+        v0_1::Band::AtRisk => "at_risk",
+        v0_1::Band::Critical => "critical",
+    };
+    let version = state.plugins.statuses().into_iter().find(|s| s.name == plugin).and_then(|s| s.version);
+    let command = Command::SetHealth {
+        customer_id: id,
+        score: health.score,
+        band: band.to_owned(),
+        reasons: health.reasons,
+        plugin: Actor::Plugin { name: plugin, version: version.unwrap_or_default() },
+    };
+    match state.frontdesk.execute(command).await? {
+        Outcome::Customer { customer, .. } => Ok(Json(json!(customer))),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// The health plugin: the one named `health` when installed, else the first.
+fn health_plugin(state: &AppState) -> Result<String, ApiError> {
+    let names = state.plugins.names_of(Kind::Health);
+    names
+        .iter()
+        .find(|n| *n == "health")
+        .or(names.first())
+        .cloned()
+        .ok_or_else(|| ApiError::Unavailable("no health plugin is running".into()))
 }
 
 /// A customer as callers describe one: any identities, plus details.

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use frontdesk_core::command::CommandError;
+use frontdesk_core::plugins::CallError;
 use frontdesk_core::store::StoreError;
 use serde_json::json;
 
@@ -50,6 +51,15 @@ pub enum ApiError {
     /// Failed read.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// 401 `bad_signature`: a channel webhook without a valid signature.
+    #[error("{0}")]
+    BadSignature(String),
+    /// A plugin call that did not give a result.
+    #[error(transparent)]
+    Plugin(#[from] CallError),
+    /// 503 `not_ready`: something the request needs is not there.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl ApiError {
@@ -65,6 +75,17 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::BadSignature(_) => (StatusCode::UNAUTHORIZED, "bad_signature"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            ApiError::Plugin(e) => match e {
+                CallError::NotFound(_) | CallError::WrongKind { .. } => (StatusCode::NOT_FOUND, "not_found"),
+                CallError::Reported { .. } => (StatusCode::BAD_REQUEST, "plugin_rejected"),
+                CallError::InputRefused(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+                CallError::Failed { .. } => (StatusCode::BAD_GATEWAY, "plugin_failed"),
+                CallError::CircuitOpen(_) | CallError::Busy(_) | CallError::Disabled(_) => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "plugin_unavailable")
+                }
+            },
             ApiError::Command(e) => match e {
                 CommandError::CaseNotFound(_) | CommandError::CustomerNotFound(_) => {
                     (StatusCode::NOT_FOUND, "not_found")
@@ -86,7 +107,9 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+        // A plugin's failure is the plugin's, not ours: say what it was.
+        let tell = status == StatusCode::SERVICE_UNAVAILABLE || matches!(self, ApiError::Plugin(_));
+        let message = if status.is_server_error() && !tell {
             tracing::error!(error = ?self, "request failed");
             "internal error".to_owned()
         } else {

@@ -5,6 +5,7 @@
 pub mod admin;
 mod auth;
 mod cases;
+mod channels;
 mod customers;
 mod error;
 mod extract;
@@ -18,6 +19,8 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::routing::get;
+use frontdesk_core::case_ref::CaseRefKey;
+use frontdesk_core::plugins::PluginHost;
 use frontdesk_core::service::Frontdesk;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -28,13 +31,16 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     frontdesk: Arc<Frontdesk>,
+    plugins: Arc<PluginHost>,
+    case_refs: CaseRefKey,
     max_body_bytes: usize,
 }
 
 impl AppState {
-    /// State over a running core; bodies over `max_body_bytes` get 413.
-    pub fn new(frontdesk: Arc<Frontdesk>, max_body_bytes: usize) -> Self {
-        Self { frontdesk, max_body_bytes }
+    /// State over a running core and its plugins; bodies over
+    /// `max_body_bytes` get 413.
+    pub fn new(frontdesk: Arc<Frontdesk>, plugins: Arc<PluginHost>, case_refs: CaseRefKey, max_body_bytes: usize) -> Self {
+        Self { frontdesk, plugins, case_refs, max_body_bytes }
     }
 }
 
@@ -44,6 +50,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let api = Router::new()
         .merge(cases::routes())
         .merge(customers::routes())
+        .merge(channels::routes())
         .merge(tokens::routes())
         .merge(metrics::routes())
         .merge(admin::routes());

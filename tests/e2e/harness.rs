@@ -38,16 +38,26 @@ impl Server {
     /// rules from `dir/scripts` (created empty if missing: tests of the core
     /// run without the default rules unless they copy them in).
     pub fn start_with(dir: &Path, config: &str) -> Server {
+        Self::start_with_plugins(dir, config, None)
+    }
+
+    /// As [`Server::start_with`], with third-party plugins from `plugins_dir`.
+    pub fn start_with_plugins(dir: &Path, config: &str, plugins_dir: Option<&Path>) -> Server {
         let config_path = dir.join("frontdesk.toml");
         std::fs::write(&config_path, config).expect("write config");
         std::fs::create_dir_all(dir.join("scripts")).expect("scripts dir");
-        let mut child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        command
             .args(["serve", "--bind", "127.0.0.1:0", "--config"])
             .arg(&config_path)
             .arg("--data-dir")
             .arg(dir.join("data"))
             .arg("--scripts-dir")
-            .arg(dir.join("scripts"))
+            .arg(dir.join("scripts"));
+        if let Some(plugins) = plugins_dir {
+            command.arg("--plugins-dir").arg(plugins);
+        }
+        let mut child = command
             .current_dir(dir)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -110,6 +120,21 @@ impl Server {
             .send(&body[..])
             .expect("http call");
         read(response)
+    }
+
+    /// POST raw bytes with headers and no token (webhooks).
+    pub fn post_unauthenticated(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.agent.post(&url).content_type("application/json");
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        read(request.send(body).expect("http call"))
+    }
+
+    /// The server's log so far, as one string.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
     }
 
     /// POST with headers, as the admin.

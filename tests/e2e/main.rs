@@ -2,6 +2,7 @@
 //! directory, real HTTP on 127.0.0.1.
 
 mod harness;
+mod plugin_kit;
 
 mod auth;
 mod bad_input;
@@ -11,5 +12,6 @@ mod durability;
 mod idempotency;
 mod lifecycle;
 mod metrics;
+mod plugins;
 mod rules;
 mod sla;

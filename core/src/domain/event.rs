@@ -51,7 +51,12 @@ pub enum EventBody {
         follow_up_of: Option<CaseId>,
     },
     /// The customer wrote.
-    MessageReceived { body: String },
+    MessageReceived {
+        body: String,
+        /// The channel plugin it came through, when it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        via: Option<ChannelVia>,
+    },
     /// An agent answered the customer (public).
     ReplySent { body: String },
     /// An internal note (not shown to the customer).
@@ -127,6 +132,61 @@ pub enum EventBody {
         /// Column in the file, when known.
         column: Option<usize>,
     },
+    /// A plugin call failed by the plugin's fault (trap, timeout, memory
+    /// limit, bad output). The command or delivery it served did not get its
+    /// result; nothing else was affected.
+    PluginError {
+        /// The plugin.
+        plugin: String,
+        /// The hook called (`deliver`, `score`, ...).
+        hook: String,
+        /// `trap`, `timeout`, `memory_limit`, `bad_output`.
+        kind: String,
+        /// Details.
+        message: String,
+    },
+    /// An agent reply was accepted by the channel's provider.
+    ReplyDelivered {
+        /// The channel plugin.
+        plugin: String,
+        /// The `reply_sent` event delivered.
+        reply_event: EventId,
+        /// The message id sent with it (for email, its `Message-ID`).
+        message_id: String,
+        /// The provider's id for it, if it gave one.
+        provider_id: Option<String>,
+        /// Attempts it took.
+        attempts: u32,
+    },
+    /// Outbound work was given up: the plugin said retrying cannot help, or
+    /// the attempts ran out. It stays in the outbox as `failed`.
+    DeliveryFailed {
+        /// The plugin.
+        plugin: String,
+        /// The outbox item.
+        outbox_id: u64,
+        /// What it was (`deliver`, `crm_event`, `crm_enrich`).
+        work: String,
+        /// The last error.
+        message: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The customer's health score changed.
+    HealthChanged {
+        /// 0-100.
+        score: u8,
+        /// `healthy`, `at_risk` or `critical`.
+        band: String,
+        /// Why, most important first.
+        reasons: Vec<String>,
+        /// The score before, if there was one.
+        previous_score: Option<u8>,
+        /// The band before, if there was one.
+        previous_band: Option<String>,
+        /// The health plugin that scored it.
+        plugin: String,
+    },
     /// The customer record changed (created, new identities, new attributes).
     CustomerUpdated {
         #[serde(default)]
@@ -137,7 +197,30 @@ pub enum EventBody {
         tier: Option<String>,
         #[serde(default)]
         identities_added: Vec<Identity>,
+        /// Attribute names set (by a CRM, for example).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attributes_set: Vec<String>,
+        /// The plugin the change came from, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<String>,
     },
+}
+
+/// Where a customer message came in through a channel plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelVia {
+    /// The channel plugin.
+    pub plugin: String,
+    /// The channel's id for the message.
+    pub message_id: String,
+    /// The identity it came from (replies go back to it).
+    pub sender: Identity,
+    /// The conversation key, if the channel has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_key: Option<String>,
+    /// The whole body, when the plugin trimmed quotes or a signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_body: Option<String>,
 }
 
 #[cfg(test)]

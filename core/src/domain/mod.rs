@@ -9,5 +9,5 @@ mod ids;
 pub use actor::Actor;
 pub use case::{Case, CaseStatus, Csat, Priority, UnknownName};
 pub use customer::{Customer, Identity, IdentityKind, InvalidIdentity};
-pub use event::{Event, EventBody};
+pub use event::{ChannelVia, Event, EventBody};
 pub use ids::{CaseId, CustomerId, EventId};

@@ -376,6 +376,8 @@ fn notify(
         attempts: 0,
         next_try_at: ctx.now,
         status: "pending".into(),
+        customer_id: None,
+        last_error: None,
     };
     txn.enqueue_outbox(&item)?;
     Ok(())

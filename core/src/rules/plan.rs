@@ -168,6 +168,26 @@ impl WriteTxn for Overlay<'_> {
     fn set_timer(&mut self, _: CaseId, _: TimerKind, _: Option<Timestamp>) -> Result<(), StoreError> {
         Ok(())
     }
+
+    fn put_plugin_state(&mut self, _: &str, _: &str, _: Option<&[u8]>) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn outbox_item(&self, _: u64) -> Result<Option<OutboxItem>, StoreError> {
+        Ok(None)
+    }
+
+    fn remove_outbox(&mut self, _: u64) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn channel_ref(&self, key: &str) -> Result<Option<CaseId>, StoreError> {
+        self.store.channel_ref(key)
+    }
+
+    fn set_channel_ref(&mut self, _: &str, _: CaseId) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// The hook an event triggers, if any.
@@ -178,12 +198,22 @@ fn hook_for(event: &Event) -> Option<Hook> {
         EventBody::StatusChanged { .. } => Some(Hook::StatusChanged),
         EventBody::SlaWarning { .. } => Some(Hook::SlaWarning),
         EventBody::SlaBreached { .. } => Some(Hook::SlaBreach),
+        EventBody::HealthChanged { .. } => Some(Hook::HealthChanged),
         _ => None,
     }
 }
 
+/// A score the rules compare against when a customer had none before: an
+/// unknown customer counts as healthy, so a first score of critical is a drop.
+pub const UNKNOWN_HEALTH: i64 = 100;
+
 /// The arguments of `hook` for `event`, from the overlay's current state.
 fn hook_args(txn: &dyn WriteTxn, event: &Event, now: Timestamp) -> Result<Option<Vec<rhai::Dynamic>>, StoreError> {
+    if let EventBody::HealthChanged { score, previous_score, .. } = &event.body {
+        let Some(customer) = txn.customer(event.customer_id)? else { return Ok(None) };
+        let before = previous_score.map_or(UNKNOWN_HEALTH, i64::from);
+        return Ok(Some(vec![rhai::Dynamic::from(CustomerView::new(&customer)), before.into(), i64::from(*score).into()]));
+    }
     let Some(case) = event.case_id.map(|id| txn.case(id)).transpose()?.flatten() else { return Ok(None) };
     let customer = txn.customer(case.customer_id)?;
     Ok(hook_args_for(event, &case, customer.as_ref(), now).map(|(_, args)| args))
@@ -201,7 +231,7 @@ pub fn hook_args_for(
     let customer = rhai::Dynamic::from(customer.map_or_else(CustomerView::unknown, CustomerView::new));
     let args = match &event.body {
         EventBody::CaseCreated { .. } => vec![ticket, customer],
-        EventBody::MessageReceived { body } => {
+        EventBody::MessageReceived { body, .. } => {
             vec![ticket, rhai::Dynamic::from(MessageView::new(body, event.actor.to_string())), customer]
         }
         EventBody::StatusChanged { from, to } => vec![ticket, from.as_str().into(), to.as_str().into()],
@@ -269,7 +299,15 @@ pub fn plan(
     ctx: &ExecContext<'_>,
 ) -> Result<Option<RulePlan>, StoreError> {
     let set = host.current();
-    if set.is_empty() || matches!(command, Command::UpsertCustomer { .. } | Command::CreateToken(_)) {
+    let no_hooks = matches!(
+        command,
+        Command::UpsertCustomer { .. }
+            | Command::CreateToken(_)
+            | Command::OutboxAttempt { .. }
+            | Command::RecordPluginError { .. }
+            | Command::EnrichCustomer { .. }
+    );
+    if set.is_empty() || no_hooks {
         return Ok(None);
     }
     let expected_version = match command.case_id() {

@@ -665,13 +665,13 @@ mod tests {
     fn next_response_counts_its_cycles() {
         let mut sim = Sim::new(book(POLICY), "2026-03-02T09:00:00Z");
         sim.event("2026-03-02T09:01:00Z", EventBody::ReplySent { body: "a".into() });
-        sim.event("2026-03-02T09:02:00Z", EventBody::MessageReceived { body: "b".into() });
+        sim.event("2026-03-02T09:02:00Z", EventBody::MessageReceived { body: "b".into(), via: None });
         assert_eq!(sim.metric(Metric::NextResponse).cycle, 1);
-        sim.event("2026-03-02T09:03:00Z", EventBody::MessageReceived { body: "c".into() });
+        sim.event("2026-03-02T09:03:00Z", EventBody::MessageReceived { body: "c".into(), via: None });
         assert_eq!(sim.metric(Metric::NextResponse).started_at, at("2026-03-02T09:02:00Z"), "still the first wait");
         let met = sim.event("2026-03-02T09:12:00Z", EventBody::ReplySent { body: "d".into() });
         assert_eq!(met, [SlaOutcome::Met(Metric::NextResponse, 1, 600)]);
-        sim.event("2026-03-02T09:20:00Z", EventBody::MessageReceived { body: "e".into() });
+        sim.event("2026-03-02T09:20:00Z", EventBody::MessageReceived { body: "e".into(), via: None });
         assert_eq!(sim.metric(Metric::NextResponse).cycle, 2);
         assert_eq!(sim.sla.history.len(), 1);
     }

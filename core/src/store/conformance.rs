@@ -34,6 +34,7 @@ fn ctx(now: Timestamp) -> ExecContext<'static> {
         auto_close_after: SignedDuration::from_hours(96),
         sla: &BOOK,
         outreach_window: SignedDuration::from_hours(24 * 7),
+        plugins: crate::outbox::PluginRoutes::NONE,
     }
 }
 

@@ -55,8 +55,14 @@ pub struct OutboxItem {
     pub attempts: u32,
     /// When to try next.
     pub next_try_at: Timestamp,
-    /// `pending`, `delivered`, `failed`.
+    /// `pending` or `failed` (delivered items are removed).
     pub status: String,
+    /// The customer it concerns.
+    #[serde(default)]
+    pub customer_id: Option<crate::domain::CustomerId>,
+    /// The last attempt's error.
+    #[serde(default)]
+    pub last_error: Option<String>,
 }
 
 /// What a timer does when it fires.
@@ -271,6 +277,24 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// The error of `work`, or a storage failure.
     fn transact(&self, work: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<(), StoreError>) -> Result<(), StoreError>;
+
+    /// A plugin's key-value entry.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn plugin_state(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Outbox items with ids after `after`, oldest first, at most `limit`.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn outbox_items(&self, after: Option<u64>, limit: usize) -> Result<Vec<OutboxItem>, StoreError>;
+
+    /// The case a channel reference (see [`WriteTxn::set_channel_ref`]) points to.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn channel_ref(&self, key: &str) -> Result<Option<CaseId>, StoreError>;
 }
 
 /// What a command may read and write inside a write transaction. Reads see
@@ -411,4 +435,35 @@ pub trait WriteTxn {
     /// # Errors
     /// Storage failures.
     fn set_timer(&mut self, case: CaseId, kind: TimerKind, due: Option<Timestamp>) -> Result<(), StoreError>;
+
+    /// Sets (`Some`) or removes (`None`) a plugin's key-value entry.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_plugin_state(&mut self, plugin: &str, key: &str, value: Option<&[u8]>) -> Result<(), StoreError>;
+
+    /// An outbox item by id.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn outbox_item(&self, id: u64) -> Result<Option<OutboxItem>, StoreError>;
+
+    /// Removes a finished outbox item.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn remove_outbox(&mut self, id: u64) -> Result<(), StoreError>;
+
+    /// The case a channel reference points to.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn channel_ref(&self, key: &str) -> Result<Option<CaseId>, StoreError>;
+
+    /// Points a channel reference (a message id seen on a case, a thread key)
+    /// at a case.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn set_channel_ref(&mut self, key: &str, case: CaseId) -> Result<(), StoreError>;
 }

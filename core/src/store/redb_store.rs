@@ -84,6 +84,7 @@ impl RedbStore {
             txn.open_table(TOKENS)?;
             txn.open_table(PLUGIN_STATE)?;
             txn.open_table(OUTBOX)?;
+            txn.open_table(CHANNEL_REFS)?;
             let meta = txn.open_table(META)?;
             let get = |k: &str| -> Result<u64, StoreError> { Ok(meta.get(k)?.map_or(1, |v| v.value())) };
             Counters {
@@ -380,6 +381,30 @@ impl Store for RedbStore {
             }
         }
     }
+
+    fn plugin_state(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(PLUGIN_STATE)?;
+        Ok(table.get((plugin, key))?.map(|v| v.value().to_vec()))
+    }
+
+    fn outbox_items(&self, after: Option<u64>, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(OUTBOX)?;
+        let start = after.map_or(0, |a| a.saturating_add(1));
+        let mut items = Vec::new();
+        for row in table.range(start..)?.take(limit) {
+            let (k, v) = row?;
+            items.push(decode("outbox", k.value(), v.value())?);
+        }
+        Ok(items)
+    }
+
+    fn channel_ref(&self, key: &str) -> Result<Option<CaseId>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(CHANNEL_REFS)?;
+        Ok(table.get(key)?.map(|v| CaseId::new(v.value())))
+    }
 }
 
 /// The tables of one write transaction, opened once for the whole batch.
@@ -402,6 +427,8 @@ struct RedbTxn<'t> {
     case_marks: Table<'t, (u64, &'static str), i64>,
     outreach: Table<'t, &'static str, i64>,
     outbox: Table<'t, u64, &'static [u8]>,
+    plugin_state: Table<'t, (&'static str, &'static str), &'static [u8]>,
+    channel_refs: Table<'t, &'static str, u64>,
     case_timers: Table<'t, (u64, &'static str), i64>,
     idempotency: Table<'t, &'static str, &'static [u8]>,
     tokens: Table<'t, &'static str, &'static [u8]>,
@@ -429,6 +456,8 @@ impl<'t> RedbTxn<'t> {
             case_marks: txn.open_table(CASE_MARKS)?,
             outreach: txn.open_table(OUTREACH)?,
             outbox: txn.open_table(OUTBOX)?,
+            plugin_state: txn.open_table(PLUGIN_STATE)?,
+            channel_refs: txn.open_table(CHANNEL_REFS)?,
             case_timers: txn.open_table(CASE_TIMERS)?,
             idempotency: txn.open_table(IDEMPOTENCY)?,
             tokens: txn.open_table(TOKENS)?,
@@ -599,6 +628,32 @@ impl WriteTxn for RedbTxn<'_> {
 
     fn enqueue_outbox(&mut self, item: &OutboxItem) -> Result<(), StoreError> {
         self.outbox.insert(item.id, encode(item).as_slice())?;
+        Ok(())
+    }
+
+    fn put_plugin_state(&mut self, plugin: &str, key: &str, value: Option<&[u8]>) -> Result<(), StoreError> {
+        match value {
+            Some(value) => self.plugin_state.insert((plugin, key), value)?,
+            None => self.plugin_state.remove((plugin, key))?,
+        };
+        Ok(())
+    }
+
+    fn outbox_item(&self, id: u64) -> Result<Option<OutboxItem>, StoreError> {
+        self.outbox.get(id)?.map(|v| decode("outbox", id, v.value())).transpose()
+    }
+
+    fn remove_outbox(&mut self, id: u64) -> Result<(), StoreError> {
+        self.outbox.remove(id)?;
+        Ok(())
+    }
+
+    fn channel_ref(&self, key: &str) -> Result<Option<CaseId>, StoreError> {
+        Ok(self.channel_refs.get(key)?.map(|v| CaseId::new(v.value())))
+    }
+
+    fn set_channel_ref(&mut self, key: &str, case: CaseId) -> Result<(), StoreError> {
+        self.channel_refs.insert(key, case.get())?;
         Ok(())
     }
 

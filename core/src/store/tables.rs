@@ -54,6 +54,9 @@ pub const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens_v1
 pub const PLUGIN_STATE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("plugin_state_v1");
 /// Outbound work (deliveries, CRM syncs) by id, with attempts and next try.
 pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox_v1");
+/// `msg|<channel>|<message id>` or `thread|<channel>|<key>` -> case id: how
+/// channel messages dedupe and thread.
+pub const CHANNEL_REFS: TableDefinition<&str, u64> = TableDefinition::new("channel_refs_v1");
 /// Sequence counters and format version.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta_v1");
 

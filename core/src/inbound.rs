@@ -1,0 +1,133 @@
+//! Customer messages from channel plugins: dedupe by the channel's message
+//! id, resolve the sender to one customer by identity, and thread into a
+//! case (by the message ids it answers, then a verified case reference, then
+//! the conversation key), or open one.
+
+use crate::command::{CommandError, CustomerInput, InboundMessage, MessageKind, Outcome};
+use crate::decide::{self, CaseStart};
+use crate::domain::{Actor, CaseId, ChannelVia, CustomerId};
+use crate::execute::{ExecContext, add_message, commit_case, load_case, mark_via, upsert_customer};
+use crate::store::{Sequence, WriteTxn};
+
+/// Longest subject taken from a message's first line when it has none.
+const SUBJECT_FROM_TEXT: usize = 120;
+
+/// The channel reference key of a message id.
+pub fn message_key(channel: &str, message_id: &str) -> String {
+    format!("msg|{channel}|{message_id}")
+}
+
+/// The channel reference key of a conversation.
+pub fn thread_key(channel: &str, key: &str) -> String {
+    format!("thread|{channel}|{key}")
+}
+
+/// Executes a [`crate::command::Command::ChannelMessage`]. A message id seen
+/// before answers with its case and writes nothing.
+///
+/// # Errors
+/// Storage failures, or a message the domain refuses (empty text).
+pub fn execute(txn: &mut dyn WriteTxn, m: &InboundMessage, ctx: &ExecContext<'_>) -> Result<Outcome, CommandError> {
+    let seen = message_key(&m.channel, &m.message_id);
+    if let Some(case_id) = txn.channel_ref(&seen)? {
+        let case = load_case(txn, case_id)?;
+        let sla = txn.case_sla(case_id)?.unwrap_or_default();
+        return Ok(Outcome::Case { case, sla, events: Vec::new(), created: false });
+    }
+    let customer_id = resolve_customer(txn, m, ctx)?;
+    let via = ChannelVia {
+        plugin: m.channel.clone(),
+        message_id: m.message_id.clone(),
+        sender: m.sender.clone(),
+        thread_key: m.thread_key.clone(),
+        full_body: m.full_text.clone(),
+    };
+    let body = if m.text.trim().is_empty() { m.full_text.as_deref().unwrap_or(&m.text) } else { &m.text };
+    let outcome = match thread(txn, m, customer_id)? {
+        Some(case) => add_message(txn, case, MessageKind::Customer, body, &Actor::Customer(customer_id), Some(via), ctx)?,
+        None => {
+            let subject = subject_of(m);
+            let start = CaseStart {
+                subject: &subject,
+                channel: &m.channel,
+                priority: Default::default(),
+                message: Some(body),
+                tags: &Default::default(),
+                fields: &Default::default(),
+                team: None,
+                assignee: None,
+                follow_up_of: None,
+            };
+            let id = CaseId::new(txn.allocate(Sequence::Case));
+            let mut drafts = decide::open_case(&start, id, customer_id, &m.plugin)?;
+            mark_via(&mut drafts, Some(via));
+            commit_case(txn, None, drafts, ctx, true)?
+        }
+    };
+    if let Outcome::Case { case, .. } = &outcome {
+        txn.set_channel_ref(&seen, case.id)?;
+        if let Some(key) = &m.thread_key {
+            txn.set_channel_ref(&thread_key(&m.channel, key), case.id)?;
+        }
+    }
+    Ok(outcome)
+}
+
+/// The sender's customer, created if new. Identities the sender gave that
+/// already belong to someone else are left out rather than refusing the
+/// message: the message is never lost over a conflict.
+fn resolve_customer(txn: &mut dyn WriteTxn, m: &InboundMessage, ctx: &ExecContext<'_>) -> Result<CustomerId, CommandError> {
+    let mut identities = vec![m.sender.clone()];
+    identities.extend(m.other_identities.iter().cloned());
+    let input = CustomerInput { name: m.sender_name.clone(), identities, ..Default::default() };
+    match upsert_customer(txn, &input, &m.plugin, ctx) {
+        Ok((customer, ..)) => Ok(customer.id),
+        Err(CommandError::IdentityConflict { .. }) => {
+            let input = CustomerInput { name: m.sender_name.clone(), identities: vec![m.sender.clone()], ..Default::default() };
+            Ok(upsert_customer(txn, &input, &m.plugin, ctx)?.0.id)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The case `m` continues, if any: by a message id it answers, then by a
+/// verified case reference, then by its conversation key. A case of another
+/// customer is not continued by the conversation key alone.
+fn thread(
+    txn: &mut dyn WriteTxn,
+    m: &InboundMessage,
+    customer: CustomerId,
+) -> Result<Option<crate::domain::Case>, CommandError> {
+    let mut candidates: Vec<CaseId> = Vec::new();
+    for reference in &m.references {
+        if let Some(id) = txn.channel_ref(&message_key(&m.channel, reference))? {
+            candidates.push(id);
+            break;
+        }
+    }
+    candidates.extend(m.verified_case);
+    if let Some(key) = &m.thread_key
+        && let Some(id) = txn.channel_ref(&thread_key(&m.channel, key))?
+        && txn.case(id)?.is_some_and(|c| c.customer_id == customer)
+    {
+        candidates.push(id);
+    }
+    for id in candidates {
+        if let Some(case) = txn.case(id)? {
+            return Ok(Some(case));
+        }
+    }
+    Ok(None)
+}
+
+fn subject_of(m: &InboundMessage) -> String {
+    if let Some(subject) = m.subject.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        return subject.chars().take(crate::command::limits::SUBJECT).collect();
+    }
+    let first = m.text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("(no subject)");
+    let mut subject: String = first.chars().take(SUBJECT_FROM_TEXT).collect();
+    if first.chars().count() > SUBJECT_FROM_TEXT {
+        subject.push('…');
+    }
+    subject
+}

@@ -1,0 +1,52 @@
+//! Host bindings, one module per served contract version. A new major
+//! version gets a module of its own beside these, and the old one stays, so
+//! plugins built against it keep loading.
+
+/// `frontdesk:plugin@0.1.0`, generated from the frozen `plugin-sdk/wit/v0.1`.
+pub mod v0_1 {
+    /// The `channel` world, and the interfaces every world shares.
+    pub mod channel {
+        wasmtime::component::bindgen!({
+            path: "../plugin-sdk/wit/v0.1",
+            world: "frontdesk:plugin/channel@0.1.0",
+            additional_derives: [serde::Serialize, serde::Deserialize],
+        });
+    }
+
+    /// The `crm` world.
+    pub mod crm {
+        wasmtime::component::bindgen!({
+            path: "../plugin-sdk/wit/v0.1",
+            world: "frontdesk:plugin/crm@0.1.0",
+            additional_derives: [serde::Serialize, serde::Deserialize],
+            with: {
+                "frontdesk:plugin/types": super::channel::frontdesk::plugin::types,
+                "frontdesk:plugin/log": super::channel::frontdesk::plugin::log,
+                "frontdesk:plugin/clock": super::channel::frontdesk::plugin::clock,
+                "frontdesk:plugin/config": super::channel::frontdesk::plugin::config,
+                "frontdesk:plugin/kv": super::channel::frontdesk::plugin::kv,
+            },
+        });
+    }
+
+    /// The `health` world.
+    pub mod health {
+        wasmtime::component::bindgen!({
+            path: "../plugin-sdk/wit/v0.1",
+            world: "frontdesk:plugin/health@0.1.0",
+            additional_derives: [serde::Serialize, serde::Deserialize],
+            with: {
+                "frontdesk:plugin/types": super::channel::frontdesk::plugin::types,
+                "frontdesk:plugin/log": super::channel::frontdesk::plugin::log,
+                "frontdesk:plugin/clock": super::channel::frontdesk::plugin::clock,
+                "frontdesk:plugin/config": super::channel::frontdesk::plugin::config,
+                "frontdesk:plugin/kv": super::channel::frontdesk::plugin::kv,
+            },
+        });
+    }
+
+    pub use channel::frontdesk::plugin::channel_types::{DeliveryReceipt, InboundMessage, OutboundMessage};
+    pub use channel::frontdesk::plugin::types::{Customer, Identity, PluginError};
+    pub use crm::frontdesk::plugin::crm_types::{CaseEvent, CustomerPatch};
+    pub use health::frontdesk::plugin::health_types::{Band, Health, Signal};
+}

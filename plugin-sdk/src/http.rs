@@ -1,0 +1,187 @@
+//! Outbound HTTP for plugins, a small blocking client over
+//! `wasi:http/outgoing-handler`. The server only lets a request through to a
+//! host the plugin was granted; any other ends as [`Error::Denied`].
+
+use wasip2::http::outgoing_handler;
+use wasip2::http::types::{ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, Scheme};
+use wasip2::io::streams::StreamError;
+
+/// An HTTP request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// `http://host:port/path?query` or `https://...`.
+    pub url: String,
+    /// Header names and values.
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for none).
+    pub body: Vec<u8>,
+}
+
+/// An HTTP response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Header names (lower case) and values.
+    pub headers: Vec<(String, String)>,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Why a request got no response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    /// The URL could not be parsed.
+    InvalidUrl(String),
+    /// The server refused the destination: not a granted host.
+    Denied,
+    /// The request failed on the way (connection refused, timeout, ...).
+    Failed(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::InvalidUrl(url) => write!(f, "invalid URL `{url}`"),
+            Error::Denied => write!(f, "the server refused the destination (not a granted host)"),
+            Error::Failed(why) => write!(f, "request failed: {why}"),
+        }
+    }
+}
+
+impl Request {
+    /// A `POST` with a JSON body (already serialised).
+    pub fn post_json(url: impl Into<String>, json: impl Into<String>) -> Self {
+        Self {
+            method: "POST".into(),
+            url: url.into(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: json.into().into_bytes(),
+        }
+    }
+
+    /// A `GET`.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self { method: "GET".into(), url: url.into(), headers: Vec::new(), body: Vec::new() }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// Sends `request` and waits for the whole response.
+pub fn send(request: &Request) -> Result<Response, Error> {
+    let (scheme, authority, path) = split_url(&request.url).ok_or_else(|| Error::InvalidUrl(request.url.clone()))?;
+    let headers = Fields::new();
+    for (name, value) in &request.headers {
+        headers.append(name, value.as_bytes()).map_err(|e| Error::Failed(format!("header `{name}`: {e:?}")))?;
+    }
+    let outgoing = OutgoingRequest::new(headers);
+    let method = match request.method.to_ascii_uppercase().as_str() {
+        "GET" => Method::Get,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "PATCH" => Method::Patch,
+        "DELETE" => Method::Delete,
+        other => Method::Other(other.to_owned()),
+    };
+    let invalid = |_| Error::InvalidUrl(request.url.clone());
+    outgoing.set_method(&method).map_err(invalid)?;
+    outgoing.set_scheme(Some(&scheme)).map_err(invalid)?;
+    outgoing.set_authority(Some(authority)).map_err(invalid)?;
+    outgoing.set_path_with_query(Some(path)).map_err(invalid)?;
+    let body = outgoing.body().map_err(|_| Error::Failed("request body taken twice".into()))?;
+    let future = outgoing_handler::handle(outgoing, None).map_err(error_code)?;
+    write_body(&body, &request.body)?;
+    OutgoingBody::finish(body, None).map_err(error_code)?;
+
+    future.subscribe().block();
+    let response = match future.get() {
+        Some(Ok(Ok(response))) => response,
+        Some(Ok(Err(code))) => return Err(error_code(code)),
+        Some(Err(())) | None => return Err(Error::Failed("no response".into())),
+    };
+    let status = response.status();
+    let headers = response
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()))
+        .collect();
+    let incoming = response.consume().map_err(|_| Error::Failed("response body taken twice".into()))?;
+    let body = read_body(&incoming)?;
+    drop(IncomingBody::finish(incoming));
+    Ok(Response { status, headers, body })
+}
+
+fn write_body(body: &OutgoingBody, bytes: &[u8]) -> Result<(), Error> {
+    let stream = body.write().map_err(|_| Error::Failed("request body stream taken twice".into()))?;
+    // `blocking-write-and-flush` takes at most 4096 bytes a call.
+    for chunk in bytes.chunks(4096) {
+        stream.blocking_write_and_flush(chunk).map_err(|e| Error::Failed(format!("writing the body: {e:?}")))?;
+    }
+    Ok(())
+}
+
+fn read_body(incoming: &IncomingBody) -> Result<Vec<u8>, Error> {
+    let stream = incoming.stream().map_err(|_| Error::Failed("response body stream taken twice".into()))?;
+    let mut out = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => out.extend_from_slice(&chunk),
+            Err(StreamError::Closed) => return Ok(out),
+            Err(e) => return Err(Error::Failed(format!("reading the body: {e:?}"))),
+        }
+    }
+}
+
+fn error_code(code: ErrorCode) -> Error {
+    match code {
+        ErrorCode::HttpRequestDenied => Error::Denied,
+        other => Error::Failed(format!("{other:?}")),
+    }
+}
+
+/// `http://host:port/path` into scheme, authority and path-with-query.
+fn split_url(url: &str) -> Option<(Scheme, &str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "http" => Scheme::Http,
+        "https" => Scheme::Https,
+        other => Scheme::Other(other.to_owned()),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    (!authority.is_empty()).then_some((scheme, authority, path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_into_scheme_authority_and_path() {
+        let (scheme, authority, path) = split_url("http://127.0.0.1:8025/v1/send?x=1").unwrap();
+        assert!(matches!(scheme, Scheme::Http));
+        assert_eq!(authority, "127.0.0.1:8025");
+        assert_eq!(path, "/v1/send?x=1");
+        let (_, authority, path) = split_url("https://api.example").unwrap();
+        assert_eq!((authority, path), ("api.example", "/"));
+        assert!(split_url("no-scheme").is_none());
+        assert!(split_url("http:///path").is_none());
+    }
+}

@@ -1,0 +1,179 @@
+//! What plugin tests need: the test plugins of `tests/plugins/` built from
+//! source, a plugins folder to install them in, signed webhooks, and a small
+//! HTTP server on 127.0.0.1 in the role of a provider.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// Builds every crate under `tests/plugins/` for wasm32-wasip2 once per run;
+/// returns the folder holding the components.
+pub fn built() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasm-test-plugins");
+        let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        command.current_dir(root).args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"]).arg(&target);
+        for name in names(&root.join("tests/plugins")) {
+            command.args(["-p", &format!("frontdesk-test-plugin-{name}")]);
+        }
+        let output = command.output().expect("run cargo");
+        assert!(output.status.success(), "building test plugins failed:\n{}", String::from_utf8_lossy(&output.stderr));
+        target.join("wasm32-wasip2/release")
+    })
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("tests/plugins")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("plugin.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Installs the named test plugins in `dir/plugins` (manifest and component,
+/// as a third party would); returns that folder.
+pub fn install(dir: &Path, plugins: &[&str]) -> PathBuf {
+    let built = built();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plugins");
+    let target = dir.join("plugins");
+    for name in plugins {
+        let folder = target.join(name);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::copy(root.join(name).join("plugin.toml"), folder.join("plugin.toml")).unwrap();
+        let wasm = built.join(format!("frontdesk_test_plugin_{}.wasm", name.replace('-', "_")));
+        std::fs::copy(&wasm, folder.join("plugin.wasm")).unwrap_or_else(|e| panic!("{}: {e}", wasm.display()));
+    }
+    target
+}
+
+/// `sha256=<hex>` of `body` under `secret`.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// One request the fake provider received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// `POST /send HTTP/1.1`.
+    #[allow(dead_code, reason = "shown in assertion messages through Debug")]
+    pub request_line: String,
+    /// Headers, names lower-cased.
+    #[allow(dead_code, reason = "shown in assertion messages through Debug")]
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: String,
+    /// The status it was answered with.
+    pub status: u16,
+}
+
+/// A provider on 127.0.0.1 that records requests and fails the first
+/// `fail_first` of them with 503.
+#[derive(Clone)]
+pub struct FakeProvider {
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// Every request, in order.
+    pub received: Arc<Mutex<Vec<Received>>>,
+    fail_first: Arc<AtomicUsize>,
+}
+
+impl FakeProvider {
+    /// Starts listening; the first `fail_first` requests get 503.
+    pub fn start(fail_first: usize) -> FakeProvider {
+        Self::start_on("127.0.0.1:0", fail_first)
+    }
+
+    /// Starts on a given address (to come back on the same port).
+    pub fn start_on(addr: &str, fail_first: usize) -> FakeProvider {
+        let listener = TcpListener::bind(addr).expect("bind provider");
+        let provider = FakeProvider {
+            addr: listener.local_addr().unwrap().to_string(),
+            received: Arc::default(),
+            fail_first: Arc::new(AtomicUsize::new(fail_first)),
+        };
+        let p = provider.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let _ = p.answer(stream);
+            }
+        });
+        provider
+    }
+
+    /// Fail (503) every request from now on, or none.
+    pub fn set_failing(&self, failing: bool) {
+        self.fail_first.store(if failing { usize::MAX } else { 0 }, Ordering::SeqCst);
+    }
+
+    /// Requests answered 2xx.
+    pub fn accepted(&self) -> Vec<Received> {
+        self.received.lock().unwrap().iter().filter(|r| r.status < 300).cloned().collect()
+    }
+
+    fn answer(&self, mut stream: std::net::TcpStream) -> std::io::Result<()> {
+        let mut reader = BufReader::new(stream.try_clone()?);
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line)?;
+        let mut headers = Vec::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line)?;
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
+                if k == "content-length" {
+                    length = v.parse().unwrap_or(0);
+                }
+                headers.push((k, v));
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        let fail = self.fail_first.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+        let status = if fail { 503 } else { 200 };
+        let n = self.received.lock().unwrap().len();
+        self.received.lock().unwrap().push(Received {
+            request_line: request_line.trim_end().to_owned(),
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            status,
+        });
+        let reply = if fail { "{\"error\":\"try later\"}".to_owned() } else { format!("{{\"id\":\"p-{n}\"}}") };
+        let reason = if fail { "Service Unavailable" } else { "OK" };
+        write!(
+            stream,
+            "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+            reply.len()
+        )?;
+        stream.flush()
+    }
+}
+
+/// Polls `check` every 100 ms for up to `seconds`; true once it holds.
+pub fn eventually(seconds: u64, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    check()
+}
