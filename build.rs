@@ -52,7 +52,11 @@ fn plugin_crates(dir: &Path) -> Vec<(String, PathBuf, String)> {
             let manifest = std::fs::read_to_string(p.join("Cargo.toml")).expect("a plugin's Cargo.toml is readable");
             let package = manifest
                 .lines()
-                .find_map(|l| l.trim().strip_prefix("name").map(|rest| rest.trim_start_matches([' ', '=']).trim_matches('"').to_owned()))
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix("name")
+                        .map(|rest| rest.trim_start_matches([' ', '=']).trim_matches('"').to_owned())
+                })
                 .expect("a plugin's Cargo.toml names its package");
             let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             (name, p, package)
@@ -65,21 +69,22 @@ fn plugin_crates(dir: &Path) -> Vec<(String, PathBuf, String)> {
 fn build(root: &Path, target_dir: &Path, plugins: &[(String, PathBuf, String)]) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
-    command
-        .current_dir(root)
-        .args(["build", "--release", "--target", WASM_TARGET, "--target-dir"])
-        .arg(target_dir);
+    command.current_dir(root).args(["build", "--release", "--target", WASM_TARGET, "--target-dir"]).arg(target_dir);
     for (_, _, package) in plugins {
         command.args(["-p", package]);
     }
     // What the outer build set for the host must not leak into the guests.
-    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR", "RUSTC_WORKSPACE_WRAPPER"] {
+    for var in
+        ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR", "RUSTC_WORKSPACE_WRAPPER"]
+    {
         command.env_remove(var);
     }
     let output = command.output().expect("cargo runs");
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        if stderr.contains(WASM_TARGET) && (stderr.contains("may not be installed") || stderr.contains("can't find crate")) {
+        if stderr.contains(WASM_TARGET)
+            && (stderr.contains("may not be installed") || stderr.contains("can't find crate"))
+        {
             panic!(
                 "the {WASM_TARGET} target is not installed; the first-party plugins need it.\n\
                  Run: rustup target add {WASM_TARGET}\n\n{stderr}"

@@ -15,10 +15,10 @@ use anyhow::Context;
 use frontdesk_core::auth::{self, Role};
 use frontdesk_core::case_ref::CaseRefKey;
 use frontdesk_core::command::{Command, Outcome};
+use frontdesk_core::execute::{ExecContext, execute_alone};
 use frontdesk_core::outbox::PluginRoutes;
 use frontdesk_core::outbox::worker::OutboxWorker;
 use frontdesk_core::plugins::{HostOptions, Kind, PluginHost};
-use frontdesk_core::execute::{ExecContext, execute_alone};
 use frontdesk_core::service::Frontdesk;
 use frontdesk_core::store::{RedbStore, Store, StoreError};
 use frontdesk_core::writer::WriterConfig;
@@ -115,8 +115,7 @@ pub async fn run(
     };
     running.spawn_until_shutdown(|stop| outbox.run(stop));
     ensure_admin_token(running.frontdesk(), &config.server.data_dir).await?;
-    let state =
-        http::AppState::new(running.frontdesk().clone(), plugin_host, case_refs, config.server.max_body_bytes);
+    let state = http::AppState::new(running.frontdesk().clone(), plugin_host, case_refs, config.server.max_body_bytes);
     let router = http::router(state, config.server.request_timeout()?);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %config.server.data_dir.display(), "frontdesk listening");

@@ -93,7 +93,13 @@ fn details(status: &PluginStatus) -> String {
 /// # Errors
 /// Bad config, an unknown plugin or hook, an input that does not fit the
 /// hook, or a call that failed (the failure is printed with the numbers).
-pub fn run(plugin: &str, hook: &str, input: &Path, config: Option<&Path>, plugins_dir: Option<&Path>) -> anyhow::Result<()> {
+pub fn run(
+    plugin: &str,
+    hook: &str,
+    input: &Path,
+    config: Option<&Path>,
+    plugins_dir: Option<&Path>,
+) -> anyhow::Result<()> {
     let (config, _) = FileConfig::load(config)?;
     let text = std::fs::read_to_string(input).with_context(|| format!("cannot read {}", input.display()))?;
     let input: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", input.display()))?;

@@ -44,7 +44,9 @@ pub fn execute(txn: &mut dyn WriteTxn, m: &InboundMessage, ctx: &ExecContext<'_>
     };
     let body = if m.text.trim().is_empty() { m.full_text.as_deref().unwrap_or(&m.text) } else { &m.text };
     let outcome = match thread(txn, m, customer_id)? {
-        Some(case) => add_message(txn, case, MessageKind::Customer, body, &Actor::Customer(customer_id), Some(via), ctx)?,
+        Some(case) => {
+            add_message(txn, case, MessageKind::Customer, body, &Actor::Customer(customer_id), Some(via), ctx)?
+        }
         None => {
             let subject = subject_of(m);
             let start = CaseStart {
@@ -76,14 +78,19 @@ pub fn execute(txn: &mut dyn WriteTxn, m: &InboundMessage, ctx: &ExecContext<'_>
 /// The sender's customer, created if new. Identities the sender gave that
 /// already belong to someone else are left out rather than refusing the
 /// message: the message is never lost over a conflict.
-fn resolve_customer(txn: &mut dyn WriteTxn, m: &InboundMessage, ctx: &ExecContext<'_>) -> Result<CustomerId, CommandError> {
+fn resolve_customer(
+    txn: &mut dyn WriteTxn,
+    m: &InboundMessage,
+    ctx: &ExecContext<'_>,
+) -> Result<CustomerId, CommandError> {
     let mut identities = vec![m.sender.clone()];
     identities.extend(m.other_identities.iter().cloned());
     let input = CustomerInput { name: m.sender_name.clone(), identities, ..Default::default() };
     match upsert_customer(txn, &input, &m.plugin, ctx) {
         Ok((customer, ..)) => Ok(customer.id),
         Err(CommandError::IdentityConflict { .. }) => {
-            let input = CustomerInput { name: m.sender_name.clone(), identities: vec![m.sender.clone()], ..Default::default() };
+            let input =
+                CustomerInput { name: m.sender_name.clone(), identities: vec![m.sender.clone()], ..Default::default() };
             Ok(upsert_customer(txn, &input, &m.plugin, ctx)?.0.id)
         }
         Err(e) => Err(e),

@@ -29,7 +29,8 @@ pub fn record(
 ) -> Result<Outcome, CommandError> {
     if let Some(case_id) = case_id {
         let case = load_case(txn, case_id)?;
-        let draft = Draft { case_id: Some(case.id), customer_id: case.customer_id, actor, caused_by: Cause::None, body };
+        let draft =
+            Draft { case_id: Some(case.id), customer_id: case.customer_id, actor, caused_by: Cause::None, body };
         return commit_case(txn, Some(case), vec![draft], ctx, false);
     }
     let customer = txn.customer(customer_id)?.ok_or(CommandError::CustomerNotFound(customer_id))?;

@@ -39,7 +39,12 @@ pub struct AppState {
 impl AppState {
     /// State over a running core and its plugins; bodies over
     /// `max_body_bytes` get 413.
-    pub fn new(frontdesk: Arc<Frontdesk>, plugins: Arc<PluginHost>, case_refs: CaseRefKey, max_body_bytes: usize) -> Self {
+    pub fn new(
+        frontdesk: Arc<Frontdesk>,
+        plugins: Arc<PluginHost>,
+        case_refs: CaseRefKey,
+        max_body_bytes: usize,
+    ) -> Self {
         Self { frontdesk, plugins, case_refs, max_body_bytes }
     }
 }

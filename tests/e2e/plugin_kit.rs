@@ -20,7 +20,10 @@ pub fn built() -> &'static Path {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasm-test-plugins");
         let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        command.current_dir(root).args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"]).arg(&target);
+        command
+            .current_dir(root)
+            .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+            .arg(&target);
         for name in names(&root.join("tests/plugins")) {
             command.args(["-p", &format!("frontdesk-test-plugin-{name}")]);
         }
@@ -144,8 +147,8 @@ impl FakeProvider {
                 headers.push((k, v));
             }
         }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
+        let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+        let body = if chunked { read_chunked(&mut reader)? } else { read_exact(&mut reader, length)? };
         let fail = self.fail_first.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
         let status = if fail { 503 } else { 200 };
         let n = self.received.lock().unwrap().len();
@@ -163,6 +166,27 @@ impl FakeProvider {
             reply.len()
         )?;
         stream.flush()
+    }
+}
+
+fn read_exact(reader: &mut impl Read, length: usize) -> std::io::Result<Vec<u8>> {
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(body)
+}
+
+fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        reader.read_line(&mut size)?;
+        let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
+        let mut chunk = vec![0; size + 2];
+        reader.read_exact(&mut chunk)?;
+        if size == 0 {
+            return Ok(body);
+        }
+        body.extend_from_slice(&chunk[..size]);
     }
 }
 

@@ -96,7 +96,11 @@ pub fn enqueue_for_case(
 ///
 /// # Errors
 /// Storage failures.
-pub fn enqueue_enrichment(txn: &mut dyn WriteTxn, customer: CustomerId, ctx: &ExecContext<'_>) -> Result<(), StoreError> {
+pub fn enqueue_enrichment(
+    txn: &mut dyn WriteTxn,
+    customer: CustomerId,
+    ctx: &ExecContext<'_>,
+) -> Result<(), StoreError> {
     for crm in &ctx.plugins.crms {
         push(txn, kind::CRM_ENRICH, crm, json!({}), None, customer, ctx)?;
     }

@@ -64,7 +64,8 @@ impl PluginSource {
             found.push(PluginSource {
                 dir_name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
                 origin: Origin::Dir(path.clone()),
-                manifest: read("plugin.toml").and_then(|b| String::from_utf8(b).map_err(|_| "plugin.toml: not UTF-8".into())),
+                manifest: read("plugin.toml")
+                    .and_then(|b| String::from_utf8(b).map_err(|_| "plugin.toml: not UTF-8".into())),
                 wasm: read("plugin.wasm"),
             });
         }
@@ -402,7 +403,11 @@ impl PluginHost {
 
     /// Names of the running plugins of `kind`.
     pub fn names_of(&self, kind: Kind) -> Vec<String> {
-        self.loaded.values().filter(|p| p.manifest.kind == kind && p.context.settings.enabled).map(|p| p.manifest.name.clone()).collect()
+        self.loaded
+            .values()
+            .filter(|p| p.manifest.kind == kind && p.context.settings.enabled)
+            .map(|p| p.manifest.name.clone())
+            .collect()
     }
 
     /// The webhook secret of a channel plugin, if configured.
@@ -486,10 +491,16 @@ impl PluginHost {
     pub fn on_case_event(&self, name: &str, event: &v0_1::CaseEvent) -> Result<((), CallReport), CallError> {
         let plugin = self.plugin(name, Kind::Crm)?;
         let deadline = plugin.context.settings.io_timeout;
-        self.run(&plugin, "on-case-event", deadline, |_| Ok(()), |store, template| match template {
-            Template::Crm(pre) => pre.instantiate(&mut *store)?.call_on_case_event(&mut *store, event),
-            _ => unreachable!("checked by kind"),
-        })
+        self.run(
+            &plugin,
+            "on-case-event",
+            deadline,
+            |_| Ok(()),
+            |store, template| match template {
+                Template::Crm(pre) => pre.instantiate(&mut *store)?.call_on_case_event(&mut *store, event),
+                _ => unreachable!("checked by kind"),
+            },
+        )
     }
 
     /// `score` of a health plugin.
@@ -557,16 +568,24 @@ impl PluginHost {
             peak_memory_bytes: store.data().limit.peak_bytes(),
             memory_limit_bytes: plugin.context.settings.memory_bytes,
         };
-        let failure = |kind: FailureKind, message: String| CallError::Failed { plugin: name.into(), hook, kind, message };
+        let failure =
+            |kind: FailureKind, message: String| CallError::Failed { plugin: name.into(), hook, kind, message };
         let result = match outcome {
             Ok(Ok(value)) => match check(&value) {
                 Ok(()) => Ok(value),
                 Err(why) => Err(failure(FailureKind::BadOutput, why)),
             },
-            Ok(Err(reported)) => {
-                Err(CallError::Reported { plugin: name.into(), hook, message: reported.message, retryable: reported.retryable })
-            }
+            Ok(Err(reported)) => Err(CallError::Reported {
+                plugin: name.into(),
+                hook,
+                message: reported.message,
+                retryable: reported.retryable,
+            }),
             Err(error) => match classify(&error) {
+                Some(kind) if kind != FailureKind::Timeout => {
+                    tracing::debug!(plugin = name, hook, "plugin failure in full: {error:?}");
+                    Err(failure(kind, describe(&error, kind, deadline)))
+                }
                 Some(kind) => Err(failure(kind, describe(&error, kind, deadline))),
                 None => Err(CallError::Busy(name.into())),
             },
@@ -580,7 +599,7 @@ impl Loaded {
     fn status(&self, now: Instant) -> PluginStatus {
         let settings = &self.context.settings;
         let (status, reason) = if !settings.enabled {
-            ("disabled", Some("enabled = false in the config".to_owned()))
+            ("disabled", settings.disabled_reason.clone())
         } else {
             match self.breaker.state(now) {
                 BreakerState::Open => ("circuit_open", Some("repeated failures; waiting out the cool-down".into())),
@@ -660,13 +679,19 @@ fn classify(error: &wasmtime::Error) -> Option<FailureKind> {
 fn describe(error: &wasmtime::Error, kind: FailureKind, deadline: Duration) -> String {
     match kind {
         FailureKind::Timeout => format!("ran past its {} ms deadline", deadline.as_millis()),
-        _ => {
-            let text = format!("{error:#}");
-            // The first line names the problem; the backtrace that follows
-            // is for the plugin's author, in the log.
-            text.lines().next().unwrap_or_default().chars().take(500).collect()
-        }
+        FailureKind::MemoryLimit => match error.downcast_ref::<MemoryLimitHit>() {
+            Some(hit) => hit.to_string(),
+            None => root_cause(error),
+        },
+        FailureKind::Trap | FailureKind::BadOutput => root_cause(error),
     }
+}
+
+/// The innermost error's first line: what went wrong, without the wasm
+/// backtrace (which goes to the log for the plugin's author).
+fn root_cause(error: &wasmtime::Error) -> String {
+    let text = error.root_cause().to_string();
+    text.lines().next().unwrap_or_default().chars().take(500).collect()
 }
 
 type Prepared = (Manifest, Settings, PluginSource, Vec<u8>);
@@ -737,7 +762,8 @@ fn link(
         }
     })?;
     let world = manifest.kind.as_str();
-    let wrong_world = |e: wasmtime::Error| refuse(format!("it does not export the `{world}` world: {}", first_line(&e)));
+    let wrong_world =
+        |e: wasmtime::Error| refuse(format!("it does not export the `{world}` world: {}", first_line(&e)));
     let template = match manifest.kind {
         Kind::Channel => Template::Channel(channel::ChannelPre::new(pre).map_err(wrong_world)?),
         Kind::Crm => Template::Crm(crm::CrmPre::new(pre).map_err(wrong_world)?),

@@ -52,6 +52,10 @@ pub struct Manifest {
     /// What it asks for.
     #[serde(default)]
     pub capabilities: Requested,
+    /// Config keys without which the plugin cannot work (a CRM's `api_url`):
+    /// while any is unset or empty, the plugin is loaded but disabled.
+    #[serde(default)]
+    pub requires_config: Vec<String>,
     /// Default config, overlaid by the operator's `[plugins.NAME]`.
     #[serde(default)]
     pub config: toml::Table,

@@ -111,7 +111,9 @@ impl Runtime {
             // settings. wasmtime also checks its header before using it.
             match unsafe { Component::deserialize_file(&self.engine, &path) } {
                 Ok(component) => return Ok((component, Compiled::Cached, started.elapsed())),
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "plugin cache entry unusable; recompiling"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "plugin cache entry unusable; recompiling")
+                }
             }
         }
         let component = Component::new(&self.engine, wasm)?;

@@ -8,13 +8,16 @@ use super::manifest::{Manifest, config_value};
 use crate::duration::parse_duration;
 
 /// Keys the host reads; every other key is plugin config.
-const RESERVED: &[&str] = &["enabled", "secret", "allowed_hosts", "kv", "timeout", "io_timeout", "memory_mib", "max_inbound_bytes"];
+const RESERVED: &[&str] =
+    &["enabled", "secret", "allowed_hosts", "kv", "timeout", "io_timeout", "memory_mib", "max_inbound_bytes"];
 
 /// Per-plugin settings after merging the manifest with the operator's table.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `enabled` (default true).
+    /// `enabled` (default true), and every required config key set.
     pub enabled: bool,
+    /// Why it is not enabled.
+    pub disabled_reason: Option<String>,
     /// `secret`: the HMAC key for inbound webhooks (channels).
     pub secret: Option<String>,
     /// Hosts the plugin may reach: those both the manifest and the operator name.
@@ -76,7 +79,9 @@ impl Settings {
             None => Vec::new(),
             Some(toml::Value::Array(hosts)) => hosts
                 .iter()
-                .map(|h| h.as_str().map(|s| s.to_ascii_lowercase()).ok_or_else(|| error("allowed_hosts", "must be strings")))
+                .map(|h| {
+                    h.as_str().map(|s| s.to_ascii_lowercase()).ok_or_else(|| error("allowed_hosts", "must be strings"))
+                })
                 .collect::<Result<_, _>>()?,
             Some(_) => Err(error("allowed_hosts", "must be a list of hosts"))?,
         };
@@ -107,8 +112,23 @@ impl Settings {
                 config.insert(key.clone(), config_value(value));
             }
         }
+        let enabled = boolean("enabled", true)?;
+        let missing: Vec<&str> = manifest
+            .requires_config
+            .iter()
+            .filter(|k| config.get(*k).is_none_or(|v| v.trim().is_empty()))
+            .map(String::as_str)
+            .collect();
+        let disabled_reason = if !enabled {
+            Some("enabled = false in the config".to_owned())
+        } else if !missing.is_empty() {
+            Some(format!("needs config: set {} in [plugins.{}]", missing.join(", "), manifest.name))
+        } else {
+            None
+        };
         Ok(Settings {
-            enabled: boolean("enabled", true)?,
+            enabled: disabled_reason.is_none(),
+            disabled_reason,
             secret,
             allowed_hosts,
             hosts_not_granted,
@@ -176,10 +196,14 @@ mod tests {
         assert!(!settings.kv);
         assert_eq!(settings.hosts_not_granted, ["crm.example", "127.0.0.1:9000"]);
 
-        let settings =
-            Settings::merge(&manifest(), Some(&table(r#"allowed_hosts = ["crm.example", "evil.example"]
-kv = true"#)))
-            .unwrap();
+        let settings = Settings::merge(
+            &manifest(),
+            Some(&table(
+                r#"allowed_hosts = ["crm.example", "evil.example"]
+kv = true"#,
+            )),
+        )
+        .unwrap();
         assert_eq!(settings.allowed_hosts, ["crm.example"]);
         assert!(settings.kv);
         assert!(settings.allows("CRM.example", Some(443)));
@@ -199,11 +223,13 @@ kv = true"#)))
     fn operator_keys_overlay_the_manifest_config_and_reserved_keys_stay_out() {
         let settings = Settings::merge(
             &manifest(),
-            Some(&table(r#"api_url = "http://127.0.0.1:9000"
+            Some(&table(
+                r#"api_url = "http://127.0.0.1:9000"
 api_key = "k"
 secret = "s"
 timeout = "250ms"
-memory_mib = 8"#)),
+memory_mib = 8"#,
+            )),
         )
         .unwrap();
         assert_eq!(settings.config["api_url"], "http://127.0.0.1:9000");

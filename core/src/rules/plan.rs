@@ -212,7 +212,11 @@ fn hook_args(txn: &dyn WriteTxn, event: &Event, now: Timestamp) -> Result<Option
     if let EventBody::HealthChanged { score, previous_score, .. } = &event.body {
         let Some(customer) = txn.customer(event.customer_id)? else { return Ok(None) };
         let before = previous_score.map_or(UNKNOWN_HEALTH, i64::from);
-        return Ok(Some(vec![rhai::Dynamic::from(CustomerView::new(&customer)), before.into(), i64::from(*score).into()]));
+        return Ok(Some(vec![
+            rhai::Dynamic::from(CustomerView::new(&customer)),
+            before.into(),
+            i64::from(*score).into(),
+        ]));
     }
     let Some(case) = event.case_id.map(|id| txn.case(id)).transpose()?.flatten() else { return Ok(None) };
     let customer = txn.customer(case.customer_id)?;
