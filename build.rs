@@ -23,6 +23,7 @@ fn main() {
     // `target/<profile>/build/frontdesk-*/out` -> `target/<profile>/wasm-plugins`.
     let target_dir = out.ancestors().nth(3).map_or_else(|| out.join("wasm-plugins"), |p| p.join("wasm-plugins"));
     if !plugins.is_empty() {
+        ensure_wasm_target();
         build(&root, &target_dir, &plugins);
     }
 
@@ -64,6 +65,20 @@ fn plugin_crates(dir: &Path) -> Vec<(String, PathBuf, String)> {
         .collect();
     found.sort();
     found
+}
+
+/// Installs the wasm target through rustup when it is missing, so a fresh
+/// machine with only the toolchain builds; without rustup, the build below
+/// fails with the command to run.
+fn ensure_wasm_target() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let Ok(output) = Command::new(rustc).args(["--print", "sysroot"]).output() else { return };
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    if sysroot.join("lib/rustlib").join(WASM_TARGET).exists() {
+        return;
+    }
+    println!("cargo:warning=installing the {WASM_TARGET} target with rustup (the first-party plugins need it)");
+    let _ = Command::new("rustup").args(["target", "add", WASM_TARGET]).status();
 }
 
 fn build(root: &Path, target_dir: &Path, plugins: &[(String, PathBuf, String)]) {

@@ -315,3 +315,39 @@ fn the_key_value_store_needs_both_the_manifest_and_the_operator_and_survives_res
     let (_, body) = signals(&server, &id, "counter", 1);
     assert_eq!(body["health"]["reasons"][0], "call 3", "{body}");
 }
+
+#[test]
+fn health_signals_score_the_customer_and_a_drop_to_critical_opens_a_check_in_case() {
+    let dir = workdir();
+    std::fs::create_dir_all(dir.path().join("scripts")).unwrap();
+    let rule = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/40-outreach.rhai");
+    std::fs::copy(rule, dir.path().join("scripts/40-outreach.rhai")).unwrap();
+    let server = Server::start_with(dir.path(), "");
+    let id = customer(&server, "acme@example.com");
+    let path = format!("/api/v1/customers/{id}/signals");
+
+    let thriving = json!({"signals": {"logins_30d": 40, "seats_used_ratio": 0.9, "open_cases": 0, "csat_avg": 4.8,
+        "days_to_renewal": 200, "favourite_colour": 7}});
+    let (status, body) = server.post(&path, thriving);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["health"]["band"], "healthy", "{body}");
+    assert!(body["health"]["score"].as_u64().unwrap() >= 70);
+    assert!(!body["health"]["reasons"].as_array().unwrap().is_empty());
+
+    let (status, body) = server.post(&path, json!({"signals": {"logins_30d": "many"}}));
+    assert_eq!(status, 400, "{body}");
+
+    let failing = json!({"signals": {"logins_30d": 0, "seats_used_ratio": 0.05, "open_cases": 9, "csat_avg": 1.2,
+        "days_to_renewal": 5}});
+    let (status, body) = server.post(&path, failing);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["health"]["band"], "critical", "{body}");
+
+    let changes = events_of(&server, &format!("/api/v1/customers/{id}/events"), "health_changed");
+    assert_eq!(changes.len(), 2);
+    assert_eq!(changes[1]["data"]["previous_band"], "healthy");
+    let (_, cases) = server.get(&format!("/api/v1/cases?customer={id}"));
+    let cases = cases["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    assert_eq!(cases[0]["subject"], "Check-in: account health is critical");
+}
