@@ -302,6 +302,8 @@ pub enum Outcome {
         customer: Customer,
         /// Whether it is new.
         created: bool,
+        /// Events written that rules react to (`health_changed`).
+        events: Vec<Event>,
     },
     /// A token was stored.
     Token(ApiToken),

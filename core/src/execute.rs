@@ -60,7 +60,7 @@ pub fn execute_planned(
         return Ok(outcome);
     }
     let mut events = match &outcome {
-        Outcome::Case { events, .. } => events.clone(),
+        Outcome::Case { events, .. } | Outcome::Customer { events, .. } => events.clone(),
         _ => Vec::new(),
     };
     let mut index = 0;
@@ -143,7 +143,7 @@ pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>)
         }
         Command::UpsertCustomer { input, actor } => {
             let (customer, created, _) = upsert_customer(txn, input, actor, ctx)?;
-            Ok(Outcome::Customer { customer, created })
+            Ok(Outcome::Customer { customer, created, events: Vec::new() })
         }
         Command::CreateToken(token) => {
             crate::command::check_name("token name", &token.name)?;

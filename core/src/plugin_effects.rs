@@ -38,7 +38,7 @@ pub fn record(
     for event in stamp(txn, vec![draft], ctx) {
         txn.append_event(&event)?;
     }
-    Ok(Outcome::Customer { customer, created: false })
+    Ok(Outcome::Customer { customer, created: false, events: Vec::new() })
 }
 
 /// Sets the customer's health; a changed score or band records
@@ -79,11 +79,13 @@ pub fn set_health(
             plugin: plugin_name,
         };
         let draft = Draft { case_id: None, customer_id, actor: plugin.clone(), caused_by: Cause::None, body };
-        for event in stamp(txn, vec![draft], ctx) {
-            txn.append_event(&event)?;
+        let events = stamp(txn, vec![draft], ctx);
+        for event in &events {
+            txn.append_event(event)?;
         }
+        return Ok(Outcome::Customer { customer, created: false, events });
     }
-    Ok(Outcome::Customer { customer, created: false })
+    Ok(Outcome::Customer { customer, created: false, events: Vec::new() })
 }
 
 /// Applies a CRM's view of the customer: name and tier when the CRM has
@@ -106,7 +108,7 @@ pub fn enrich(
     let attributes_set: Vec<String> =
         attributes.iter().filter(|(k, v)| customer.attributes.get(*k) != Some(*v)).map(|(k, _)| k.clone()).collect();
     if name.is_none() && tier.is_none() && attributes_set.is_empty() {
-        return Ok(Outcome::Customer { customer, created: false });
+        return Ok(Outcome::Customer { customer, created: false, events: Vec::new() });
     }
     if let Some(name) = name {
         customer.name = Some(name.to_owned());
@@ -135,5 +137,5 @@ pub fn enrich(
     for event in stamp(txn, vec![draft], ctx) {
         txn.append_event(&event)?;
     }
-    Ok(Outcome::Customer { customer, created: false })
+    Ok(Outcome::Customer { customer, created: false, events: Vec::new() })
 }

@@ -184,7 +184,7 @@ async fn upsert_customer(
     }
     let command = Command::UpsertCustomer { input: body.into_input()?, actor: principal.actor() };
     match state.frontdesk.execute(command).await? {
-        Outcome::Customer { customer, created } => {
+        Outcome::Customer { customer, created, .. } => {
             let status = if created { StatusCode::CREATED } else { StatusCode::OK };
             Ok((status, Json(json!(customer))))
         }

@@ -320,7 +320,7 @@ pub fn plan(
     };
     let mut overlay = Overlay::new(store);
     let mut events = match execute(&mut overlay, command, ctx) {
-        Ok(Outcome::Case { events, .. }) => events,
+        Ok(Outcome::Case { events, .. } | Outcome::Customer { events, .. }) => events,
         Ok(_) => return Ok(None),
         Err(CommandError::Store(e)) => return Err(e),
         Err(_) => return Ok(None),

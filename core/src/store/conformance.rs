@@ -153,7 +153,7 @@ fn identities_resolve_to_their_customer(store: &dyn Store) {
         identities: vec![Identity::email("ann@example.com").unwrap(), Identity::chat("ann").unwrap()],
         ..CustomerInput::default()
     };
-    let Ok(Outcome::Customer { customer, created: true }) =
+    let Ok(Outcome::Customer { customer, created: true, .. }) =
         run(store, &Command::UpsertCustomer { input, actor: Actor::System }, now)
     else {
         panic!("customer not created");
