@@ -124,7 +124,7 @@ fn editing_a_script_changes_behaviour_without_a_restart_and_bad_versions_keep_th
     let server = Server::start(dir.path());
     assert_eq!(create(&server, "one", json!({"email": "x@example.com"}))["tags"], json!(["first"]));
 
-    std::fs::write(&file, "fn on_case_created(ticket, customer) { add_tag(\"second\"); }\n").unwrap();
+    save(&file, "fn on_case_created(ticket, customer) { add_tag(\"second\"); }\n");
     let started = Instant::now();
     eventually("the new version", || {
         create(&server, "two", json!({"email": "x@example.com"}))["tags"] == json!(["second"])
@@ -132,7 +132,7 @@ fn editing_a_script_changes_behaviour_without_a_restart_and_bad_versions_keep_th
     assert!(started.elapsed() < Duration::from_secs(2), "reloaded in {:?}", started.elapsed());
 
     // A syntax error: the last good version keeps running; the admin API says where.
-    std::fs::write(&file, "fn on_case_created(ticket, customer) {\n    add_tag(\"third\"\n}\n").unwrap();
+    save(&file, "fn on_case_created(ticket, customer) {\n    add_tag(\"third\"\n}\n");
     eventually("the compile error", || {
         let (_, scripts) = server.get("/api/v1/admin/scripts");
         scripts["scripts"][0]["status"] == "error"
@@ -346,4 +346,13 @@ fn a_script_that_floods_actions_fails_whole() {
     assert!(!all.iter().any(|e| e["type"] == "note_added"), "none of the flood applies");
     let error = all.iter().find(|e| e["type"] == "script_error").expect("a script_error");
     assert!(error["data"]["message"].as_str().unwrap().contains("5000 actions"), "{error}");
+}
+
+/// Replaces `file` the way editors do (write aside, rename over), so the
+/// watcher never sees a half-written version: a truncated file compiles to an
+/// empty rule set, which would become the "last good" version.
+fn save(file: &std::path::Path, text: &str) {
+    let aside = file.with_extension("rhai.tmp");
+    std::fs::write(&aside, text).unwrap();
+    std::fs::rename(&aside, file).unwrap();
 }

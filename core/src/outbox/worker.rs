@@ -131,11 +131,11 @@ impl OutboxWorker {
             Ok(effect) => AttemptResult::Done(effect),
             Err(Failure::Gone(message)) => AttemptResult::Failed { message, retryable: false, fault: None },
             Err(Failure::Store(e)) => AttemptResult::Failed { message: e.to_string(), retryable: true, fault: None },
-            Err(Failure::Call(e)) => self.from_call_error(e),
+            Err(Failure::Call(e)) => self.result_of_failed_call(e),
         }
     }
 
-    fn from_call_error(&self, error: CallError) -> AttemptResult {
+    fn result_of_failed_call(&self, error: CallError) -> AttemptResult {
         let message = error.to_string();
         match error {
             CallError::CircuitOpen(_) | CallError::Busy(_) | CallError::Disabled(_) => {

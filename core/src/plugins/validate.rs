@@ -14,6 +14,7 @@ pub const MAX_SHORT_BYTES: usize = 1024;
 pub const MAX_ITEMS: usize = 100;
 
 /// Output of `parse-inbound`.
+#[allow(clippy::ptr_arg, reason = "a check takes a reference to the hook's output type, here a Vec")]
 pub fn inbound(messages: &Vec<InboundMessage>) -> Result<(), String> {
     if messages.len() > MAX_MESSAGES {
         return Err(format!("{} messages, over the limit of {MAX_MESSAGES}", messages.len()));
