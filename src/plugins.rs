@@ -112,7 +112,15 @@ pub fn run(
         anyhow::bail!("plugin {plugin} is refused: {}", status.reason.unwrap_or_default());
     }
     let input_bytes = text.len();
-    let (output, report) = call(&host, plugin, hook, &input)?;
+    let (output, report) = match call(&host, plugin, hook, &input) {
+        Ok(done) => done,
+        Err(error) => {
+            if let Some(report) = host.last_failed_call(plugin) {
+                print_report(input_bytes, 0, &report);
+            }
+            return Err(error);
+        }
+    };
     let output_text = serde_json::to_string_pretty(&output)?;
     println!("{output_text}");
     print_report(input_bytes, output_text.len(), &report);

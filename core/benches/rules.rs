@@ -44,7 +44,7 @@ fn new_case(n: u64) -> Command {
     Command::CreateCase(NewCase {
         subject,
         customer: CustomerRef::Match(CustomerInput {
-            tier: (n % 5 == 0).then(|| "enterprise".to_owned()),
+            tier: n.is_multiple_of(5).then(|| "enterprise".to_owned()),
             identities: vec![Identity::email(&format!("c{n}@example.com")).expect("valid email")],
             ..CustomerInput::default()
         }),

@@ -6,6 +6,8 @@ use wasip2::http::outgoing_handler;
 use wasip2::http::types::{ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, Scheme};
 use wasip2::io::streams::StreamError;
 
+use crate::channel::PluginError;
+
 /// An HTTP request.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -35,6 +37,23 @@ impl Response {
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
+
+    /// `Ok` for 2xx. Otherwise the error to return from an export, naming
+    /// `api` (for example "mail API"), the status and the start of the
+    /// answer: retryable for 429 and 5xx (busy or down: the outbox tries
+    /// again), permanent for any other status (the request is refused).
+    pub fn check(&self, api: &str) -> Result<(), PluginError> {
+        if self.is_success() {
+            return Ok(());
+        }
+        let answer: String = String::from_utf8_lossy(&self.body).chars().take(200).collect();
+        let message = format!("{api} answered {}: {}", self.status, answer.trim());
+        if self.status == 429 || self.status >= 500 {
+            Err(PluginError::retryable(message))
+        } else {
+            Err(PluginError::permanent(message))
+        }
+    }
 }
 
 /// Why a request got no response.
@@ -54,6 +73,21 @@ impl std::fmt::Display for Error {
             Error::InvalidUrl(url) => write!(f, "invalid URL `{url}`"),
             Error::Denied => write!(f, "the server refused the destination (not a granted host)"),
             Error::Failed(why) => write!(f, "request failed: {why}"),
+        }
+    }
+}
+
+impl Error {
+    /// This failure as the error to return from an export, naming `api`: a
+    /// request that failed on the way is worth retrying; a host that is not
+    /// granted or a bad URL is not (the operator has to change the config).
+    pub fn into_plugin_error(self, api: &str) -> PluginError {
+        match self {
+            Error::Failed(_) => PluginError::retryable(format!("{api}: {self}")),
+            Error::Denied => {
+                PluginError::permanent(format!("{api} host is not granted: add it to the plugin's allowed_hosts"))
+            }
+            Error::InvalidUrl(_) => PluginError::permanent(format!("{api}: {self} (check `api_url`)")),
         }
     }
 }
@@ -169,6 +203,21 @@ fn split_url(url: &str) -> Option<(Scheme, &str, &str)> {
     (!authority.is_empty()).then_some((scheme, authority, path))
 }
 
+/// Percent-encodes everything but RFC 3986 unreserved characters, so a
+/// value is safe as one path segment or query value (`+` in an address
+/// stays a `+`, `/` cannot start a new segment).
+pub fn encode_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +232,50 @@ mod tests {
         assert_eq!((authority, path), ("api.example", "/"));
         assert!(split_url("no-scheme").is_none());
         assert!(split_url("http:///path").is_none());
+    }
+
+    #[test]
+    fn components_are_percent_encoded() {
+        let cases = [
+            ("abc-._~XYZ09", "abc-._~XYZ09"),
+            ("a b", "a%20b"),
+            ("a/b?c#d&e", "a%2Fb%3Fc%23d%26e"),
+            ("ann+vip@example.com", "ann%2Bvip%40example.com"),
+            ("é", "%C3%A9"),
+        ];
+        for (raw, encoded) in cases {
+            assert_eq!(encode_component(raw), encoded);
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_retryable_or_permanent_errors() {
+        let response = |status| Response { status, headers: Vec::new(), body: b"{\"error\":\"x\"}".to_vec() };
+        for status in [200, 201, 202, 204] {
+            assert!(response(status).check("mail API").is_ok());
+        }
+        for status in [429, 500, 502, 503] {
+            assert!(response(status).check("mail API").unwrap_err().retryable, "{status}");
+        }
+        for status in [400, 401, 403, 404, 422] {
+            let error = response(status).check("mail API").unwrap_err();
+            assert!(!error.retryable, "{status}");
+            assert!(
+                error.message.starts_with(&format!("mail API answered {status}: {{\"error\"")),
+                "{}",
+                error.message
+            );
+        }
+    }
+
+    #[test]
+    fn failed_requests_are_retryable_and_refused_ones_permanent() {
+        let failed = Error::Failed("connection refused".into()).into_plugin_error("CRM API");
+        assert!(failed.retryable);
+        assert_eq!(failed.message, "CRM API: request failed: connection refused");
+        let denied = Error::Denied.into_plugin_error("CRM API");
+        assert!(!denied.retryable && denied.message.contains("allowed_hosts"));
+        let url = Error::InvalidUrl("x".into()).into_plugin_error("CRM API");
+        assert!(!url.retryable && url.message.contains("api_url"));
     }
 }

@@ -22,8 +22,8 @@ pub mod http;
 /// agent replies. Export with [`export_channel!`].
 pub mod channel {
     wit_bindgen::generate!({
-        path: "wit/v0.1",
-        world: "frontdesk:plugin/channel@0.1.0",
+        path: "wit/v0.1.1",
+        world: "frontdesk:plugin/channel@0.1.1",
         pub_export_macro: true,
         export_macro_name: "export_channel",
         default_bindings_module: "frontdesk_plugin_sdk::channel",
@@ -38,17 +38,17 @@ pub mod channel {
 #[allow(clippy::too_many_arguments)]
 pub mod crm {
     wit_bindgen::generate!({
-        path: "wit/v0.1",
-        world: "frontdesk:plugin/crm@0.1.0",
+        path: "wit/v0.1.1",
+        world: "frontdesk:plugin/crm@0.1.1",
         pub_export_macro: true,
         export_macro_name: "export_crm",
         default_bindings_module: "frontdesk_plugin_sdk::crm",
         with: {
-            "frontdesk:plugin/types@0.1.0": crate::channel::frontdesk::plugin::types,
-            "frontdesk:plugin/log@0.1.0": crate::channel::frontdesk::plugin::log,
-            "frontdesk:plugin/clock@0.1.0": crate::channel::frontdesk::plugin::clock,
-            "frontdesk:plugin/config@0.1.0": crate::channel::frontdesk::plugin::config,
-            "frontdesk:plugin/kv@0.1.0": crate::channel::frontdesk::plugin::kv,
+            "frontdesk:plugin/types@0.1.1": crate::channel::frontdesk::plugin::types,
+            "frontdesk:plugin/log@0.1.1": crate::channel::frontdesk::plugin::log,
+            "frontdesk:plugin/clock@0.1.1": crate::channel::frontdesk::plugin::clock,
+            "frontdesk:plugin/config@0.1.1": crate::channel::frontdesk::plugin::config,
+            "frontdesk:plugin/kv@0.1.1": crate::channel::frontdesk::plugin::kv,
         },
         generate_all,
     });
@@ -61,17 +61,17 @@ pub mod crm {
 #[allow(clippy::too_many_arguments)]
 pub mod health {
     wit_bindgen::generate!({
-        path: "wit/v0.1",
-        world: "frontdesk:plugin/health@0.1.0",
+        path: "wit/v0.1.1",
+        world: "frontdesk:plugin/health@0.1.1",
         pub_export_macro: true,
         export_macro_name: "export_health",
         default_bindings_module: "frontdesk_plugin_sdk::health",
         with: {
-            "frontdesk:plugin/types@0.1.0": crate::channel::frontdesk::plugin::types,
-            "frontdesk:plugin/log@0.1.0": crate::channel::frontdesk::plugin::log,
-            "frontdesk:plugin/clock@0.1.0": crate::channel::frontdesk::plugin::clock,
-            "frontdesk:plugin/config@0.1.0": crate::channel::frontdesk::plugin::config,
-            "frontdesk:plugin/kv@0.1.0": crate::channel::frontdesk::plugin::kv,
+            "frontdesk:plugin/types@0.1.1": crate::channel::frontdesk::plugin::types,
+            "frontdesk:plugin/log@0.1.1": crate::channel::frontdesk::plugin::log,
+            "frontdesk:plugin/clock@0.1.1": crate::channel::frontdesk::plugin::clock,
+            "frontdesk:plugin/config@0.1.1": crate::channel::frontdesk::plugin::config,
+            "frontdesk:plugin/kv@0.1.1": crate::channel::frontdesk::plugin::kv,
         },
         generate_all,
     });
@@ -137,6 +137,15 @@ pub mod clock {
     pub fn now_rfc3339() -> String {
         crate::channel::frontdesk::plugin::clock::now_rfc3339()
     }
+    /// When the server stops this call, in milliseconds since the Unix epoch
+    /// (contract 0.1.1; declare `api = "^0.1.1"` when you use it).
+    pub fn deadline_unix_ms() -> i64 {
+        crate::channel::frontdesk::plugin::clock::deadline_unix_ms()
+    }
+    /// Milliseconds left before the server stops this call (0 once past).
+    pub fn remaining_ms() -> i64 {
+        (deadline_unix_ms() - now_unix_ms()).max(0)
+    }
 }
 
 /// The plugin's private key-value store (needs the `kv` capability).
@@ -164,7 +173,10 @@ mod tests {
     /// new folder; this hash is only ever added to, never edited.
     #[test]
     fn released_contract_versions_are_frozen() {
-        let released = [("wit/v0.1/plugin.wit", "d512038fac5d082e86a812e9ba0724c98880b218a5839afd81d3d6b96df18108")];
+        let released = [
+            ("wit/v0.1/plugin.wit", "d512038fac5d082e86a812e9ba0724c98880b218a5839afd81d3d6b96df18108"),
+            ("wit/v0.1.1/plugin.wit", "29396301f878983510576e5662f255abe893acb63865cfa76b1bf320a6187776"),
+        ];
         for (path, expected) in released {
             let text = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + path).unwrap();
             let hash = hex(&Sha256::digest(&text));

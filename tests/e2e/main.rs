@@ -6,7 +6,9 @@ mod plugin_kit;
 
 mod auth;
 mod bad_input;
+mod channels;
 mod cli;
+mod crm;
 mod customers;
 mod durability;
 mod idempotency;

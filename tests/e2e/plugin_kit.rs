@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use hmac::{Hmac, Mac};
@@ -71,15 +71,29 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 #[derive(Debug, Clone)]
 pub struct Received {
     /// `POST /send HTTP/1.1`.
-    #[allow(dead_code, reason = "shown in assertion messages through Debug")]
     pub request_line: String,
     /// Headers, names lower-cased.
-    #[allow(dead_code, reason = "shown in assertion messages through Debug")]
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: String,
     /// The status it was answered with.
     pub status: u16,
+}
+
+/// What a provider answers a request that it does not fail: a status and a
+/// JSON body, from the request line and the body.
+pub type Responder = dyn Fn(&str, &str) -> (u16, String) + Send + Sync;
+
+impl Received {
+    /// The value of header `name` (lower case), if sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
 }
 
 /// A provider on 127.0.0.1 that records requests and fails the first
@@ -91,29 +105,60 @@ pub struct FakeProvider {
     /// Every request, in order.
     pub received: Arc<Mutex<Vec<Received>>>,
     fail_first: Arc<AtomicUsize>,
+    delay_ms: Arc<AtomicU64>,
+    respond: Arc<Responder>,
 }
 
 impl FakeProvider {
-    /// Starts listening; the first `fail_first` requests get 503.
+    /// Starts listening; the first `fail_first` requests get 503, the rest
+    /// `200 {"id": "p-N"}`.
     pub fn start(fail_first: usize) -> FakeProvider {
         Self::start_on("127.0.0.1:0", fail_first)
     }
 
     /// Starts on a given address (to come back on the same port).
     pub fn start_on(addr: &str, fail_first: usize) -> FakeProvider {
+        let counter = AtomicUsize::new(0);
+        Self::serve(addr, fail_first, move |_, _| {
+            (200, format!("{{\"id\":\"p-{}\"}}", counter.fetch_add(1, Ordering::SeqCst)))
+        })
+    }
+
+    /// Starts listening with `respond` deciding the answers that are not
+    /// failed on purpose (an API with endpoints, such as a CRM's).
+    pub fn start_with(
+        fail_first: usize,
+        respond: impl Fn(&str, &str) -> (u16, String) + Send + Sync + 'static,
+    ) -> FakeProvider {
+        Self::serve("127.0.0.1:0", fail_first, respond)
+    }
+
+    fn serve(
+        addr: &str,
+        fail_first: usize,
+        respond: impl Fn(&str, &str) -> (u16, String) + Send + Sync + 'static,
+    ) -> FakeProvider {
         let listener = TcpListener::bind(addr).expect("bind provider");
         let provider = FakeProvider {
             addr: listener.local_addr().unwrap().to_string(),
             received: Arc::default(),
             fail_first: Arc::new(AtomicUsize::new(fail_first)),
+            delay_ms: Arc::default(),
+            respond: Arc::new(respond),
         };
         let p = provider.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
-                let _ = p.answer(stream);
+                let p = p.clone();
+                std::thread::spawn(move || p.answer(stream));
             }
         });
         provider
+    }
+
+    /// Answer every request only after `delay` (a slow provider).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.delay_ms.store(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), Ordering::SeqCst);
     }
 
     /// Fail (503) every request from now on, or none.
@@ -149,17 +194,14 @@ impl FakeProvider {
         }
         let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
         let body = if chunked { read_chunked(&mut reader)? } else { read_exact(&mut reader, length)? };
+        std::thread::sleep(std::time::Duration::from_millis(self.delay_ms.load(Ordering::SeqCst)));
         let fail = self.fail_first.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
-        let status = if fail { 503 } else { 200 };
-        let n = self.received.lock().unwrap().len();
-        self.received.lock().unwrap().push(Received {
-            request_line: request_line.trim_end().to_owned(),
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-            status,
-        });
-        let reply = if fail { "{\"error\":\"try later\"}".to_owned() } else { format!("{{\"id\":\"p-{n}\"}}") };
-        let reason = if fail { "Service Unavailable" } else { "OK" };
+        let request_line = request_line.trim_end().to_owned();
+        let body = String::from_utf8_lossy(&body).into_owned();
+        let (status, reply) =
+            if fail { (503, "{\"error\":\"try later\"}".to_owned()) } else { (self.respond)(&request_line, &body) };
+        self.received.lock().unwrap().push(Received { request_line, headers, body, status });
+        let reason = if status < 300 { "OK" } else { "Error" };
         write!(
             stream,
             "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",

@@ -280,6 +280,10 @@ fn plugins_run_tries_a_hook_on_a_fixture_and_reports_its_costs() {
     let (code, _, stderr) = run_cli(dir.path(), &spin.iter().map(String::as_str).collect::<Vec<_>>());
     assert_ne!(code, 0);
     assert!(stderr.contains("timeout"), "{stderr}");
+    // A failed call still shows how far it got against the limits.
+    for needle in ["wall time:", "deadline 100 ms", "fuel used:", "peak memory:"] {
+        assert!(stderr.contains(needle), "{needle} missing: {stderr}");
+    }
 }
 
 #[test]
@@ -350,4 +354,37 @@ fn health_signals_score_the_customer_and_a_drop_to_critical_opens_a_check_in_cas
     let cases = cases["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 1, "{cases:?}");
     assert_eq!(cases[0]["subject"], "Check-in: account health is critical");
+}
+
+#[test]
+fn a_plugin_built_against_the_first_contract_keeps_loading_beside_one_on_the_newer_minor() {
+    let dir = workdir();
+    let plugins = install(dir.path(), &["legacy", "budget"]);
+    // What each was built against is in its component's import names.
+    let imports = |name: &str| {
+        String::from_utf8_lossy(&std::fs::read(plugins.join(name).join("plugin.wasm")).unwrap()).into_owned()
+    };
+    assert!(imports("legacy").contains("frontdesk:plugin/clock@0.1.0"), "legacy is built against 0.1.0");
+    assert!(!imports("legacy").contains("@0.1.1"));
+    assert!(imports("budget").contains("frontdesk:plugin/clock@0.1.1"), "budget is built against 0.1.1");
+
+    let server = Server::start_with_plugins(dir.path(), "[plugins.budget]\ntimeout = \"250ms\"\n", Some(&plugins));
+    for name in ["legacy", "budget"] {
+        let status = plugin_status(&server, name);
+        assert_eq!(status["status"], "running", "{status}");
+        assert_eq!(status["api"], "0.1.1", "served by the newest minor: {status}");
+    }
+    let id = customer(&server, "old@example.com");
+    let (status, body) = signals(&server, &id, "legacy", 64);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["health"]["score"], 64);
+    assert_eq!(body["health"]["reasons"], json!(["built against 0.1.0", "clock ok"]), "{body}");
+    assert!(server.log_text().contains("legacy plugin scoring"), "its log import works");
+
+    // The addition in 0.1.1: the call's own deadline, here 250 ms.
+    let (status, body) = signals(&server, &id, "budget", 0);
+    assert_eq!(status, 200, "{body}");
+    let reason = body["health"]["reasons"][0].as_str().unwrap();
+    let left: u64 = reason.strip_suffix(" ms left").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{reason}"));
+    assert!((100..=250).contains(&left), "{reason}");
 }

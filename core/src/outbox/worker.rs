@@ -4,7 +4,7 @@
 //! again: delivery is at least once, and each delivery carries the same
 //! message id so a provider can drop a repeat.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use super::{AttemptResult, Effect, kind};
 use crate::case_ref::CaseRefKey;
 use crate::command::Command;
-use crate::domain::{Actor, Case, Customer, Event, EventBody, IdentityKind};
+use crate::domain::{Actor, Case, CaseId, Customer, Event, EventBody, IdentityKind};
 use crate::plugins::{CallError, PluginHost, v0_1};
 use crate::service::Frontdesk;
 use crate::store::{OutboxItem, Store, StoreError};
@@ -65,18 +65,31 @@ impl OutboxWorker {
     }
 
     /// Pending items whose time has come, oldest first, at most a few
-    /// batches' worth.
+    /// batches' worth. Work for one case and plugin goes out in the order it
+    /// was queued: an item waits while an older one of the same case and
+    /// plugin is pending (a customer reads two replies in the order they
+    /// were written; a CRM sees a case created before it is solved).
     fn due_items(&self) -> Result<Vec<OutboxItem>, StoreError> {
         let now = self.frontdesk.clock().now();
         let store = self.frontdesk.store();
         let mut due = Vec::new();
+        let mut queued_behind: BTreeSet<(String, CaseId)> = BTreeSet::new();
         let mut after = None;
         loop {
             let page = store.outbox_items(after, PAGE)?;
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             let full = page.len() == PAGE;
-            due.extend(page.into_iter().filter(|i| i.status == "pending" && i.next_try_at <= now && self.handles(i)));
+            for item in page {
+                if item.status != "pending" || !self.handles(&item) {
+                    continue;
+                }
+                let first_of_its_case =
+                    item.case_id.is_none_or(|case| queued_behind.insert((item.target.clone(), case)));
+                if first_of_its_case && item.next_try_at <= now {
+                    due.push(item);
+                }
+            }
             if !full || due.len() >= CONCURRENCY * 4 {
                 break;
             }

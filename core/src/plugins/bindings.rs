@@ -1,14 +1,18 @@
-//! Host bindings, one module per served contract version. A new major
-//! version gets a module of its own beside these, and the old one stays, so
-//! plugins built against it keep loading.
+//! Host bindings, one module per served major contract version. Within a
+//! major, the module is generated from the newest minor: minors only add,
+//! and wasmtime's linker matches a plugin's imports of an older minor
+//! (`log@0.1.0`) to the newer ones defined here (`log@0.1.1`) by semver. A
+//! new major gets a module of its own beside this one, and this one stays,
+//! so plugins built against it keep loading.
 
-/// `frontdesk:plugin@0.1.0`, generated from the frozen `plugin-sdk/wit/v0.1`.
+/// `frontdesk:plugin@0.1.1`, generated from the frozen `plugin-sdk/wit/v0.1.1`;
+/// it serves plugins built against 0.1.0 too.
 pub mod v0_1 {
     /// The `channel` world, and the interfaces every world shares.
     pub mod channel {
         wasmtime::component::bindgen!({
-            path: "../plugin-sdk/wit/v0.1",
-            world: "frontdesk:plugin/channel@0.1.0",
+            path: "../plugin-sdk/wit/v0.1.1",
+            world: "frontdesk:plugin/channel@0.1.1",
             additional_derives: [serde::Serialize, serde::Deserialize],
         });
     }
@@ -16,8 +20,8 @@ pub mod v0_1 {
     /// The `crm` world.
     pub mod crm {
         wasmtime::component::bindgen!({
-            path: "../plugin-sdk/wit/v0.1",
-            world: "frontdesk:plugin/crm@0.1.0",
+            path: "../plugin-sdk/wit/v0.1.1",
+            world: "frontdesk:plugin/crm@0.1.1",
             additional_derives: [serde::Serialize, serde::Deserialize],
             with: {
                 "frontdesk:plugin/types": super::channel::frontdesk::plugin::types,
@@ -32,8 +36,8 @@ pub mod v0_1 {
     /// The `health` world.
     pub mod health {
         wasmtime::component::bindgen!({
-            path: "../plugin-sdk/wit/v0.1",
-            world: "frontdesk:plugin/health@0.1.0",
+            path: "../plugin-sdk/wit/v0.1.1",
+            world: "frontdesk:plugin/health@0.1.1",
             additional_derives: [serde::Serialize, serde::Deserialize],
             with: {
                 "frontdesk:plugin/types": super::channel::frontdesk::plugin::types,

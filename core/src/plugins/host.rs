@@ -140,6 +140,8 @@ struct Stats {
     failures: AtomicU64,
     plugin_errors: AtomicU64,
     last_error: std::sync::Mutex<Option<LastError>>,
+    /// The measurements of the most recent failed call.
+    last_failed_call: std::sync::Mutex<Option<CallReport>>,
 }
 
 /// The most recent failure of a plugin.
@@ -591,7 +593,20 @@ impl PluginHost {
             },
         };
         plugin.record(hook, &result);
-        result.map(|value| (value, report))
+        match result {
+            Ok(value) => Ok((value, report)),
+            Err(error) => {
+                *plugin.stats.last_failed_call.lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
+                Err(error)
+            }
+        }
+    }
+
+    /// The measurements of plugin `name`'s most recent failed call (its
+    /// error carries none), for an author to see how far it got.
+    pub fn last_failed_call(&self, name: &str) -> Option<CallReport> {
+        let plugin = self.loaded.get(name)?;
+        plugin.stats.last_failed_call.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 

@@ -52,16 +52,30 @@ pub struct CallState {
     /// The instance's memory cap.
     pub limit: MemoryLimit,
     log_lines: u32,
+    /// When the call is stopped, as the plugin reads it from `clock`.
+    deadline_unix_ms: i64,
 }
 
 impl CallState {
-    /// A fresh state for one call: WASI with nothing inherited (no env, args,
-    /// stdio, files or sockets), HTTP through the gate.
-    pub fn new(context: Arc<PluginContext>, io_timeout: Duration) -> Self {
+    /// A fresh state for one call that may run for `deadline`: WASI with
+    /// nothing inherited (no env, args, stdio, files or sockets), HTTP
+    /// through the gate, whose timeouts are capped at the deadline too.
+    pub fn new(context: Arc<PluginContext>, deadline: Duration) -> Self {
         let wasi = WasiCtx::builder().allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false).build();
         let limit = MemoryLimit::new(context.settings.memory_bytes);
-        let gate = HttpGate { context: context.clone(), io_timeout };
-        Self { context, wasi, table: ResourceTable::new(), http: WasiHttpCtx::new(), gate, limit, log_lines: 0 }
+        let millis = i64::try_from(deadline.as_millis()).unwrap_or(i64::MAX);
+        let deadline_unix_ms = context.clock.now().as_millisecond().saturating_add(millis);
+        let gate = HttpGate { context: context.clone(), io_timeout: deadline };
+        Self {
+            context,
+            wasi,
+            table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            gate,
+            limit,
+            log_lines: 0,
+            deadline_unix_ms,
+        }
     }
 }
 
@@ -159,6 +173,10 @@ impl clock::Host for CallState {
 
     fn now_rfc3339(&mut self) -> String {
         self.context.clock.now().to_string()
+    }
+
+    fn deadline_unix_ms(&mut self) -> i64 {
+        self.deadline_unix_ms
     }
 }
 

@@ -12,6 +12,9 @@ use frontdesk_plugin_sdk::{config, http};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+/// How errors name the chat service's API.
+const API: &str = "chat API";
+
 struct Chat;
 
 impl Guest for Chat {
@@ -26,8 +29,8 @@ impl Guest for Chat {
         if let Some(key) = setting("api_key") {
             request = request.header("authorization", &format!("Bearer {key}"));
         }
-        let response = http::send(&request).map_err(request_error)?;
-        check_status(&response)?;
+        let response = http::send(&request).map_err(|e| e.into_plugin_error(API))?;
+        response.check(API)?;
         Ok(DeliveryReceipt { provider_id: provider_id(&response.body) })
     }
 }
@@ -107,48 +110,10 @@ pub fn delivery(api_url: &str, message: &OutboundMessage) -> Result<(String, Val
     let conversation = message.thread_key.as_deref().filter(|key| !key.is_empty()).ok_or_else(|| {
         PluginError::permanent(format!("case {} has no chat conversation to reply in", message.case_id))
     })?;
-    let url = format!("{}/conversations/{}/messages", api_url.trim_end_matches('/'), encode_component(conversation));
+    let url =
+        format!("{}/conversations/{}/messages", api_url.trim_end_matches('/'), http::encode_component(conversation));
     let payload = json!({ "text": message.text, "message_id": message.message_id, "case_id": message.case_id });
     Ok((url, payload))
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters, so a
-/// value is safe as one path segment or query value.
-pub fn encode_component(value: &str) -> String {
-    let mut out = String::new();
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-fn request_error(error: http::Error) -> PluginError {
-    match error {
-        http::Error::Failed(_) => PluginError::retryable(format!("chat API: {error}")),
-        http::Error::Denied => {
-            PluginError::permanent("chat API host is not granted: add it to the plugin's allowed_hosts")
-        }
-        http::Error::InvalidUrl(_) => PluginError::permanent(format!("chat API: {error} (check `api_url`)")),
-    }
-}
-
-/// 2xx is delivered; 429 and 5xx are worth retrying; other statuses mean
-/// the chat API refuses this message.
-fn check_status(response: &http::Response) -> Result<(), PluginError> {
-    if response.is_success() {
-        return Ok(());
-    }
-    let answer: String = String::from_utf8_lossy(&response.body).chars().take(200).collect();
-    let message = format!("chat API answered {}: {}", response.status, answer.trim());
-    if response.status == 429 || response.status >= 500 {
-        Err(PluginError::retryable(message))
-    } else {
-        Err(PluginError::permanent(message))
-    }
 }
 
 fn provider_id(body: &[u8]) -> Option<String> {
@@ -262,26 +227,8 @@ mod tests {
     }
 
     #[test]
-    fn components_are_percent_encoded() {
-        let cases =
-            [("abc-._~XYZ09", "abc-._~XYZ09"), ("a b", "a%20b"), ("a/b?c#d&e", "a%2Fb%3Fc%23d%26e"), ("é", "%C3%A9")];
-        for (raw, encoded) in cases {
-            assert_eq!(encode_component(raw), encoded);
-        }
-    }
-
-    #[test]
-    fn statuses_map_to_retryable_or_permanent() {
-        let response = |status| http::Response { status, headers: Vec::new(), body: Vec::new() };
-        assert!(check_status(&response(201)).is_ok());
-        for status in [429, 500, 503] {
-            assert!(check_status(&response(status)).unwrap_err().retryable, "{status}");
-        }
-        for status in [400, 404, 410] {
-            assert!(!check_status(&response(status)).unwrap_err().retryable, "{status}");
-        }
-        assert!(request_error(http::Error::Failed("timeout".into())).retryable);
-        assert!(!request_error(http::Error::InvalidUrl("x".into())).retryable);
+    fn the_provider_id_is_read_from_the_answer() {
         assert_eq!(provider_id(br#"{"id": "p1"}"#).as_deref(), Some("p1"));
+        assert_eq!(provider_id(b"ok"), None);
     }
 }

@@ -10,6 +10,9 @@ use frontdesk_plugin_sdk::{config, http};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+/// How errors name the CRM's API.
+const API: &str = "CRM API";
+
 struct Crm;
 
 impl Guest for Crm {
@@ -18,8 +21,8 @@ impl Guest for Crm {
             return Ok(empty_patch());
         };
         let request = http::Request::get(contacts_url(&api_url()?, email));
-        let response = http::send(&authorized(request)).map_err(request_error)?;
-        check_status(&response)?;
+        let response = http::send(&authorized(request)).map_err(|e| e.into_plugin_error(API))?;
+        response.check(API)?;
         patch_from(&response.body)
     }
 
@@ -31,8 +34,8 @@ impl Guest for Crm {
         // The outbox may deliver an event twice (a timeout after the CRM
         // stored it); the key lets the CRM drop the copy.
         let request = http::Request::post_json(url, activity.to_string()).header("idempotency-key", &event.id);
-        let response = http::send(&authorized(request)).map_err(request_error)?;
-        check_status(&response)
+        let response = http::send(&authorized(request)).map_err(|e| e.into_plugin_error(API))?;
+        response.check(API)
     }
 }
 
@@ -71,7 +74,7 @@ pub fn email_of(customer: &Customer) -> Option<&str> {
 
 /// `{api_url}/contacts?email=<email>`, the email percent-encoded.
 pub fn contacts_url(api_url: &str, email: &str) -> String {
-    format!("{}/contacts?email={}", api_url.trim_end_matches('/'), encode_component(email))
+    format!("{}/contacts?email={}", api_url.trim_end_matches('/'), http::encode_component(email))
 }
 
 /// What the first contact of a lookup answer says about the customer; an
@@ -131,45 +134,6 @@ fn authorized(request: http::Request) -> http::Request {
     match setting("api_key") {
         Some(key) => request.header("authorization", &format!("Bearer {key}")),
         None => request,
-    }
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters, so a
-/// value is safe as one query value (`+` in an address stays a `+`).
-pub fn encode_component(value: &str) -> String {
-    let mut out = String::new();
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-fn request_error(error: http::Error) -> PluginError {
-    match error {
-        http::Error::Failed(_) => PluginError::retryable(format!("CRM API: {error}")),
-        http::Error::Denied => {
-            PluginError::permanent("CRM API host is not granted: add it to the plugin's allowed_hosts")
-        }
-        http::Error::InvalidUrl(_) => PluginError::permanent(format!("CRM API: {error} (check `api_url`)")),
-    }
-}
-
-/// 2xx is done; 429 and 5xx are worth retrying; other statuses mean the CRM
-/// refuses the request.
-fn check_status(response: &http::Response) -> Result<(), PluginError> {
-    if response.is_success() {
-        return Ok(());
-    }
-    let answer: String = String::from_utf8_lossy(&response.body).chars().take(200).collect();
-    let message = format!("CRM API answered {}: {}", response.status, answer.trim());
-    if response.status == 429 || response.status >= 500 {
-        Err(PluginError::retryable(message))
-    } else {
-        Err(PluginError::permanent(message))
     }
 }
 
@@ -288,19 +252,5 @@ mod tests {
             assert_eq!(activity(&event).unwrap(), None, "{} {}", event.event_type, event.data);
         }
         assert!(!activity(&event("case_created", "{", &with_email)).unwrap_err().retryable);
-    }
-
-    #[test]
-    fn statuses_map_to_retryable_or_permanent() {
-        let response = |status| http::Response { status, headers: Vec::new(), body: Vec::new() };
-        assert!(check_status(&response(200)).is_ok());
-        for status in [429, 500, 504] {
-            assert!(check_status(&response(status)).unwrap_err().retryable, "{status}");
-        }
-        for status in [400, 401, 404] {
-            assert!(!check_status(&response(status)).unwrap_err().retryable, "{status}");
-        }
-        assert!(request_error(http::Error::Failed("refused".into())).retryable);
-        assert!(!request_error(http::Error::Denied).retryable);
     }
 }

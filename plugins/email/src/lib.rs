@@ -17,6 +17,9 @@ use frontdesk_plugin_sdk::{config, http};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+/// How errors name the provider's API.
+const API: &str = "mail API";
+
 /// The sender address of replies when `from_address` is not configured.
 pub const DEFAULT_FROM: &str = "support@frontdesk.example";
 
@@ -35,8 +38,8 @@ impl Guest for Email {
         if let Some(key) = setting("api_key") {
             request = request.header("authorization", &format!("Bearer {key}"));
         }
-        let response = http::send(&request).map_err(request_error)?;
-        check_status(&response)?;
+        let response = http::send(&request).map_err(|e| e.into_plugin_error(API))?;
+        response.check(API)?;
         Ok(DeliveryReceipt { provider_id: provider_id(&response.body) })
     }
 }
@@ -192,36 +195,6 @@ fn unique_ids(ids: impl IntoIterator<Item = String>) -> Vec<String> {
 
 fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
-/// Maps a failed request: the provider unreachable is worth retrying, a
-/// destination the server refuses or a bad URL is not.
-fn request_error(error: http::Error) -> PluginError {
-    match error {
-        http::Error::Failed(_) => PluginError::retryable(format!("mail API: {error}")),
-        http::Error::Denied => {
-            PluginError::permanent("mail API host is not granted: add it to the plugin's allowed_hosts")
-        }
-        http::Error::InvalidUrl(_) => PluginError::permanent(format!("mail API: {error} (check `api_url`)")),
-    }
-}
-
-/// 2xx is delivered; 429 and 5xx are worth retrying; other statuses mean
-/// the provider refuses this mail.
-///
-/// # Errors
-/// The error for a non-2xx status, with the start of the provider's answer.
-pub fn check_status(response: &http::Response) -> Result<(), PluginError> {
-    if response.is_success() {
-        return Ok(());
-    }
-    let answer: String = String::from_utf8_lossy(&response.body).chars().take(200).collect();
-    let message = format!("mail API answered {}: {}", response.status, answer.trim());
-    if response.status == 429 || response.status >= 500 {
-        Err(PluginError::retryable(message))
-    } else {
-        Err(PluginError::permanent(message))
-    }
 }
 
 /// The provider's id for the sent mail: the `id` field of its JSON answer.
@@ -396,24 +369,6 @@ mod tests {
         let message = OutboundMessage { to: Identity { kind: "handle".into(), value: "ann".into() }, ..reply() };
         let error = outbound_mail(&message, DEFAULT_FROM).unwrap_err();
         assert!(!error.retryable);
-    }
-
-    #[test]
-    fn statuses_map_to_retryable_or_permanent() {
-        let response = |status| http::Response { status, headers: Vec::new(), body: b"{\"error\":\"x\"}".to_vec() };
-        for status in [200, 201, 202, 204] {
-            assert!(check_status(&response(status)).is_ok());
-        }
-        for status in [429, 500, 502, 503] {
-            assert!(check_status(&response(status)).unwrap_err().retryable, "{status}");
-        }
-        for status in [400, 401, 403, 404, 422] {
-            let error = check_status(&response(status)).unwrap_err();
-            assert!(!error.retryable, "{status}");
-            assert!(error.message.contains(&status.to_string()) && error.message.contains("x"));
-        }
-        assert!(request_error(http::Error::Failed("refused".into())).retryable);
-        assert!(!request_error(http::Error::Denied).retryable);
     }
 
     #[test]
