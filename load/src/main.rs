@@ -9,6 +9,9 @@
 //! `--mix creates` sends only case creations; `--mix realistic` sends, per
 //! connection, a loop of: create a case (with a customer message), get it,
 //! add a customer message, reply, change its status, list cases.
+//! `--mix signals --plugin NAME` posts usage signals for one customer per
+//! connection to a health plugin, to run beside another load: a failing
+//! plugin's answers (502, 503) count as answered, not as failures.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +47,9 @@ struct Args {
     /// Request mix.
     #[arg(long, value_enum, default_value_t = Mix::Creates)]
     mix: Mix,
+    /// The health plugin `--mix signals` calls.
+    #[arg(long, default_value = "health")]
+    plugin: String,
 }
 
 /// Which requests to send.
@@ -53,6 +59,8 @@ enum Mix {
     Creates,
     /// Create, get, customer message, reply, status change, list.
     Realistic,
+    /// Only `POST /customers/{id}/signals?plugin=...`.
+    Signals,
 }
 
 fn parse_secs(text: &str) -> Result<Duration, String> {
@@ -73,6 +81,7 @@ struct Shared {
     auth: String,
     errors: AtomicU64,
     deadline: Instant,
+    plugin: String,
 }
 
 impl Shared {
@@ -111,6 +120,20 @@ async fn worker(shared: Arc<Shared>, mix: Mix, worker: usize) -> Histogram<u64> 
             }
         }
     };
+    if let Mix::Signals = mix {
+        let customer = json!({"email": format!("signals-{worker}@example.com")});
+        let Some(customer) = record(shared.send("POST", "/api/v1/customers", Some(&customer)).await, &[200, 201])
+        else {
+            return histogram;
+        };
+        let path =
+            format!("/api/v1/customers/{}/signals?plugin={}", customer["id"].as_str().unwrap_or(""), shared.plugin);
+        let signals = json!({"signals": {"score": 50, "logins_30d": 12}});
+        while Instant::now() < shared.deadline {
+            record(shared.send("POST", &path, Some(&signals)).await, &[200, 502, 503]);
+        }
+        return histogram;
+    }
     while Instant::now() < shared.deadline {
         n += 1;
         let create = json!({
@@ -152,6 +175,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         auth: format!("Bearer {}", args.token.trim()),
         errors: AtomicU64::new(0),
         deadline: Instant::now() + args.duration,
+        plugin: args.plugin.clone(),
     });
     let (status, _, _) = shared.send("GET", "/healthz", None).await.context("the server does not answer")?;
     anyhow::ensure!(status == 200, "GET /healthz answered {status}");

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::harness::{Server, workdir};
-use crate::plugin_kit::{FakeProvider, Received, eventually, sign};
+use crate::plugin_kit::{FakeProvider, Received, eventually, post_signed};
 
 const EMAIL_SECRET: &str = "mail-secret";
 const CHAT_SECRET: &str = "chat-secret";
@@ -27,16 +27,6 @@ api_url = "http://{addr}/chat"
 allowed_hosts = ["127.0.0.1"]
 "#,
         addr = provider.addr
-    )
-}
-
-fn post_signed(server: &Server, plugin: &str, secret: &str, body: &Value) -> (u16, Value) {
-    let bytes = serde_json::to_vec(body).unwrap();
-    let signature = sign(secret, &bytes);
-    server.post_unauthenticated(
-        &format!("/api/v1/channels/{plugin}/inbound"),
-        &[("X-Frontdesk-Signature", &signature)],
-        &bytes,
     )
 }
 

@@ -60,6 +60,22 @@ pub fn install(dir: &Path, plugins: &[&str]) -> PathBuf {
     target
 }
 
+/// Posts `body` to channel `plugin`'s webhook, signed with `secret`.
+pub fn post_signed(
+    server: &crate::harness::Server,
+    plugin: &str,
+    secret: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let signature = sign(secret, &bytes);
+    server.post_unauthenticated(
+        &format!("/api/v1/channels/{plugin}/inbound"),
+        &[("X-Frontdesk-Signature", &signature)],
+        &bytes,
+    )
+}
+
 /// `sha256=<hex>` of `body` under `secret`.
 pub fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();

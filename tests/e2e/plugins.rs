@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::harness::{Server, run_cli, workdir};
-use crate::plugin_kit::{FakeProvider, eventually, install, sign};
+use crate::plugin_kit::{FakeProvider, eventually, install, post_signed, sign};
 
 const HOSTILE: &[&str] =
     &["steady", "spin", "membomb", "trap", "garbage", "garbage-channel", "sneaky", "future", "echo"];
@@ -43,16 +43,6 @@ fn plugin_status(server: &Server, name: &str) -> Value {
 fn events_of(server: &Server, path: &str, kind: &str) -> Vec<Value> {
     let (_, body) = server.get(path);
     body["events"].as_array().unwrap().iter().filter(|e| e["type"] == kind).cloned().collect()
-}
-
-fn inbound(server: &Server, plugin: &str, secret: &str, body: &Value) -> (u16, Value) {
-    let bytes = serde_json::to_vec(body).unwrap();
-    let signature = sign(secret, &bytes);
-    server.post_unauthenticated(
-        &format!("/api/v1/channels/{plugin}/inbound"),
-        &[("X-Frontdesk-Signature", &signature)],
-        &bytes,
-    )
 }
 
 #[test]
@@ -94,7 +84,7 @@ fn hostile_plugins_fail_their_own_calls_only_and_the_server_stays_up() {
     assert_eq!(errors[0]["data"]["hook"], "score");
 
     // An oversized answer from a channel is bad output, and nothing is written.
-    let (status, body) = inbound(&server, "garbage-channel", "g", &json!({"anything": 1}));
+    let (status, body) = post_signed(&server, "garbage-channel", "g", &json!({"anything": 1}));
     assert_eq!(status, 502, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("over the limit of 100"), "{body}");
 
@@ -121,7 +111,7 @@ fn a_plugin_reaching_for_a_host_it_was_not_granted_is_refused_and_logged() {
     let plugins = install(dir.path(), &["sneaky"]);
     let server = Server::start_with_plugins(dir.path(), &config(""), Some(&plugins));
     let message = json!({"from": "ann@example.com", "text": "hi", "id": "s1"});
-    let (status, body) = inbound(&server, "sneaky", "sneaky-secret", &message);
+    let (status, body) = post_signed(&server, "sneaky", "sneaky-secret", &message);
     assert_eq!(status, 202, "{body}");
     let case = body["cases"][0].as_str().unwrap().to_owned();
     let (status, _) = server.post(&format!("/api/v1/cases/{case}/messages"), json!({"type": "reply", "body": "hello"}));
@@ -154,10 +144,10 @@ fn channel_webhooks_check_signatures_dedupe_and_thread() {
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("bad_signature")));
     assert_eq!(server.get("/api/v1/cases").1["cases"].as_array().unwrap().len(), 0);
     // An unknown channel is 404.
-    assert_eq!(inbound(&server, "fax", "x", &first).0, 404);
+    assert_eq!(post_signed(&server, "fax", "x", &first).0, 404);
 
     // Signed: a case for the sender.
-    let (status, body) = inbound(&server, "echo", "echo-secret", &first);
+    let (status, body) = post_signed(&server, "echo", "echo-secret", &first);
     assert_eq!(status, 202, "{body}");
     let case = body["cases"][0].as_str().unwrap().to_owned();
     assert_eq!(body["messages"][0]["created"], true);
@@ -166,14 +156,14 @@ fn channel_webhooks_check_signatures_dedupe_and_thread() {
     assert_eq!(got["subject"], "My order is late");
 
     // The same message again: one message, same case.
-    let (status, body) = inbound(&server, "echo", "echo-secret", &first);
+    let (status, body) = post_signed(&server, "echo", "echo-secret", &first);
     assert_eq!(status, 202);
     assert_eq!(body["messages"][0]["duplicate"], true);
     assert_eq!(body["cases"][0], case.as_str());
 
     // Same conversation: threads into the case.
     let next = json!({"messages": [{"from": "ann@example.com", "text": "Any news?", "id": "m2", "thread": "conv-1"}]});
-    let (_, body) = inbound(&server, "echo", "echo-secret", &next);
+    let (_, body) = post_signed(&server, "echo", "echo-secret", &next);
     assert_eq!(body["cases"][0], case.as_str());
     let messages = events_of(&server, &format!("/api/v1/cases/{case}/events"), "message_received");
     assert_eq!(messages.len(), 2);
@@ -201,7 +191,7 @@ fn replies_reach_a_flaky_provider_once_and_survive_a_kill_between_commit_and_del
     );
     let server = Server::start_with_plugins(dir.path(), &config, Some(&plugins));
     let message = json!({"messages": [{"from": "bo@example.com", "text": "Hello", "id": "b1", "thread": "t-b"}]});
-    let (_, body) = inbound(&server, "echo", "echo-secret", &message);
+    let (_, body) = post_signed(&server, "echo", "echo-secret", &message);
     let case = body["cases"][0].as_str().unwrap().to_owned();
     let (status, _) =
         server.post(&format!("/api/v1/cases/{case}/messages"), json!({"type": "reply", "body": "On its way"}));
