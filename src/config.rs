@@ -31,6 +31,8 @@ pub struct FileConfig {
     pub scripts: ScriptLimits,
     /// `[plugins.NAME]`: per-plugin config and secrets.
     pub plugins: BTreeMap<String, toml::Table>,
+    /// `[notify]`: where rules' notifications go.
+    pub notify: frontdesk_core::outbox::NotifyConfig,
 }
 
 /// `[server]`.

@@ -112,6 +112,7 @@ pub async fn run(
         frontdesk: running.frontdesk().clone(),
         plugins: plugin_host.clone(),
         case_refs: case_refs.clone(),
+        notify: config.notify.clone(),
     };
     running.spawn_until_shutdown(|stop| outbox.run(stop));
     ensure_admin_token(running.frontdesk(), &config.server.data_dir).await?;

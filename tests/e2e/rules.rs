@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::harness::{Server, workdir};
+use crate::plugin_kit::{self, FakeProvider};
 
 /// Copies the repository's default scripts into `dir/scripts`.
 fn copy_default_scripts(dir: &Path) {
@@ -75,8 +76,15 @@ fn triage_and_routing_set_priority_tags_team_and_assignee_attributed_to_the_scri
 fn escalation_raises_priority_on_warning_and_escalates_on_breach() {
     let dir = workdir();
     copy_default_scripts(dir.path());
-    let config = "[[sla.policies]]\nname = \"fast\"\nwarning_at = 0.5\ntargets.normal = { first_response = \"2s\" }\ntargets.high = { first_response = \"2s\" }\n";
-    let server = Server::start_with(dir.path(), config);
+    // The team lead is told by email, through the email plugin.
+    let provider = FakeProvider::start(0);
+    let config = format!(
+        "[[sla.policies]]\nname = \"fast\"\nwarning_at = 0.5\ntargets.normal = {{ first_response = \"2s\" }}\ntargets.high = {{ first_response = \"2s\" }}\n\
+         [plugins.email]\nsecret = \"s\"\napi_url = \"http://{}/send\"\nallowed_hosts = [\"127.0.0.1\"]\n\
+         [notify]\ntargets = {{ \"agent:sam\" = \"sam@acme.example\" }}\n",
+        provider.addr
+    );
+    let server = Server::start_with(dir.path(), &config);
     let case = create(&server, "A question", json!({"email": "q@example.com"}));
     let id = case["id"].as_str().unwrap().to_owned();
     eventually("the escalation", || events(&server, &id).iter().any(|e| e["type"] == "escalated"));
@@ -94,6 +102,13 @@ fn escalation_raises_priority_on_warning_and_escalates_on_breach() {
     assert!(
         all.iter().any(|e| e["type"] == "note_added" && e["data"]["body"].as_str().unwrap().contains("first_response"))
     );
+    // The lead of `support` (where routing put it) gets the notification.
+    assert!(plugin_kit::eventually(10, || !provider.accepted().is_empty()), "{}", server.log_text());
+    let mail = provider.accepted()[0].json();
+    assert_eq!(mail["to"], "sam@acme.example", "{mail}");
+    assert_eq!(mail["subject"], format!("[Frontdesk] Case #{id}: A question"), "{mail}");
+    assert!(mail["text"].as_str().unwrap().contains("missed its first_response target"), "{mail}");
+    assert_eq!(server.get("/api/v1/admin/outbox").1["pending"], 0);
 }
 
 #[test]

@@ -4,7 +4,10 @@
 //! with retries. An item leaves the outbox only when its attempt's outcome
 //! is committed, so a crash at any point loses nothing.
 
+pub mod notify;
 pub mod worker;
+
+pub use notify::NotifyConfig;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -48,6 +51,8 @@ pub mod kind {
     pub const CRM_EVENT: &str = "crm_event";
     /// Ask a CRM plugin about a new customer.
     pub const CRM_ENRICH: &str = "crm_enrich";
+    /// Send a rule's `notify(target, text)` through the notification channel.
+    pub const NOTIFY: &str = "notify";
 }
 
 /// The message id a reply is sent with; indexed so that an answer to it

@@ -11,7 +11,7 @@ use std::time::Duration;
 use jiff::SignedDuration;
 use tokio::sync::watch;
 
-use super::{AttemptResult, Effect, kind};
+use super::{AttemptResult, Effect, NotifyConfig, kind};
 use crate::case_ref::CaseRefKey;
 use crate::command::Command;
 use crate::domain::{Actor, Case, CaseId, Customer, Event, EventBody, IdentityKind};
@@ -37,6 +37,8 @@ pub struct OutboxWorker {
     pub plugins: Arc<PluginHost>,
     /// Signs case references in outbound messages.
     pub case_refs: CaseRefKey,
+    /// Where rules' notifications go.
+    pub notify: NotifyConfig,
 }
 
 impl std::fmt::Debug for OutboxWorker {
@@ -97,10 +99,9 @@ impl OutboxWorker {
         Ok(due)
     }
 
-    /// Kinds this worker delivers; others (`notify`, with no plugin to take
-    /// them yet) wait in the outbox.
+    /// Kinds this worker delivers; others wait in the outbox.
     fn handles(&self, item: &OutboxItem) -> bool {
-        matches!(item.kind.as_str(), kind::DELIVER | kind::CRM_EVENT | kind::CRM_ENRICH)
+        matches!(item.kind.as_str(), kind::DELIVER | kind::CRM_EVENT | kind::CRM_ENRICH | kind::NOTIFY)
     }
 
     async fn attempt_all(&self, items: Vec<OutboxItem>) {
@@ -138,6 +139,7 @@ impl OutboxWorker {
             kind::DELIVER => self.deliver(store, item),
             kind::CRM_EVENT => self.crm_event(store, item),
             kind::CRM_ENRICH => self.crm_enrich(store, item),
+            kind::NOTIFY => self.notify(store, item),
             other => Err(Failure::Gone(format!("unknown outbox work `{other}`"))),
         };
         match outcome {
@@ -223,6 +225,37 @@ impl OutboxWorker {
                 attempts: item.attempts + 1,
             },
         }))
+    }
+
+    /// A rule's notification, as a message through the notification
+    /// channel. It carries no case reference, so an answer to it does not
+    /// thread into the case as if the customer had written.
+    fn notify(&self, store: &dyn Store, item: &OutboxItem) -> Result<Option<Effect>, Failure> {
+        let address = self.notify.address(&item.target).map_err(Failure::Gone)?;
+        let text = item.payload["text"].as_str().unwrap_or_default().to_owned();
+        let case = match item.case_id {
+            Some(id) => store.case(id)?,
+            None => None,
+        };
+        let subject = match &case {
+            Some(case) => format!("[Frontdesk] Case #{}: {}", case.id, case.subject),
+            None => "[Frontdesk] Notification".to_owned(),
+        };
+        let message = v0_1::OutboundMessage {
+            case_id: case.as_ref().map(|c| c.id.to_string()).unwrap_or_default(),
+            case_ref: String::new(),
+            message_id: format!("<notify-{}@frontdesk>", item.id),
+            to: v0_1::Identity { kind: "email".into(), value: address.clone() },
+            to_name: None,
+            subject,
+            text,
+            in_reply_to: None,
+            references: Vec::new(),
+            thread_key: None,
+        };
+        self.plugins.deliver(&self.notify.channel, &message).map_err(Failure::Call)?;
+        tracing::info!(target = %item.target, %address, "notification sent");
+        Ok(None)
     }
 
     fn crm_event(&self, store: &dyn Store, item: &OutboxItem) -> Result<Option<Effect>, Failure> {

@@ -368,7 +368,7 @@ fn notify(
     }
     let item = OutboxItem {
         id: txn.allocate(Sequence::Outbox),
-        kind: "notify".into(),
+        kind: crate::outbox::kind::NOTIFY.into(),
         target: target.to_owned(),
         payload: serde_json::json!({ "text": text }),
         case_id,

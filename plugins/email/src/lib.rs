@@ -144,6 +144,17 @@ pub fn reply_subject(subject: &str, case_ref: &str) -> String {
     out
 }
 
+/// The subject of an outgoing mail: a reply's (see [`reply_subject`]), or,
+/// for a message with no case reference (a notification from the rules),
+/// its subject as it is.
+fn subject_of(message: &OutboundMessage) -> String {
+    if message.case_ref.trim().is_empty() {
+        address::one_line(&message.subject)
+    } else {
+        reply_subject(&message.subject, &message.case_ref)
+    }
+}
+
 /// The JSON posted to the mail API for an agent reply.
 ///
 /// # Errors
@@ -168,7 +179,7 @@ pub fn outbound_mail(message: &OutboundMessage, from: &str) -> Result<Value, Plu
     Ok(json!({
         "from": from,
         "to": address::format_mailbox(message.to_name.as_deref(), &message.to.value),
-        "subject": reply_subject(&message.subject, &message.case_ref),
+        "subject": subject_of(message),
         "text": message.text,
         "headers": headers,
     }))
@@ -362,6 +373,19 @@ mod tests {
         let mail = outbound_mail(&message, DEFAULT_FROM).unwrap();
         assert_eq!(mail["to"], "ann@example.com");
         assert_eq!(mail["headers"], json!({ "Message-ID": "<r2@frontdesk.example>" }));
+    }
+
+    #[test]
+    fn a_message_without_a_case_reference_keeps_its_subject() {
+        let message = OutboundMessage {
+            case_ref: String::new(),
+            subject: "[Frontdesk] Case #42: Printer on fire".into(),
+            in_reply_to: None,
+            references: Vec::new(),
+            ..reply()
+        };
+        let mail = outbound_mail(&message, DEFAULT_FROM).unwrap();
+        assert_eq!(mail["subject"], "[Frontdesk] Case #42: Printer on fire");
     }
 
     #[test]
