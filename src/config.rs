@@ -55,6 +55,8 @@ pub struct ServerConfig {
     pub queue_capacity: usize,
     /// Most writes per transaction.
     pub batch_limit: usize,
+    /// The database's page cache, in MiB.
+    pub cache_mib: usize,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +70,7 @@ impl Default for ServerConfig {
             max_connections: 1024,
             queue_capacity: 4096,
             batch_limit: 512,
+            cache_mib: 64,
         }
     }
 }
@@ -139,6 +142,7 @@ impl FileConfig {
         anyhow::ensure!(config.server.max_connections > 0, "server.max_connections must be at least 1");
         anyhow::ensure!(config.server.batch_limit > 0, "server.batch_limit must be at least 1");
         anyhow::ensure!(config.server.queue_capacity > 0, "server.queue_capacity must be at least 1");
+        anyhow::ensure!(config.server.cache_mib > 0, "server.cache_mib must be at least 1");
         Ok(config)
     }
 }

@@ -34,11 +34,11 @@ pub const DB_FILE: &str = "frontdesk.redb";
 /// Where the first start writes the admin token.
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 
-fn open_store(data_dir: &Path) -> anyhow::Result<RedbStore> {
+fn open_store(data_dir: &Path, cache_mib: usize) -> anyhow::Result<RedbStore> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
     let path = data_dir.join(DB_FILE);
-    RedbStore::open(&path).map_err(|e| match e {
+    RedbStore::open_with_cache(&path, cache_mib.saturating_mul(1 << 20)).map_err(|e| match e {
         StoreError::InUse(_) => anyhow::anyhow!(
             "the data directory {} is in use by a running frontdesk server; stop it, or use its HTTP API (POST /api/v1/tokens)",
             data_dir.display()
@@ -85,7 +85,7 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store: Arc<dyn Store> = Arc::new(open_store(&config.server.data_dir)?);
+    let store: Arc<dyn Store> = Arc::new(open_store(&config.server.data_dir, config.server.cache_mib)?);
     let case_refs = case_ref_key(store.as_ref())?;
     let mut options = HostOptions::new(clock.clone(), Some(store.clone()));
     options.cache_dir = Some(config.server.data_dir.join("plugin-cache"));
@@ -203,7 +203,7 @@ pub fn simulate_scripts(since: &str, dir: &Path, config: Option<&Path>, data_dir
     if let Some(broken) = host.statuses().into_iter().find(|s| s.compile_error.is_some()) {
         anyhow::bail!("{} does not compile: {:?}", broken.file, broken.compile_error);
     }
-    let store = open_store(data_dir.unwrap_or(&config.server.data_dir))?;
+    let store = open_store(data_dir.unwrap_or(&config.server.data_dir), config.server.cache_mib)?;
     let since = now
         .checked_sub(jiff::SignedDuration::from_secs(i64::try_from(seconds).unwrap_or(i64::MAX)))
         .unwrap_or(jiff::Timestamp::MIN);
@@ -270,7 +270,7 @@ fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
 pub fn create_token(role: Role, name: &str, config: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<()> {
     let (config, _) = FileConfig::load(config)?;
     let data_dir = data_dir.unwrap_or(&config.server.data_dir);
-    let store = open_store(data_dir)?;
+    let store = open_store(data_dir, config.server.cache_mib)?;
     let secret = auth::generate_secret();
     let now = SystemClock.now();
     let command = Command::CreateToken(role.token(name, &secret, now));

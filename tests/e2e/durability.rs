@@ -112,3 +112,63 @@ fn every_case_acknowledged_with_201_survives_kill_9_again_and_again() {
     // The server is healthy and writable after recovery.
     server.create_case("After the crashes", "w0@example.com", "api");
 }
+
+#[test]
+fn a_full_write_queue_answers_429_with_retry_after_and_loses_no_acknowledged_case() {
+    let dir = workdir();
+    // A queue of one write and one write per transaction: 32 senders at once
+    // must overflow it.
+    let server = Server::start_with(dir.path(), "[server]\nqueue_capacity = 1\nbatch_limit = 1\n");
+    let answers: Vec<(u16, Option<String>, serde_json::Value)> = std::thread::scope(|scope| {
+        let senders: Vec<_> = (0..32)
+            .map(|w| {
+                let (token, base) = (server.token.clone(), server.base.clone());
+                scope.spawn(move || {
+                    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+                    (0..20)
+                        .map(|n| {
+                            let body = json!({"subject": format!("q{w} #{n}"), "customer": {"email": format!("q{w}@example.com")}});
+                            let mut response = agent
+                                .post(&format!("{base}/api/v1/cases"))
+                                .header("Authorization", &format!("Bearer {token}"))
+                                .send_json(&body)
+                                .expect("http call");
+                            let retry = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                            let text = response.body_mut().read_to_string().unwrap_or_default();
+                            (response.status().as_u16(), retry, serde_json::from_str(&text).unwrap_or_default())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        senders.into_iter().flat_map(|s| s.join().unwrap()).collect()
+    });
+    let overloaded: Vec<_> = answers.iter().filter(|(status, ..)| *status == 429).collect();
+    let created: Vec<_> = answers.iter().filter(|(status, ..)| *status == 201).collect();
+    assert_eq!(overloaded.len() + created.len(), answers.len(), "only 201 or 429");
+    assert!(!overloaded.is_empty(), "a queue of one must overflow under 32 senders");
+    assert!(!created.is_empty());
+    for (_, retry, body) in &overloaded {
+        assert_eq!(retry.as_deref(), Some("1"), "429 says when to come back");
+        assert_eq!(body["error"]["code"], "overloaded", "{body}");
+    }
+    // Every case answered 201 is there after a restart; the refused ones are not.
+    server.stop();
+    let server = Server::start(dir.path());
+    let mut listed = 0;
+    let mut cursor = String::new();
+    loop {
+        let (_, page) = server.get(&format!("/api/v1/cases?limit=200{cursor}"));
+        listed += page["cases"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(listed, created.len(), "exactly the acknowledged cases");
+    for (_, _, case) in created {
+        let (status, got) = server.get(&format!("/api/v1/cases/{}", case["id"].as_str().unwrap()));
+        assert_eq!(status, 200);
+        assert_eq!(got["subject"], case["subject"]);
+    }
+}

@@ -48,6 +48,10 @@ impl std::fmt::Debug for RedbStore {
     }
 }
 
+/// The page cache [`RedbStore::open`] gives redb (redb's own default is 1
+/// GiB): enough for the interior pages of every index at a million cases.
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+
 impl RedbStore {
     /// Opens (or creates) the database file at `path` and its tables.
     ///
@@ -55,8 +59,18 @@ impl RedbStore {
     /// [`StoreError::InUse`] when another process holds the file; storage
     /// failures otherwise.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// As [`RedbStore::open`], with redb's page cache capped at
+    /// `cache_bytes`: the cache is most of the server's memory once the file
+    /// outgrows it.
+    ///
+    /// # Errors
+    /// As [`RedbStore::open`].
+    pub fn open_with_cache(path: impl AsRef<Path>, cache_bytes: usize) -> Result<Self, StoreError> {
         let path = path.as_ref().to_owned();
-        let db = match Database::builder().create(&path) {
+        let db = match Database::builder().set_cache_size(cache_bytes).create(&path) {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::InUse(path)),
             Err(e) => return Err(e.into()),
