@@ -16,6 +16,7 @@ use crate::sla::SlaBook;
 pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
     failed_transactions_write_nothing(open().as_ref());
     listing_uses_indexes_that_follow_changes(open().as_ref());
+    changes_to_one_case_in_one_transaction_all_show(open().as_ref());
     cursors_page_through_everything_once(open().as_ref());
     identities_resolve_to_their_customer(open().as_ref());
     timelines_are_in_commit_order(open().as_ref());
@@ -112,6 +113,51 @@ fn listing_uses_indexes_that_follow_changes(store: &dyn Store) {
     run(store, &Command::UpdateCase { case_id: a, patch: untag, actor: Actor::System }, now).unwrap();
     assert_eq!(ids(CaseQuery { tag: Some("vip".into()), ..CaseQuery::default() }), []);
     assert_eq!(ids(CaseQuery { team: Some("billing".into()), ..CaseQuery::default() }), []);
+}
+
+/// A batch can create a case and change it again (its rules' edits, a second
+/// message): each command sees the one before, and the stored row and its
+/// indexes end as the last change left them.
+fn changes_to_one_case_in_one_transaction_all_show(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let mut id = None;
+    store
+        .transact(&mut |txn| {
+            let fail = |e: CommandError| StoreError::Inconsistent(e.to_string());
+            let case = created(Ok(execute(txn, &new_case("a", "a@example.com"), &ctx(now)).map_err(fail)?));
+            id = Some(case);
+            let tag =
+                CasePatch { add_tags: vec!["vip".into()], team: Some(Some("billing".into())), ..CasePatch::default() };
+            execute(txn, &Command::UpdateCase { case_id: case, patch: tag, actor: Actor::System }, &ctx(now))
+                .map_err(fail)?;
+            let seen = txn.case(case)?.expect("the case, within the transaction");
+            assert!(seen.tags.contains("vip") && seen.team.as_deref() == Some("billing"), "{seen:?}");
+            let next = CasePatch {
+                status: Some(CaseStatus::Pending),
+                remove_tags: vec!["vip".into()],
+                add_tags: vec!["later".into()],
+                ..CasePatch::default()
+            };
+            execute(txn, &Command::UpdateCase { case_id: case, patch: next, actor: Actor::System }, &ctx(now))
+                .map_err(fail)?;
+            Ok(())
+        })
+        .unwrap();
+    let id = id.unwrap();
+    let ids = |query: CaseQuery| -> Vec<CaseId> {
+        store.list_cases(&CaseQuery { limit: 50, ..query }).unwrap().items.iter().map(|c| c.id).collect()
+    };
+    assert_eq!(ids(CaseQuery { status: Some(CaseStatus::Pending), ..CaseQuery::default() }), [id]);
+    assert_eq!(ids(CaseQuery { status: Some(CaseStatus::New), ..CaseQuery::default() }), []);
+    assert_eq!(
+        ids(CaseQuery { tag: Some("later".into()), team: Some("billing".into()), ..CaseQuery::default() }),
+        [id]
+    );
+    assert_eq!(ids(CaseQuery { tag: Some("vip".into()), ..CaseQuery::default() }), []);
+    let stored = store.case(id).unwrap().unwrap();
+    assert_eq!(stored.status, CaseStatus::Pending);
+    // Created with its message (2), tagged and routed (2), then pending, untagged and tagged again (3).
+    assert_eq!(store.case_events(id, None, 50).unwrap().items.len(), 7, "every change is an event");
 }
 
 fn cursors_page_through_everything_once(store: &dyn Store) {

@@ -384,7 +384,7 @@ impl Store for RedbStore {
         let txn = self.db.begin_write()?;
         let result = RedbTxn::open(&txn, &mut counters).and_then(|mut t| {
             work(&mut t)?;
-            t.save_counters()
+            t.finish()
         });
         match result.and_then(|()| Ok(txn.commit()?)) {
             Ok(()) => Ok(()),
@@ -421,9 +421,20 @@ impl Store for RedbStore {
     }
 }
 
+/// A case row written in this transaction and not yet stored: a create and
+/// the rules' edits of it, or two messages on one case in a batch, become
+/// one row write and one index update at the end.
+struct DirtyCase {
+    /// The index keys of the row as stored before this transaction.
+    stored_keys: BTreeSet<String>,
+    /// The latest version.
+    case: Case,
+}
+
 /// The tables of one write transaction, opened once for the whole batch.
 struct RedbTxn<'t> {
     counters: &'t mut Counters,
+    dirty_cases: std::collections::HashMap<u64, DirtyCase>,
     cases: Table<'t, u64, &'static [u8]>,
     events: Table<'t, u64, &'static [u8]>,
     case_events: Table<'t, (u64, u64), ()>,
@@ -453,6 +464,7 @@ impl<'t> RedbTxn<'t> {
     fn open(txn: &'t WriteTransaction, counters: &'t mut Counters) -> Result<Self, StoreError> {
         Ok(Self {
             counters,
+            dirty_cases: std::collections::HashMap::new(),
             cases: txn.open_table(CASES)?,
             events: txn.open_table(EVENTS)?,
             case_events: txn.open_table(CASE_EVENTS)?,
@@ -479,7 +491,19 @@ impl<'t> RedbTxn<'t> {
         })
     }
 
-    fn save_counters(&mut self) -> Result<(), StoreError> {
+    /// Writes what the transaction kept back (case rows and their index
+    /// rows) and the id counters; the last step before the commit.
+    fn finish(&mut self) -> Result<(), StoreError> {
+        for (id, dirty) in std::mem::take(&mut self.dirty_cases) {
+            let keys = index_keys(&dirty.case);
+            for key in dirty.stored_keys.difference(&keys) {
+                self.case_index.remove((key.as_str(), id))?;
+            }
+            for key in keys.difference(&dirty.stored_keys) {
+                self.case_index.insert((key.as_str(), id), ())?;
+            }
+            self.cases.insert(id, encode(&dirty.case).as_slice())?;
+        }
         self.meta.insert("next_case", self.counters.case)?;
         self.meta.insert("next_customer", self.counters.customer)?;
         self.meta.insert("next_event", self.counters.event)?;
@@ -509,6 +533,9 @@ impl RedbTxn<'_> {
 
 impl WriteTxn for RedbTxn<'_> {
     fn case(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
+        if let Some(dirty) = self.dirty_cases.get(&id.get()) {
+            return Ok(Some(dirty.case.clone()));
+        }
         self.cases.get(id.get())?.map(|v| decode("cases", id, v.value())).transpose()
     }
 
@@ -566,15 +593,15 @@ impl WriteTxn for RedbTxn<'_> {
     }
 
     fn put_case(&mut self, previous: Option<&Case>, case: &Case) -> Result<(), StoreError> {
-        let old = previous.map(index_keys).unwrap_or_default();
-        let new = index_keys(case);
-        for key in old.difference(&new) {
-            self.case_index.remove((key.as_str(), case.id.get()))?;
+        // The row and its index rows are written once, by `finish`; the
+        // counters below are sums, so they take each change as it comes.
+        match self.dirty_cases.entry(case.id.get()) {
+            std::collections::hash_map::Entry::Occupied(mut dirty) => dirty.get_mut().case = case.clone(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let stored_keys = previous.map(index_keys).unwrap_or_default();
+                slot.insert(DirtyCase { stored_keys, case: case.clone() });
+            }
         }
-        for key in new.difference(&old) {
-            self.case_index.insert((key.as_str(), case.id.get()), ())?;
-        }
-        self.cases.insert(case.id.get(), encode(case).as_slice())?;
         let (old_load, new_load) = (previous.and_then(load_slot), load_slot(case));
         if old_load != new_load {
             if let Some(agent) = old_load {
