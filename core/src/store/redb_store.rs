@@ -434,7 +434,7 @@ struct DirtyCase {
 /// The tables of one write transaction, opened once for the whole batch.
 struct RedbTxn<'t> {
     counters: &'t mut Counters,
-    dirty_cases: std::collections::HashMap<u64, DirtyCase>,
+    dirty_cases: std::collections::BTreeMap<u64, DirtyCase>,
     cases: Table<'t, u64, &'static [u8]>,
     events: Table<'t, u64, &'static [u8]>,
     case_events: Table<'t, (u64, u64), ()>,
@@ -464,7 +464,7 @@ impl<'t> RedbTxn<'t> {
     fn open(txn: &'t WriteTransaction, counters: &'t mut Counters) -> Result<Self, StoreError> {
         Ok(Self {
             counters,
-            dirty_cases: std::collections::HashMap::new(),
+            dirty_cases: std::collections::BTreeMap::new(),
             cases: txn.open_table(CASES)?,
             events: txn.open_table(EVENTS)?,
             case_events: txn.open_table(CASE_EVENTS)?,
@@ -494,6 +494,7 @@ impl<'t> RedbTxn<'t> {
     /// Writes what the transaction kept back (case rows and their index
     /// rows) and the id counters; the last step before the commit.
     fn finish(&mut self) -> Result<(), StoreError> {
+        // In id order: B-tree inserts in key order touch each page once.
         for (id, dirty) in std::mem::take(&mut self.dirty_cases) {
             let keys = index_keys(&dirty.case);
             for key in dirty.stored_keys.difference(&keys) {
@@ -596,8 +597,8 @@ impl WriteTxn for RedbTxn<'_> {
         // The row and its index rows are written once, by `finish`; the
         // counters below are sums, so they take each change as it comes.
         match self.dirty_cases.entry(case.id.get()) {
-            std::collections::hash_map::Entry::Occupied(mut dirty) => dirty.get_mut().case = case.clone(),
-            std::collections::hash_map::Entry::Vacant(slot) => {
+            std::collections::btree_map::Entry::Occupied(mut dirty) => dirty.get_mut().case = case.clone(),
+            std::collections::btree_map::Entry::Vacant(slot) => {
                 let stored_keys = previous.map(index_keys).unwrap_or_default();
                 slot.insert(DirtyCase { stored_keys, case: case.clone() });
             }

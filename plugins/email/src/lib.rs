@@ -155,7 +155,8 @@ fn subject_of(message: &OutboundMessage) -> String {
     }
 }
 
-/// The JSON posted to the mail API for an agent reply.
+/// The JSON posted to the mail API for an agent reply, or for a
+/// notification from the rules (no case reference).
 ///
 /// # Errors
 /// A permanent error when the recipient is not an email address.
