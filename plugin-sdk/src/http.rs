@@ -115,6 +115,15 @@ impl Request {
     }
 }
 
+/// Sends `request` to `api` (named in errors, for example "mail API") and
+/// answers its 2xx response, or the error to return from an export: see
+/// [`Error::into_plugin_error`] and [`Response::check`].
+pub fn send_to(api: &str, request: &Request) -> Result<Response, PluginError> {
+    let response = send(request).map_err(|e| e.into_plugin_error(api))?;
+    response.check(api)?;
+    Ok(response)
+}
+
 /// Sends `request` and waits for the whole response.
 pub fn send(request: &Request) -> Result<Response, Error> {
     let (scheme, authority, path) = split_url(&request.url).ok_or_else(|| Error::InvalidUrl(request.url.clone()))?;

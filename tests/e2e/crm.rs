@@ -13,7 +13,7 @@ use crate::plugin_kit::{FakeProvider, Received, eventually};
 /// with `fail_first_lookup` it answers the first lookup 503.
 fn crm(fail_first_lookup: bool) -> FakeProvider {
     let failed = AtomicBool::new(!fail_first_lookup);
-    FakeProvider::start_with(0, move |request_line, _| {
+    FakeProvider::start_with(move |request_line, _| {
         if request_line.starts_with("GET /api/contacts?") && !failed.swap(true, Ordering::SeqCst) {
             (503, json!({"error": "busy"}).to_string())
         } else if request_line.starts_with("GET /api/contacts?email=ann%40example.com ") {

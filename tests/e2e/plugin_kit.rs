@@ -129,32 +129,20 @@ impl FakeProvider {
     /// Starts listening; the first `fail_first` requests get 503, the rest
     /// `200 {"id": "p-N"}`.
     pub fn start(fail_first: usize) -> FakeProvider {
-        Self::start_on("127.0.0.1:0", fail_first)
-    }
-
-    /// Starts on a given address (to come back on the same port).
-    pub fn start_on(addr: &str, fail_first: usize) -> FakeProvider {
         let counter = AtomicUsize::new(0);
-        Self::serve(addr, fail_first, move |_, _| {
+        Self::serve(fail_first, move |_, _| {
             (200, format!("{{\"id\":\"p-{}\"}}", counter.fetch_add(1, Ordering::SeqCst)))
         })
     }
 
-    /// Starts listening with `respond` deciding the answers that are not
-    /// failed on purpose (an API with endpoints, such as a CRM's).
-    pub fn start_with(
-        fail_first: usize,
-        respond: impl Fn(&str, &str) -> (u16, String) + Send + Sync + 'static,
-    ) -> FakeProvider {
-        Self::serve("127.0.0.1:0", fail_first, respond)
+    /// Starts listening with `respond` deciding every answer (an API with
+    /// endpoints, such as a CRM's).
+    pub fn start_with(respond: impl Fn(&str, &str) -> (u16, String) + Send + Sync + 'static) -> FakeProvider {
+        Self::serve(0, respond)
     }
 
-    fn serve(
-        addr: &str,
-        fail_first: usize,
-        respond: impl Fn(&str, &str) -> (u16, String) + Send + Sync + 'static,
-    ) -> FakeProvider {
-        let listener = TcpListener::bind(addr).expect("bind provider");
+    fn serve(fail_first: usize, respond: impl Fn(&str, &str) -> (u16, String) + Send + Sync + 'static) -> FakeProvider {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind provider");
         let provider = FakeProvider {
             addr: listener.local_addr().unwrap().to_string(),
             received: Arc::default(),

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::domain::Identity;
+
 /// `[notify]` in the config.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -24,26 +26,23 @@ impl Default for NotifyConfig {
 }
 
 impl NotifyConfig {
-    /// The email address `target` is delivered to.
+    /// The email identity `target` is delivered to.
     ///
     /// # Errors
-    /// A message for the operator when the target has no address.
-    pub fn address(&self, target: &str) -> Result<String, String> {
+    /// A message for the operator when the target has no valid address.
+    pub fn address(&self, target: &str) -> Result<Identity, String> {
         let target = target.trim();
         let address = match target.strip_prefix("email:") {
             Some(address) => address,
             None => {
-                self.targets.get(target).map(|a| a.trim()).map(|a| a.strip_prefix("email:").unwrap_or(a)).ok_or_else(
-                    || format!("no address for notify target `{target}`: add it to [notify] targets in the config"),
-                )?
+                let mapped = self.targets.get(target).ok_or_else(|| {
+                    format!("no address for notify target `{target}`: add it to [notify] targets in the config")
+                })?;
+                let mapped = mapped.trim();
+                mapped.strip_prefix("email:").unwrap_or(mapped)
             }
         };
-        let address = address.trim();
-        let (local, domain) = address.split_once('@').unwrap_or_default();
-        if local.is_empty() || domain.is_empty() || address.contains(char::is_whitespace) {
-            return Err(format!("notify target `{target}` has no valid email address: {address:?}"));
-        }
-        Ok(address.to_owned())
+        Identity::email(address).map_err(|e| format!("notify target `{target}` has no valid email address: {e}"))
     }
 }
 
@@ -64,9 +63,9 @@ mod tests {
             .collect(),
             ..NotifyConfig::default()
         };
-        assert_eq!(config.address("email:lead@acme.example").unwrap(), "lead@acme.example");
-        assert_eq!(config.address("agent:ida").unwrap(), "ida@acme.example");
-        assert_eq!(config.address(" team:billing ").unwrap(), "billing@acme.example");
+        assert_eq!(config.address("email:lead@acme.example").unwrap().value, "lead@acme.example");
+        assert_eq!(config.address("agent:ida").unwrap().value, "ida@acme.example");
+        assert_eq!(config.address(" team:billing ").unwrap().value, "billing@acme.example");
         assert!(config.address("agent:nobody").unwrap_err().contains("[notify] targets"));
         assert!(config.address("agent:x").unwrap_err().contains("no valid email address"));
         assert!(config.address("email:").is_err());

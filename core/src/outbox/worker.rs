@@ -257,7 +257,7 @@ impl OutboxWorker {
             case_id: case.as_ref().map(|c| c.id.to_string()).unwrap_or_default(),
             case_ref: String::new(),
             message_id: format!("<notify-{}@frontdesk>", item.id),
-            to: v0_1::Identity { kind: "email".into(), value: address.clone() },
+            to: wit_identity(&address),
             to_name: None,
             subject,
             text,
@@ -266,7 +266,7 @@ impl OutboxWorker {
             thread_key: None,
         };
         self.plugins.deliver(&self.notify.channel, &message).map_err(Failure::Call)?;
-        tracing::info!(target = %item.target, %address, "notification sent");
+        tracing::info!(target = %item.target, address = %address.value, "notification sent");
         Ok(None)
     }
 

@@ -29,8 +29,7 @@ impl Guest for Chat {
         if let Some(key) = setting("api_key") {
             request = request.header("authorization", &format!("Bearer {key}"));
         }
-        let response = http::send(&request).map_err(|e| e.into_plugin_error(API))?;
-        response.check(API)?;
+        let response = http::send_to(API, &request)?;
         Ok(DeliveryReceipt { provider_id: provider_id(&response.body) })
     }
 }

@@ -21,8 +21,7 @@ impl Guest for Crm {
             return Ok(empty_patch());
         };
         let request = http::Request::get(contacts_url(&api_url()?, email));
-        let response = http::send(&authorized(request)).map_err(|e| e.into_plugin_error(API))?;
-        response.check(API)?;
+        let response = http::send_to(API, &authorized(request))?;
         patch_from(&response.body)
     }
 
@@ -34,8 +33,7 @@ impl Guest for Crm {
         // The outbox may deliver an event twice (a timeout after the CRM
         // stored it); the key lets the CRM drop the copy.
         let request = http::Request::post_json(url, activity.to_string()).header("idempotency-key", &event.id);
-        let response = http::send(&authorized(request)).map_err(|e| e.into_plugin_error(API))?;
-        response.check(API)
+        http::send_to(API, &authorized(request)).map(drop)
     }
 }
 
