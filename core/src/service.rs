@@ -133,15 +133,18 @@ impl Frontdesk {
         }
     }
 
-    /// The rules' plan for `command`. Evaluated in place with
-    /// `block_in_place`, which hands this worker's other tasks to another
-    /// thread, so a slow script never holds them up; the caller waits either
-    /// way, and `spawn_blocking` would need `'static` copies of everything.
+    /// The rules' plan for `command`, evaluated in place on this worker.
+    /// A hook is cut off at its operation limit (`[rules] max_operations`),
+    /// so the worst case holds this worker for milliseconds, and the other
+    /// workers steal its queued tasks meanwhile. `block_in_place` avoided
+    /// even that, but handing the worker's tasks to another thread on every
+    /// request cost more than the hooks themselves: 10% of creates/s and a
+    /// third of the mixed load's requests/s (BENCHMARKS.md).
     async fn plan(&self, command: &Command) -> Result<Option<RulePlan>, CommandError> {
         if self.rules.current().is_empty() {
             return Ok(None);
         }
-        Ok(tokio::task::block_in_place(|| plan(&self.rules, self.store.as_ref(), command, &self.context()))?)
+        Ok(plan(&self.rules, self.store.as_ref(), command, &self.context())?)
     }
 
     /// Runs `on_tick` once and commits what it asks for.

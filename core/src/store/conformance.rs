@@ -18,6 +18,7 @@ pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
     listing_uses_indexes_that_follow_changes(open().as_ref());
     changes_to_one_case_in_one_transaction_all_show(open().as_ref());
     cursors_page_through_everything_once(open().as_ref());
+    listing_by_customer_pages_both_ways(open().as_ref());
     identities_resolve_to_their_customer(open().as_ref());
     timelines_are_in_commit_order(open().as_ref());
     timers_come_due_in_order(open().as_ref());
@@ -202,6 +203,38 @@ fn cursors_page_through_everything_once(store: &dyn Store) {
     assert_eq!(seen, all, "oldest first pages forward");
 }
 
+/// A customer's cases, newest or oldest first, page by page, with other
+/// filters on top; the customer's timeline holds only events.
+fn listing_by_customer_pages_both_ways(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let mut mine = Vec::new();
+    for i in 0..12 {
+        mine.push(created(run(store, &new_case(&format!("m{i}"), "me@example.com"), now)));
+        created(run(store, &new_case(&format!("o{i}"), "other@example.com"), now));
+    }
+    let customer = store.case(mine[0]).unwrap().unwrap().customer_id;
+    let pages = |oldest_first: bool, status: Option<CaseStatus>| -> Vec<CaseId> {
+        let (mut seen, mut before) = (Vec::new(), None);
+        loop {
+            let query =
+                CaseQuery { customer: Some(customer), status, before, limit: 5, oldest_first, ..CaseQuery::default() };
+            let page = store.list_cases(&query).unwrap();
+            seen.extend(page.items.iter().map(|c| c.id));
+            match page.next {
+                Some(next) => before = Some(next),
+                None => return seen,
+            }
+        }
+    };
+    assert_eq!(pages(true, None), mine);
+    assert_eq!(pages(false, None), mine.iter().rev().copied().collect::<Vec<_>>());
+    assert_eq!(pages(true, Some(CaseStatus::New)), mine);
+    assert_eq!(pages(true, Some(CaseStatus::Open)), []);
+    let timeline = store.customer_events(customer, None, 1000).unwrap().items;
+    assert_eq!(timeline.len(), 1 + 12 * 2, "customer_created, then each case_created and message");
+    assert!(timeline.iter().all(|e| e.customer_id == customer));
+}
+
 fn identities_resolve_to_their_customer(store: &dyn Store) {
     let now = at("2026-03-02T09:00:00Z");
     let input = CustomerInput {
@@ -279,6 +312,47 @@ fn tokens_and_idempotency_round_trip(store: &dyn Store) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::store::tables::{CASE_INDEX, CUSTOMER_CASE, CUSTOMER_EVENTS};
+
+    /// A file from before the customer's cases moved to `CUSTOMER_EVENTS`
+    /// (rows `customer:N` in `CASE_INDEX`) lists the same cases once opened.
+    #[test]
+    fn an_older_files_customer_index_is_moved_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.redb");
+        let now = at("2026-03-02T09:00:00Z");
+        let (customer, cases) = {
+            let store = super::super::RedbStore::open(&path).unwrap();
+            let cases: Vec<CaseId> =
+                (0..3).map(|i| created(run(&store, &new_case(&format!("c{i}"), "old@example.com"), now))).collect();
+            (store.case(cases[0]).unwrap().unwrap().customer_id, cases)
+        };
+        {
+            // Rewrite the file into the older layout.
+            let db = redb::Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut by_customer = txn.open_table(CUSTOMER_EVENTS).unwrap();
+                let mut index = txn.open_table(CASE_INDEX).unwrap();
+                let key = format!("customer:{customer}");
+                for case in &cases {
+                    assert!(by_customer.remove((customer.get(), CUSTOMER_CASE | case.get())).unwrap().is_some());
+                    index.insert((key.as_str(), case.get()), ()).unwrap();
+                }
+            }
+            txn.commit().unwrap();
+        }
+        let store = super::super::RedbStore::open(&path).unwrap();
+        let query = CaseQuery { customer: Some(customer), limit: 10, oldest_first: true, ..CaseQuery::default() };
+        assert_eq!(store.list_cases(&query).unwrap().items.iter().map(|c| c.id).collect::<Vec<_>>(), cases);
+        drop(store);
+        let db = redb::Database::create(&path).unwrap();
+        let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
+        let index = txn.open_table(CASE_INDEX).unwrap();
+        assert_eq!(index.range(("customer:", 0)..("customer;", 0)).unwrap().count(), 0, "old rows are gone");
+    }
+
     #[test]
     fn redb_store_conforms() {
         let dir = tempfile::tempdir().unwrap();

@@ -99,6 +99,7 @@ impl RedbStore {
             txn.open_table(PLUGIN_STATE)?;
             txn.open_table(OUTBOX)?;
             txn.open_table(CHANNEL_REFS)?;
+            move_customer_index(&txn)?;
             let meta = txn.open_table(META)?;
             let get = |k: &str| -> Result<u64, StoreError> { Ok(meta.get(k)?.map_or(1, |v| v.value())) };
             Counters {
@@ -134,7 +135,7 @@ impl RedbStore {
         let start = after.map_or(0, |a| a.get().saturating_add(1));
         let mut items = Vec::new();
         let mut next = None;
-        for row in idx.range((owner, start)..=(owner, u64::MAX))? {
+        for row in idx.range((owner, start)..=(owner, !CUSTOMER_CASE))? {
             let (key, _) = row?;
             let event_id = key.value().1;
             if items.len() == limit {
@@ -150,14 +151,44 @@ impl RedbStore {
     }
 }
 
+/// Moves the `customer:N` rows that files written before the customer's
+/// cases lived in [`CUSTOMER_EVENTS`] kept in [`CASE_INDEX`]. A no-op (one
+/// B-tree seek) once done; part of the opening transaction, so a crash
+/// midway leaves the file as it was.
+fn move_customer_index(txn: &WriteTransaction) -> Result<(), StoreError> {
+    const CHUNK: usize = 10_000;
+    let mut index = txn.open_table(CASE_INDEX)?;
+    let mut by_customer = txn.open_table(CUSTOMER_EVENTS)?;
+    let mut moved = 0usize;
+    loop {
+        // ';' follows ':' in ASCII: the range is every key starting "customer:".
+        let chunk: Vec<(String, u64)> = index
+            .range(("customer:", 0)..("customer;", 0))?
+            .take(CHUNK)
+            .map(|row| row.map(|(k, _)| (k.value().0.to_owned(), k.value().1)))
+            .collect::<Result<_, _>>()?;
+        if chunk.is_empty() {
+            break;
+        }
+        for (key, case) in &chunk {
+            let customer = key["customer:".len()..]
+                .parse::<u64>()
+                .map_err(|_| StoreError::Inconsistent(format!("bad customer index key {key:?}")))?;
+            by_customer.insert((customer, CUSTOMER_CASE | case), ())?;
+            index.remove((key.as_str(), *case))?;
+        }
+        moved += chunk.len();
+    }
+    if moved > 0 {
+        tracing::info!(cases = moved, "moved the customer index of an older file");
+    }
+    Ok(())
+}
+
 /// The index rows a case appears under.
 fn index_keys(case: &Case) -> BTreeSet<String> {
-    let mut keys = BTreeSet::from([
-        "all".to_owned(),
-        format!("status:{}", case.status),
-        format!("priority:{}", case.priority),
-        format!("customer:{}", case.customer_id),
-    ]);
+    let mut keys =
+        BTreeSet::from(["all".to_owned(), format!("status:{}", case.status), format!("priority:{}", case.priority)]);
     keys.extend(case.team.iter().map(|t| format!("team:{t}")));
     keys.extend(case.assignee.iter().map(|a| format!("assignee:{a}")));
     keys.extend(case.tags.iter().map(|t| format!("tag:{t}")));
@@ -165,13 +196,25 @@ fn index_keys(case: &Case) -> BTreeSet<String> {
 }
 
 /// The index that drives a listing: the most selective filter given.
-fn driving_key(query: &CaseQuery) -> String {
-    if let Some(sla) = query.sla {
+enum Driving {
+    /// Rows of [`CASE_INDEX`] under this key.
+    Index(String),
+    /// The customer's case rows in [`CUSTOMER_EVENTS`].
+    Customer(u64),
+}
+
+fn driving(query: &CaseQuery) -> Driving {
+    match (query.sla, query.customer) {
         // Membership of an SLA index cannot be checked on the case row.
-        sla.index_key().to_owned()
-    } else if let Some(c) = query.customer {
-        format!("customer:{c}")
-    } else if let Some(a) = &query.assignee {
+        (Some(sla), _) => Driving::Index(sla.index_key().to_owned()),
+        (None, Some(c)) => Driving::Customer(c.get()),
+        (None, None) => Driving::Index(driving_key(query)),
+    }
+}
+
+/// The [`CASE_INDEX`] key for a listing without SLA or customer filter.
+fn driving_key(query: &CaseQuery) -> String {
+    if let Some(a) = &query.assignee {
         format!("assignee:{a}")
     } else if let Some(t) = &query.tag {
         format!("tag:{t}")
@@ -229,20 +272,33 @@ impl Store for RedbStore {
     fn list_cases(&self, query: &CaseQuery) -> Result<Page<Case, CaseId>, StoreError> {
         let txn = self.read()?;
         let index = txn.open_table(CASE_INDEX)?;
+        let by_customer = txn.open_table(CUSTOMER_EVENTS)?;
         let cases = txn.open_table(CASES)?;
-        let key = driving_key(query);
-        let rows = if query.oldest_first {
-            let lower = query.before.map_or(0, |b| b.get().saturating_add(1));
-            Box::new(index.range((key.as_str(), lower)..=(key.as_str(), u64::MAX))?) as Box<dyn Iterator<Item = _>>
+        // Case ids in the listing's order, from `lower..=upper`.
+        let (lower, upper) = if query.oldest_first {
+            (query.before.map_or(0, |b| b.get().saturating_add(1)), u64::MAX)
         } else {
-            let upper = query.before.map_or(u64::MAX, |b| b.get().saturating_sub(1));
-            Box::new(index.range((key.as_str(), 0)..=(key.as_str(), upper))?.rev())
+            (0, query.before.map_or(u64::MAX, |b| b.get().saturating_sub(1)))
+        };
+        let ids: Box<dyn Iterator<Item = Result<u64, redb::StorageError>>> = match driving(query) {
+            Driving::Index(key) => {
+                let rows =
+                    index.range((key.as_str(), lower)..=(key.as_str(), upper))?.map(|r| r.map(|(k, _)| k.value().1));
+                if query.oldest_first { Box::new(rows) } else { Box::new(rows.rev()) }
+            }
+            Driving::Customer(customer) => {
+                let (lower, upper) =
+                    (CUSTOMER_CASE | lower.min(!CUSTOMER_CASE), CUSTOMER_CASE | upper.min(!CUSTOMER_CASE));
+                let rows = by_customer
+                    .range((customer, lower)..=(customer, upper))?
+                    .map(|r| r.map(|(k, _)| k.value().1 & !CUSTOMER_CASE));
+                if query.oldest_first { Box::new(rows) } else { Box::new(rows.rev()) }
+            }
         };
         let mut items = Vec::new();
         let mut last_seen = None;
-        for (scanned, row) in rows.enumerate() {
-            let (k, _) = row?;
-            let id = k.value().1;
+        for (scanned, id) in ids.enumerate() {
+            let id = id?;
             if items.len() == query.limit || scanned == MAX_SCAN_PER_PAGE {
                 return Ok(Page { items, next: last_seen });
             }
@@ -427,6 +483,8 @@ impl Store for RedbStore {
 struct DirtyCase {
     /// The index keys of the row as stored before this transaction.
     stored_keys: BTreeSet<String>,
+    /// The customer the stored row belongs to, if it is stored.
+    stored_customer: Option<CustomerId>,
     /// The latest version.
     case: Case,
 }
@@ -502,6 +560,12 @@ impl<'t> RedbTxn<'t> {
             }
             for key in keys.difference(&dirty.stored_keys) {
                 self.case_index.insert((key.as_str(), id), ())?;
+            }
+            if dirty.stored_customer != Some(dirty.case.customer_id) {
+                if let Some(old) = dirty.stored_customer {
+                    self.customer_events.remove((old.get(), CUSTOMER_CASE | id))?;
+                }
+                self.customer_events.insert((dirty.case.customer_id.get(), CUSTOMER_CASE | id), ())?;
             }
             self.cases.insert(id, encode(&dirty.case).as_slice())?;
         }
@@ -600,7 +664,8 @@ impl WriteTxn for RedbTxn<'_> {
             std::collections::btree_map::Entry::Occupied(mut dirty) => dirty.get_mut().case = case.clone(),
             std::collections::btree_map::Entry::Vacant(slot) => {
                 let stored_keys = previous.map(index_keys).unwrap_or_default();
-                slot.insert(DirtyCase { stored_keys, case: case.clone() });
+                let stored_customer = previous.map(|p| p.customer_id);
+                slot.insert(DirtyCase { stored_keys, stored_customer, case: case.clone() });
             }
         }
         let (old_load, new_load) = (previous.and_then(load_slot), load_slot(case));

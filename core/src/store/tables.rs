@@ -14,8 +14,14 @@ pub const CASES: TableDefinition<u64, &[u8]> = TableDefinition::new("cases_v1");
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events_v1");
 /// (case id, event id): a case's timeline.
 pub const CASE_EVENTS: TableDefinition<(u64, u64), ()> = TableDefinition::new("case_events_v1");
-/// (customer id, event id): a customer's timeline across cases.
+/// (customer id, event id): a customer's timeline across cases; and
+/// (customer id, [`CUSTOMER_CASE`] | case id): the customer's cases. Both
+/// live in one table so that a new case and its events for one customer land
+/// on one B-tree leaf: a create dirties one page keyed by customer, not two.
 pub const CUSTOMER_EVENTS: TableDefinition<(u64, u64), ()> = TableDefinition::new("customer_events_v1");
+/// The top bit of a [`CUSTOMER_EVENTS`] key's second part marks a case id;
+/// event ids never reach it.
+pub const CUSTOMER_CASE: u64 = 1 << 63;
 /// Case id -> the case's SLA state (policy, metrics, spans).
 pub const SLA_STATE: TableDefinition<u64, &[u8]> = TableDefinition::new("sla_state_v1");
 /// Customers by id.
@@ -23,7 +29,9 @@ pub const CUSTOMERS: TableDefinition<u64, &[u8]> = TableDefinition::new("custome
 /// Identity key (`email:ann@example.com`) -> customer id.
 pub const IDENTITIES: TableDefinition<&str, u64> = TableDefinition::new("identities_v1");
 /// (filter key, case id): one index per list filter (`status:open`,
-/// `tag:vip`, `customer:7`, `all`, ...).
+/// `tag:vip`, `all`, ...). The customer filter uses [`CUSTOMER_EVENTS`];
+/// files written before that kept `customer:7` rows here, which opening the
+/// file moves.
 pub const CASE_INDEX: TableDefinition<(&str, u64), ()> = TableDefinition::new("case_index_v1");
 /// (due, in ms since the epoch; case id; timer kind): ordered due-scans for the
 /// scheduler (auto-close now, SLA deadlines next).
