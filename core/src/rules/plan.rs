@@ -5,6 +5,7 @@
 //! writer then replays the same actions in the command's transaction, unless
 //! the case moved meanwhile, in which case the plan is computed again.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -33,6 +34,31 @@ pub struct Overlay<'a> {
     idempotency: HashMap<String, IdempotencyRecord>,
     outreach: HashMap<String, Timestamp>,
     next_id: u64,
+    /// Rows read from the store, kept for the rest of the plan: a create
+    /// reads its customer four times (match, SLA policy, hook arguments,
+    /// cascade), and each store read is a read transaction and a decode.
+    read_customers: RefCell<HashMap<CustomerId, Option<Customer>>>,
+    read_cases: RefCell<HashMap<CaseId, Option<Case>>>,
+}
+
+impl Overlay<'_> {
+    fn stored_customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
+        if let Some(customer) = self.read_customers.borrow().get(&id) {
+            return Ok(customer.clone());
+        }
+        let customer = self.store.customer(id)?;
+        self.read_customers.borrow_mut().insert(id, customer.clone());
+        Ok(customer)
+    }
+
+    fn stored_case(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
+        if let Some(case) = self.read_cases.borrow().get(&id) {
+            return Ok(case.clone());
+        }
+        let case = self.store.case(id)?;
+        self.read_cases.borrow_mut().insert(id, case.clone());
+        Ok(case)
+    }
 }
 
 impl<'a> Overlay<'a> {
@@ -47,6 +73,8 @@ impl<'a> Overlay<'a> {
             idempotency: HashMap::new(),
             outreach: HashMap::new(),
             next_id: PREVIEW_ID_BASE,
+            read_customers: RefCell::default(),
+            read_cases: RefCell::default(),
         }
     }
 }
@@ -55,14 +83,14 @@ impl WriteTxn for Overlay<'_> {
     fn case(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
         match self.cases.get(&id) {
             Some(case) => Ok(Some(case.clone())),
-            None => self.store.case(id),
+            None => self.stored_case(id),
         }
     }
 
     fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
         match self.customers.get(&id) {
             Some(c) => Ok(Some(c.clone())),
-            None => self.store.customer(id),
+            None => self.stored_customer(id),
         }
     }
 
@@ -85,7 +113,12 @@ impl WriteTxn for Overlay<'_> {
     fn customer_id_by_identity(&self, identity: &Identity) -> Result<Option<CustomerId>, StoreError> {
         match self.identities.get(&identity.key()) {
             Some(id) => Ok(Some(*id)),
-            None => Ok(self.store.customer_by_identity(identity)?.map(|c| c.id)),
+            None => {
+                let Some(customer) = self.store.customer_by_identity(identity)? else { return Ok(None) };
+                let id = customer.id;
+                self.read_customers.borrow_mut().entry(id).or_insert(Some(customer));
+                Ok(Some(id))
+            }
         }
     }
 
@@ -314,11 +347,13 @@ pub fn plan(
     if set.is_empty() || no_hooks {
         return Ok(None);
     }
+    let mut overlay = Overlay::new(store);
+    // The same row the preview reads: the plan is stale exactly when the
+    // writer finds another version.
     let expected_version = match command.case_id() {
-        Some(id) => store.case(id)?.map(|c| (id, c.version)),
+        Some(id) => overlay.case(id)?.map(|c| (id, c.version)),
         None => None,
     };
-    let mut overlay = Overlay::new(store);
     let mut events = match execute(&mut overlay, command, ctx) {
         Ok(Outcome::Case { events, .. } | Outcome::Customer { events, .. }) => events,
         Ok(_) => return Ok(None),
