@@ -316,9 +316,10 @@ mod tests {
     use crate::store::tables::{CASE_INDEX, CUSTOMER_CASE, CUSTOMER_EVENTS};
 
     /// A file from before the customer's cases moved to `CUSTOMER_EVENTS`
-    /// (rows `customer:N` in `CASE_INDEX`) lists the same cases once opened.
+    /// and unfiltered listings to `CASES` (rows `customer:N` and `all` in
+    /// `CASE_INDEX`) lists the same cases once opened, without those rows.
     #[test]
-    fn an_older_files_customer_index_is_moved_on_open() {
+    fn an_older_files_case_index_is_upgraded_on_open() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.redb");
         let now = at("2026-03-02T09:00:00Z");
@@ -339,6 +340,7 @@ mod tests {
                 for case in &cases {
                     assert!(by_customer.remove((customer.get(), CUSTOMER_CASE | case.get())).unwrap().is_some());
                     index.insert((key.as_str(), case.get()), ()).unwrap();
+                    index.insert(("all", case.get()), ()).unwrap();
                 }
             }
             txn.commit().unwrap();
@@ -346,11 +348,15 @@ mod tests {
         let store = super::super::RedbStore::open(&path).unwrap();
         let query = CaseQuery { customer: Some(customer), limit: 10, oldest_first: true, ..CaseQuery::default() };
         assert_eq!(store.list_cases(&query).unwrap().items.iter().map(|c| c.id).collect::<Vec<_>>(), cases);
+        let all = CaseQuery { limit: 10, ..CaseQuery::default() };
+        let newest_first: Vec<CaseId> = cases.iter().rev().copied().collect();
+        assert_eq!(store.list_cases(&all).unwrap().items.iter().map(|c| c.id).collect::<Vec<_>>(), newest_first);
         drop(store);
         let db = redb::Database::create(&path).unwrap();
         let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
         let index = txn.open_table(CASE_INDEX).unwrap();
         assert_eq!(index.range(("customer:", 0)..("customer;", 0)).unwrap().count(), 0, "old rows are gone");
+        assert_eq!(index.range(("all", 0)..=("all", u64::MAX)).unwrap().count(), 0);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! [`Store::transact`] (the writer's batch), committed with immediate
 //! durability; reads use their own read transactions and never wait on it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -99,7 +99,7 @@ impl RedbStore {
             txn.open_table(PLUGIN_STATE)?;
             txn.open_table(OUTBOX)?;
             txn.open_table(CHANNEL_REFS)?;
-            move_customer_index(&txn)?;
+            upgrade_case_index(&txn)?;
             let meta = txn.open_table(META)?;
             let get = |k: &str| -> Result<u64, StoreError> { Ok(meta.get(k)?.map_or(1, |v| v.value())) };
             Counters {
@@ -151,13 +151,29 @@ impl RedbStore {
     }
 }
 
-/// Moves the `customer:N` rows that files written before the customer's
-/// cases lived in [`CUSTOMER_EVENTS`] kept in [`CASE_INDEX`]. A no-op (one
-/// B-tree seek) once done; part of the opening transaction, so a crash
+/// Brings the [`CASE_INDEX`] of a file from an older version up to date:
+/// its `customer:N` rows move to [`CUSTOMER_EVENTS`], and its `all` rows
+/// (listings without a filter read the case rows now) are dropped. A no-op
+/// (two B-tree seeks) once done; part of the opening transaction, so a crash
 /// midway leaves the file as it was.
-fn move_customer_index(txn: &WriteTransaction) -> Result<(), StoreError> {
+fn upgrade_case_index(txn: &WriteTransaction) -> Result<(), StoreError> {
     const CHUNK: usize = 10_000;
     let mut index = txn.open_table(CASE_INDEX)?;
+    let mut dropped = 0usize;
+    loop {
+        let chunk: Vec<u64> = index
+            .range(("all", 0)..=("all", u64::MAX))?
+            .take(CHUNK)
+            .map(|row| row.map(|(k, _)| k.value().1))
+            .collect::<Result<_, _>>()?;
+        if chunk.is_empty() {
+            break;
+        }
+        for case in &chunk {
+            index.remove(("all", *case))?;
+        }
+        dropped += chunk.len();
+    }
     let mut by_customer = txn.open_table(CUSTOMER_EVENTS)?;
     let mut moved = 0usize;
     loop {
@@ -179,16 +195,15 @@ fn move_customer_index(txn: &WriteTransaction) -> Result<(), StoreError> {
         }
         moved += chunk.len();
     }
-    if moved > 0 {
-        tracing::info!(cases = moved, "moved the customer index of an older file");
+    if moved + dropped > 0 {
+        tracing::info!(moved, dropped, "brought the case index of an older file up to date");
     }
     Ok(())
 }
 
 /// The index rows a case appears under.
 fn index_keys(case: &Case) -> BTreeSet<String> {
-    let mut keys =
-        BTreeSet::from(["all".to_owned(), format!("status:{}", case.status), format!("priority:{}", case.priority)]);
+    let mut keys = BTreeSet::from([format!("status:{}", case.status), format!("priority:{}", case.priority)]);
     keys.extend(case.team.iter().map(|t| format!("team:{t}")));
     keys.extend(case.assignee.iter().map(|a| format!("assignee:{a}")));
     keys.extend(case.tags.iter().map(|t| format!("tag:{t}")));
@@ -201,6 +216,8 @@ enum Driving {
     Index(String),
     /// The customer's case rows in [`CUSTOMER_EVENTS`].
     Customer(u64),
+    /// No filter with an index: the case rows themselves, in id order.
+    All,
 }
 
 fn driving(query: &CaseQuery) -> Driving {
@@ -208,13 +225,14 @@ fn driving(query: &CaseQuery) -> Driving {
         // Membership of an SLA index cannot be checked on the case row.
         (Some(sla), _) => Driving::Index(sla.index_key().to_owned()),
         (None, Some(c)) => Driving::Customer(c.get()),
-        (None, None) => Driving::Index(driving_key(query)),
+        (None, None) => driving_key(query).map_or(Driving::All, Driving::Index),
     }
 }
 
-/// The [`CASE_INDEX`] key for a listing without SLA or customer filter.
-fn driving_key(query: &CaseQuery) -> String {
-    if let Some(a) = &query.assignee {
+/// The [`CASE_INDEX`] key for a listing without SLA or customer filter, if
+/// it has a filter with an index.
+fn driving_key(query: &CaseQuery) -> Option<String> {
+    Some(if let Some(a) = &query.assignee {
         format!("assignee:{a}")
     } else if let Some(t) = &query.tag {
         format!("tag:{t}")
@@ -225,8 +243,8 @@ fn driving_key(query: &CaseQuery) -> String {
     } else if let Some(p) = query.priority {
         format!("priority:{p}")
     } else {
-        "all".to_owned()
-    }
+        return None;
+    })
 }
 
 /// Counter of unsolved cases that were reopened.
@@ -292,6 +310,10 @@ impl Store for RedbStore {
                 let rows = by_customer
                     .range((customer, lower)..=(customer, upper))?
                     .map(|r| r.map(|(k, _)| k.value().1 & !CUSTOMER_CASE));
+                if query.oldest_first { Box::new(rows) } else { Box::new(rows.rev()) }
+            }
+            Driving::All => {
+                let rows = cases.range(lower..=upper)?.map(|r| r.map(|(k, _)| k.value()));
                 if query.oldest_first { Box::new(rows) } else { Box::new(rows.rev()) }
             }
         };
@@ -492,7 +514,14 @@ struct DirtyCase {
 /// The tables of one write transaction, opened once for the whole batch.
 struct RedbTxn<'t> {
     counters: &'t mut Counters,
-    dirty_cases: std::collections::BTreeMap<u64, DirtyCase>,
+    dirty_cases: BTreeMap<u64, DirtyCase>,
+    /// SLA states written in this transaction, stored once by `finish`.
+    dirty_slas: BTreeMap<u64, CaseSla>,
+    /// Changes to named counters (`load:sam`) and backlog cells in this
+    /// transaction: a batch moves a few counters many times, and `finish`
+    /// writes each once.
+    counter_deltas: BTreeMap<String, i64>,
+    backlog_deltas: BTreeMap<(i64, CaseStatus), i64>,
     cases: Table<'t, u64, &'static [u8]>,
     events: Table<'t, u64, &'static [u8]>,
     case_events: Table<'t, (u64, u64), ()>,
@@ -522,7 +551,10 @@ impl<'t> RedbTxn<'t> {
     fn open(txn: &'t WriteTransaction, counters: &'t mut Counters) -> Result<Self, StoreError> {
         Ok(Self {
             counters,
-            dirty_cases: std::collections::BTreeMap::new(),
+            dirty_cases: BTreeMap::new(),
+            dirty_slas: BTreeMap::new(),
+            counter_deltas: BTreeMap::new(),
+            backlog_deltas: BTreeMap::new(),
             cases: txn.open_table(CASES)?,
             events: txn.open_table(EVENTS)?,
             case_events: txn.open_table(CASE_EVENTS)?,
@@ -550,8 +582,25 @@ impl<'t> RedbTxn<'t> {
     }
 
     /// Writes what the transaction kept back (case rows and their index
-    /// rows) and the id counters; the last step before the commit.
+    /// rows, SLA states, counters) and the id counters; the last step before
+    /// the commit.
     fn finish(&mut self) -> Result<(), StoreError> {
+        for (id, sla) in std::mem::take(&mut self.dirty_slas) {
+            self.sla_state.insert(id, encode(&sla).as_slice())?;
+        }
+        for (name, by) in std::mem::take(&mut self.counter_deltas) {
+            let count = self.stored_counter(&name)?.saturating_add_signed(by);
+            self.named_counters.insert(name.as_str(), count)?;
+        }
+        for ((day, status), by) in std::mem::take(&mut self.backlog_deltas) {
+            let key = (day, status.as_str());
+            let count = self.backlog.get(key)?.map_or(0, |v| v.value()).saturating_add_signed(by);
+            if count == 0 {
+                self.backlog.remove(key)?;
+            } else {
+                self.backlog.insert(key, count)?;
+            }
+        }
         // In id order: B-tree inserts in key order touch each page once.
         for (id, dirty) in std::mem::take(&mut self.dirty_cases) {
             let keys = index_keys(&dirty.case);
@@ -579,20 +628,28 @@ impl<'t> RedbTxn<'t> {
 
 impl RedbTxn<'_> {
     fn bump_backlog(&mut self, day: i64, status: CaseStatus, by: i64) -> Result<(), StoreError> {
-        let key = (day, status.as_str());
-        let count = self.backlog.get(key)?.map_or(0, |v| v.value()).saturating_add_signed(by);
-        if count == 0 {
-            self.backlog.remove(key)?;
-        } else {
-            self.backlog.insert(key, count)?;
-        }
+        *self.backlog_deltas.entry((day, status)).or_default() += by;
         Ok(())
     }
 
     fn bump_counter(&mut self, name: &str, by: i64) -> Result<(), StoreError> {
-        let count = self.named_counters.get(name)?.map_or(0, |v| v.value()).saturating_add_signed(by);
-        self.named_counters.insert(name, count)?;
+        match self.counter_deltas.get_mut(name) {
+            Some(delta) => *delta += by,
+            None => {
+                self.counter_deltas.insert(name.to_owned(), by);
+            }
+        }
         Ok(())
+    }
+
+    fn stored_counter(&self, name: &str) -> Result<u64, StoreError> {
+        Ok(self.named_counters.get(name)?.map_or(0, |v| v.value()))
+    }
+
+    /// A counter as this transaction sees it: stored plus its changes.
+    fn counter(&self, name: &str) -> Result<u64, StoreError> {
+        let by = self.counter_deltas.get(name).copied().unwrap_or(0);
+        Ok(self.stored_counter(name)?.saturating_add_signed(by))
     }
 }
 
@@ -609,11 +666,14 @@ impl WriteTxn for RedbTxn<'_> {
     }
 
     fn case_sla(&self, id: CaseId) -> Result<Option<CaseSla>, StoreError> {
+        if let Some(sla) = self.dirty_slas.get(&id.get()) {
+            return Ok(Some(sla.clone()));
+        }
         self.sla_state.get(id.get())?.map(|v| decode("sla_state", id, v.value())).transpose()
     }
 
     fn put_sla(&mut self, id: CaseId, sla: &CaseSla) -> Result<(), StoreError> {
-        self.sla_state.insert(id.get(), encode(sla).as_slice())?;
+        self.dirty_slas.insert(id.get(), sla.clone());
         Ok(())
     }
 
@@ -730,7 +790,7 @@ impl WriteTxn for RedbTxn<'_> {
     }
 
     fn open_load(&self, agent: &str) -> Result<u64, StoreError> {
-        Ok(self.named_counters.get(format!("load:{agent}").as_str())?.map_or(0, |v| v.value()))
+        self.counter(&format!("load:{agent}"))
     }
 
     fn enqueue_outbox(&mut self, item: &OutboxItem) -> Result<(), StoreError> {

@@ -29,9 +29,9 @@ pub const CUSTOMERS: TableDefinition<u64, &[u8]> = TableDefinition::new("custome
 /// Identity key (`email:ann@example.com`) -> customer id.
 pub const IDENTITIES: TableDefinition<&str, u64> = TableDefinition::new("identities_v1");
 /// (filter key, case id): one index per list filter (`status:open`,
-/// `tag:vip`, `all`, ...). The customer filter uses [`CUSTOMER_EVENTS`];
-/// files written before that kept `customer:7` rows here, which opening the
-/// file moves.
+/// `tag:vip`, ...). The customer filter uses [`CUSTOMER_EVENTS`], and a
+/// listing without filters reads [`CASES`]; files written before that kept
+/// `customer:7` and `all` rows here, which opening the file moves or drops.
 pub const CASE_INDEX: TableDefinition<(&str, u64), ()> = TableDefinition::new("case_index_v1");
 /// (due, in ms since the epoch; case id; timer kind): ordered due-scans for the
 /// scheduler (auto-close now, SLA deadlines next).
