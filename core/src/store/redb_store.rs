@@ -522,6 +522,13 @@ struct RedbTxn<'t> {
     /// writes each once.
     counter_deltas: BTreeMap<String, i64>,
     backlog_deltas: BTreeMap<(i64, CaseStatus), i64>,
+    /// Events appended in this transaction (id, row), with their timeline
+    /// keys: `finish` inserts each table's rows in key order, one table at a
+    /// time, so consecutive inserts walk the same hot pages. Nothing reads
+    /// events inside a write transaction.
+    new_events: Vec<(u64, Vec<u8>)>,
+    new_case_events: Vec<(u64, u64)>,
+    new_customer_events: Vec<(u64, u64)>,
     cases: Table<'t, u64, &'static [u8]>,
     events: Table<'t, u64, &'static [u8]>,
     case_events: Table<'t, (u64, u64), ()>,
@@ -555,6 +562,9 @@ impl<'t> RedbTxn<'t> {
             dirty_slas: BTreeMap::new(),
             counter_deltas: BTreeMap::new(),
             backlog_deltas: BTreeMap::new(),
+            new_events: Vec::new(),
+            new_case_events: Vec::new(),
+            new_customer_events: Vec::new(),
             cases: txn.open_table(CASES)?,
             events: txn.open_table(EVENTS)?,
             case_events: txn.open_table(CASE_EVENTS)?,
@@ -585,6 +595,20 @@ impl<'t> RedbTxn<'t> {
     /// rows, SLA states, counters) and the id counters; the last step before
     /// the commit.
     fn finish(&mut self) -> Result<(), StoreError> {
+        // Event ids are drawn in order, so these are sorted already.
+        for (id, row) in std::mem::take(&mut self.new_events) {
+            self.events.insert(id, row.as_slice())?;
+        }
+        let mut timeline = std::mem::take(&mut self.new_case_events);
+        timeline.sort_unstable();
+        for key in timeline {
+            self.case_events.insert(key, ())?;
+        }
+        let mut timeline = std::mem::take(&mut self.new_customer_events);
+        timeline.sort_unstable();
+        for key in timeline {
+            self.customer_events.insert(key, ())?;
+        }
         for (id, sla) in std::mem::take(&mut self.dirty_slas) {
             self.sla_state.insert(id, encode(&sla).as_slice())?;
         }
@@ -843,11 +867,11 @@ impl WriteTxn for RedbTxn<'_> {
 
     fn append_event(&mut self, event: &Event) -> Result<(), StoreError> {
         let id = event.id.get();
-        self.events.insert(id, encode(event).as_slice())?;
+        self.new_events.push((id, encode(event)));
         if let Some(case) = event.case_id {
-            self.case_events.insert((case.get(), id), ())?;
+            self.new_case_events.push((case.get(), id));
         }
-        self.customer_events.insert((event.customer_id.get(), id), ())?;
+        self.new_customer_events.push((event.customer_id.get(), id));
         Ok(())
     }
 
