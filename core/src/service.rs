@@ -134,12 +134,12 @@ impl Frontdesk {
     }
 
     /// The rules' plan for `command`, evaluated in place on this worker.
-    /// A hook is cut off at its operation limit (`[rules] max_operations`),
-    /// so the worst case holds this worker for milliseconds, and the other
-    /// workers steal its queued tasks meanwhile. `block_in_place` avoided
-    /// even that, but handing the worker's tasks to another thread on every
-    /// request cost more than the hooks themselves: 10% of creates/s and a
-    /// third of the mixed load's requests/s (BENCHMARKS.md).
+    /// A hook is cut off at `[scripts] max_operations` or `timeout_ms`, so
+    /// a runaway script holds this worker briefly (a create whose hook spins
+    /// to the default limit took about 10 ms), and the other workers steal
+    /// its queued tasks meanwhile. `block_in_place` avoided even that, but
+    /// handing the worker's tasks to another thread on every request cost
+    /// about 10% of creates/s (BENCHMARKS.md).
     async fn plan(&self, command: &Command) -> Result<Option<RulePlan>, CommandError> {
         if self.rules.current().is_empty() {
             return Ok(None);
