@@ -103,7 +103,7 @@ async fn create_case(
     match state.frontdesk.execute(command).await? {
         Outcome::Case { case, sla, .. } => {
             tracing::Span::current().record("case.id", tracing::field::display(case.id));
-            Ok((StatusCode::CREATED, Json(json!(CaseView::new(&case, &sla)))).into_response())
+            Ok((StatusCode::CREATED, Json(CaseView::new(&case, &sla))).into_response())
         }
         Outcome::Replayed(record) => {
             let status = StatusCode::from_u16(record.status).unwrap_or(StatusCode::CREATED);
@@ -136,7 +136,7 @@ async fn list_cases(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Permission::ReadCases, "read cases")?;
     let sla = match query.sla.as_deref() {
         None => None,
@@ -164,23 +164,33 @@ async fn list_cases(
     };
     let store = state.frontdesk.store();
     let page = store.list_cases(&case_query)?;
-    let mut cases = Vec::with_capacity(page.items.len());
-    for case in &page.items {
-        let sla = store.case_sla(case.id)?.unwrap_or_default();
-        cases.push(json!(CaseView::new(case, &sla)));
-    }
-    Ok(Json(json!({ "cases": cases, "next_cursor": page.next.map(|id| encode_cursor(id.get())) })))
+    let slas = page
+        .items
+        .iter()
+        .map(|c| Ok(store.case_sla(c.id)?.unwrap_or_default()))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let cases = page.items.iter().zip(&slas).map(|(case, sla)| CaseView::new(case, sla)).collect();
+    Ok(Json(CaseList { cases, next_cursor: page.next.map(|id| encode_cursor(id.get())) }).into_response())
+}
+
+/// A page of cases. Typed, so the answer is serialized once and not first
+/// built as a `serde_json::Value` (that was a fifth of the HTTP side's CPU
+/// under the mixed load).
+#[derive(serde::Serialize)]
+struct CaseList<'a> {
+    cases: Vec<CaseView<'a>>,
+    next_cursor: Option<String>,
 }
 
 async fn get_case(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Permission::ReadCases, "read cases")?;
     let id: CaseId = parse_id("case", &id)?;
     let (case, sla) = load_case(&state, id)?;
-    Ok(Json(json!(CaseView::new(&case, &sla))))
+    Ok(Json(CaseView::new(&case, &sla)).into_response())
 }
 
 /// A case and its SLA state, or 404.
@@ -235,7 +245,7 @@ async fn update_case(
     principal: Principal,
     Path(id): Path<String>,
     ApiJson(body, _): ApiJson<PatchBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Permission::UpdateCases, "update cases")?;
     let case_id: CaseId = parse_id("case", &id)?;
     let tags = body.tags.unwrap_or_default();
@@ -265,7 +275,7 @@ async fn add_message(
     principal: Principal,
     Path(id): Path<String>,
     ApiJson(body, _): ApiJson<MessageBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Response, ApiError> {
     match body.kind {
         MessageKind::Reply => principal.require(Permission::Reply, "send replies")?,
         MessageKind::Note => principal.require(Permission::AddNote, "add notes")?,
@@ -276,7 +286,7 @@ async fn add_message(
     match state.frontdesk.execute(command).await? {
         Outcome::Case { case, sla, events, created } => {
             let case = CaseView::new(&case, &sla);
-            Ok((StatusCode::CREATED, Json(json!({ "case": case, "events": events, "follow_up": created }))))
+            Ok((StatusCode::CREATED, Json(MessageAnswer { case, events: &events, follow_up: created })).into_response())
         }
         other => Err(unexpected(other)),
     }
@@ -308,15 +318,24 @@ async fn record_csat(
     principal: Principal,
     Path(id): Path<String>,
     ApiJson(body, _): ApiJson<CsatBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Permission::RecordCsat, "record CSAT")?;
     let case_id: CaseId = parse_id("case", &id)?;
     case_json(state.frontdesk.execute(Command::RecordCsat { case_id, score: body.score, comment: body.comment }).await?)
 }
 
-fn case_json(outcome: Outcome) -> Result<Json<Value>, ApiError> {
+/// The answer to a new message: the case after it, its events, and whether
+/// it opened a follow-up case.
+#[derive(serde::Serialize)]
+struct MessageAnswer<'a> {
+    case: CaseView<'a>,
+    events: &'a [frontdesk_core::Event],
+    follow_up: bool,
+}
+
+fn case_json(outcome: Outcome) -> Result<Response, ApiError> {
     match outcome {
-        Outcome::Case { case, sla, .. } => Ok(Json(json!(CaseView::new(&case, &sla)))),
+        Outcome::Case { case, sla, .. } => Ok(Json(CaseView::new(&case, &sla)).into_response()),
         other => Err(unexpected(other)),
     }
 }
