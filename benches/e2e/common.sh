@@ -1,0 +1,27 @@
+# Shared by the end-to-end bench scripts: start a server from binary $1 on a
+# fresh data dir with the repository's scripts, and stop it.
+T=${CARGO_TARGET_DIR:-$HOME/.cache/frontdesk/target}
+LOAD=${LOAD:-$T/release/frontdesk-load}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+WORK=${WORK:-/tmp/frontdesk-bench}
+PORT=${PORT:-18197}
+
+start_server() { # binary data-dir
+    rm -rf "$2" && mkdir -p "$WORK"
+    printf '[server]\nmax_connections = 4096\n' > "$WORK/cfg.toml"
+    "$1" serve --config "$WORK/cfg.toml" --bind 127.0.0.1:$PORT --data-dir "$2" \
+        --scripts-dir "${SCRIPTS:-$REPO/scripts}" 2> "$WORK/server.log" &
+    SERVER=$!
+    for _ in $(seq 300); do
+        [ -f "$2/admin.token" ] && grep -q listening "$WORK/server.log" && return 0
+        sleep 0.1
+    done
+    echo "server did not start; see $WORK/server.log" >&2
+    return 1
+}
+
+load() { # data-dir duration mix
+    "$LOAD" --url http://127.0.0.1:$PORT --token "$(cat "$1/admin.token")" --connections 64 --duration "$2" --mix "$3"
+}
+
+stop_server() { kill "$SERVER"; wait "$SERVER" || true; }
