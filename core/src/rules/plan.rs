@@ -43,22 +43,26 @@ pub struct Overlay<'a> {
 
 impl Overlay<'_> {
     fn stored_customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
-        if let Some(customer) = self.read_customers.borrow().get(&id) {
-            return Ok(customer.clone());
-        }
-        let customer = self.store.customer(id)?;
-        self.read_customers.borrow_mut().insert(id, customer.clone());
-        Ok(customer)
+        read_once(&self.read_customers, id, || self.store.customer(id))
     }
 
     fn stored_case(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
-        if let Some(case) = self.read_cases.borrow().get(&id) {
-            return Ok(case.clone());
-        }
-        let case = self.store.case(id)?;
-        self.read_cases.borrow_mut().insert(id, case.clone());
-        Ok(case)
+        read_once(&self.read_cases, id, || self.store.case(id))
     }
+}
+
+/// `read()`'s answer for `key`, from `cache` after the first time.
+fn read_once<K: std::hash::Hash + Eq, V: Clone>(
+    cache: &RefCell<HashMap<K, Option<V>>>,
+    key: K,
+    read: impl FnOnce() -> Result<Option<V>, StoreError>,
+) -> Result<Option<V>, StoreError> {
+    if let Some(value) = cache.borrow().get(&key) {
+        return Ok(value.clone());
+    }
+    let value = read()?;
+    cache.borrow_mut().insert(key, value.clone());
+    Ok(value)
 }
 
 impl<'a> Overlay<'a> {

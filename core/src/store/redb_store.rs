@@ -612,11 +612,12 @@ impl<'t> RedbTxn<'t> {
         for (id, sla) in std::mem::take(&mut self.dirty_slas) {
             self.sla_state.insert(id, encode(&sla).as_slice())?;
         }
-        for (name, by) in std::mem::take(&mut self.counter_deltas) {
+        // A counter moved back and forth in the batch (+1, -1) is unchanged.
+        for (name, by) in std::mem::take(&mut self.counter_deltas).into_iter().filter(|(_, by)| *by != 0) {
             let count = self.stored_counter(&name)?.saturating_add_signed(by);
             self.named_counters.insert(name.as_str(), count)?;
         }
-        for ((day, status), by) in std::mem::take(&mut self.backlog_deltas) {
+        for ((day, status), by) in std::mem::take(&mut self.backlog_deltas).into_iter().filter(|(_, by)| *by != 0) {
             let key = (day, status.as_str());
             let count = self.backlog.get(key)?.map_or(0, |v| v.value()).saturating_add_signed(by);
             if count == 0 {
