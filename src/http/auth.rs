@@ -1,5 +1,8 @@
 //! Bearer-token authentication and role checks.
 
+use std::collections::HashMap;
+use std::sync::RwLock;
+
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -45,11 +48,31 @@ impl FromRequestParts<AppState> for Principal {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .ok_or(ApiError::Unauthorized("expected Authorization: Bearer <token>"))?;
-        let token = state
-            .frontdesk
-            .store()
-            .token_by_hash(&hash_secret(secret))?
-            .ok_or(ApiError::Unauthorized("invalid token"))?;
-        Ok(Principal { name: token.name, role: token.role })
+        let hash = hash_secret(secret);
+        if let Some(known) = state.known_tokens.get(&hash) {
+            return Ok(known);
+        }
+        let token = state.frontdesk.store().token_by_hash(&hash)?.ok_or(ApiError::Unauthorized("invalid token"))?;
+        let principal = Principal { name: token.name, role: token.role };
+        state.known_tokens.insert(hash, principal.clone());
+        Ok(principal)
+    }
+}
+
+/// Tokens already found in the store, by secret hash, so that a request
+/// authenticates without a read transaction. A stored token never changes and
+/// is never deleted (there is no revoke), so an entry cannot go stale; a
+/// revoke would have to clear it. Only tokens that exist are kept, so the map
+/// holds at most the tokens admins created, whatever secrets callers send.
+#[derive(Debug, Default)]
+pub struct KnownTokens(RwLock<HashMap<String, Principal>>);
+
+impl KnownTokens {
+    fn get(&self, hash: &str) -> Option<Principal> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).get(hash).cloned()
+    }
+
+    fn insert(&self, hash: String, principal: Principal) {
+        self.0.write().unwrap_or_else(|e| e.into_inner()).insert(hash, principal);
     }
 }

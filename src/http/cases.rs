@@ -162,14 +162,8 @@ async fn list_cases(
         before: query.cursor.as_deref().map(decode_cursor).transpose()?.map(CaseId::new),
         limit: page_limit(query.limit, 50, 200)?,
     };
-    let store = state.frontdesk.store();
-    let page = store.list_cases(&case_query)?;
-    let slas = page
-        .items
-        .iter()
-        .map(|c| Ok(store.case_sla(c.id)?.unwrap_or_default()))
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let cases = page.items.iter().zip(&slas).map(|(case, sla)| CaseView::new(case, sla)).collect();
+    let page = state.frontdesk.store().list_cases_with_sla(&case_query)?;
+    let cases = page.items.iter().map(|(case, sla)| CaseView::new(case, sla)).collect();
     Ok(Json(CaseList { cases, next_cursor: page.next.map(|id| encode_cursor(id.get())) }).into_response())
 }
 
@@ -195,9 +189,7 @@ async fn get_case(
 
 /// A case and its SLA state, or 404.
 fn load_case(state: &AppState, id: CaseId) -> Result<(Case, CaseSla), ApiError> {
-    let store = state.frontdesk.store();
-    let case = store.case(id)?.ok_or_else(|| ApiError::NotFound(format!("case {id} not found")))?;
-    Ok((case, store.case_sla(id)?.unwrap_or_default()))
+    state.frontdesk.store().case_with_sla(id)?.ok_or_else(|| ApiError::NotFound(format!("case {id} not found")))
 }
 
 async fn explain_sla(

@@ -34,6 +34,7 @@ pub struct AppState {
     plugins: Arc<PluginHost>,
     case_refs: CaseRefKey,
     max_body_bytes: usize,
+    known_tokens: Arc<auth::KnownTokens>,
 }
 
 impl AppState {
@@ -45,7 +46,7 @@ impl AppState {
         case_refs: CaseRefKey,
         max_body_bytes: usize,
     ) -> Self {
-        Self { frontdesk, plugins, case_refs, max_body_bytes }
+        Self { frontdesk, plugins, case_refs, max_body_bytes, known_tokens: Arc::default() }
     }
 }
 

@@ -10,7 +10,7 @@ use crate::command::{
 };
 use crate::domain::{Actor, CaseId, CaseStatus, Identity, Priority};
 use crate::execute::{ExecContext, execute};
-use crate::sla::SlaBook;
+use crate::sla::{CaseSla, SlaBook};
 
 /// Runs every conformance check, each on a fresh store from `open`.
 pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
@@ -23,6 +23,7 @@ pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
     timelines_are_in_commit_order(open().as_ref());
     timers_come_due_in_order(open().as_ref());
     tokens_and_idempotency_round_trip(open().as_ref());
+    cases_are_read_with_their_sla_state(open().as_ref());
 }
 
 fn at(text: &str) -> Timestamp {
@@ -233,6 +234,27 @@ fn listing_by_customer_pages_both_ways(store: &dyn Store) {
     let timeline = store.customer_events(customer, None, 1000).unwrap().items;
     assert_eq!(timeline.len(), 1 + 12 * 2, "customer_created, then each case_created and message");
     assert!(timeline.iter().all(|e| e.customer_id == customer));
+}
+
+/// A case and its SLA state come back together, singly and in a listing, and
+/// a case without SLA state gets the default one.
+fn cases_are_read_with_their_sla_state(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let tracked = created(run(store, &new_case("tracked", "t@example.com"), now));
+    let untracked = created(run(store, &new_case("untracked", "u@example.com"), now));
+    let sla = CaseSla { policy: Some("gold".into()), calendar: Some("berlin".into()), ..CaseSla::default() };
+    store.transact(&mut |txn| txn.put_sla(tracked, &sla)).unwrap();
+
+    let (case, read) = store.case_with_sla(tracked).unwrap().expect("the tracked case");
+    assert_eq!((case.id, &read), (tracked, &sla));
+    assert_eq!(store.case_with_sla(untracked).unwrap().expect("the untracked case").1, CaseSla::default());
+    assert!(store.case_with_sla(CaseId::new(9_999)).unwrap().is_none());
+
+    let page = store.list_cases_with_sla(&CaseQuery { limit: 10, ..CaseQuery::default() }).unwrap();
+    let listed: Vec<_> = page.items.iter().map(|(case, sla)| (case.id, sla.policy.as_deref())).collect();
+    assert_eq!(listed, [(untracked, None), (tracked, Some("gold"))], "newest first, each with its own state");
+    let plain = store.list_cases(&CaseQuery { limit: 10, ..CaseQuery::default() }).unwrap();
+    assert_eq!(plain.items.iter().map(|c| c.id).collect::<Vec<_>>(), [untracked, tracked]);
 }
 
 fn identities_resolve_to_their_customer(store: &dyn Store) {

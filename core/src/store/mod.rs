@@ -191,6 +191,20 @@ pub trait Store: Send + Sync + 'static {
     /// Storage failures.
     fn list_cases(&self, query: &CaseQuery) -> Result<Page<Case, CaseId>, StoreError>;
 
+    /// One case with its SLA state (the default if it has none), both read
+    /// from one snapshot.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn case_with_sla(&self, id: CaseId) -> Result<Option<(Case, CaseSla)>, StoreError>;
+
+    /// As [`Store::list_cases`], each case with its SLA state, all read from
+    /// one snapshot: a page shows its cases and their clocks as of one moment.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn list_cases_with_sla(&self, query: &CaseQuery) -> Result<Page<(Case, CaseSla), CaseId>, StoreError>;
+
     /// A case's events after `after`, oldest first.
     ///
     /// # Errors

@@ -247,6 +247,61 @@ fn driving_key(query: &CaseQuery) -> Option<String> {
     })
 }
 
+/// The cases a listing shows, read in `txn`.
+fn scan_cases(txn: &ReadTransaction, query: &CaseQuery) -> Result<Page<Case, CaseId>, StoreError> {
+    let index = txn.open_table(CASE_INDEX)?;
+    let by_customer = txn.open_table(CUSTOMER_EVENTS)?;
+    let cases = txn.open_table(CASES)?;
+    // Case ids in the listing's order, from `lower..=upper`.
+    let (lower, upper) = if query.oldest_first {
+        (query.before.map_or(0, |b| b.get().saturating_add(1)), u64::MAX)
+    } else {
+        (0, query.before.map_or(u64::MAX, |b| b.get().saturating_sub(1)))
+    };
+    let ids: Box<dyn Iterator<Item = Result<u64, redb::StorageError>>> = match driving(query) {
+        Driving::Index(key) => {
+            let rows = index.range((key.as_str(), lower)..=(key.as_str(), upper))?.map(|r| r.map(|(k, _)| k.value().1));
+            if query.oldest_first { Box::new(rows) } else { Box::new(rows.rev()) }
+        }
+        Driving::Customer(customer) => {
+            let (lower, upper) = (CUSTOMER_CASE | lower.min(!CUSTOMER_CASE), CUSTOMER_CASE | upper.min(!CUSTOMER_CASE));
+            let rows = by_customer
+                .range((customer, lower)..=(customer, upper))?
+                .map(|r| r.map(|(k, _)| k.value().1 & !CUSTOMER_CASE));
+            if query.oldest_first { Box::new(rows) } else { Box::new(rows.rev()) }
+        }
+        Driving::All => {
+            let rows = cases.range(lower..=upper)?.map(|r| r.map(|(k, _)| k.value()));
+            if query.oldest_first { Box::new(rows) } else { Box::new(rows.rev()) }
+        }
+    };
+    let mut items = Vec::new();
+    let mut last_seen = None;
+    for (scanned, id) in ids.enumerate() {
+        let id = id?;
+        if items.len() == query.limit || scanned == MAX_SCAN_PER_PAGE {
+            return Ok(Page { items, next: last_seen });
+        }
+        last_seen = Some(CaseId::new(id));
+        let case = read_case(&cases, id)?
+            .ok_or_else(|| StoreError::Inconsistent(format!("case {id} is indexed but missing")))?;
+        if query.matches(&case) {
+            items.push(case);
+        }
+    }
+    Ok(Page { items, next: None })
+}
+
+/// A case row, decoded.
+fn read_case(cases: &impl ReadableTable<u64, &'static [u8]>, id: u64) -> Result<Option<Case>, StoreError> {
+    cases.get(id)?.map(|v| decode("cases", id, v.value())).transpose()
+}
+
+/// A case's SLA state row, decoded.
+fn read_sla(slas: &impl ReadableTable<u64, &'static [u8]>, id: u64) -> Result<Option<CaseSla>, StoreError> {
+    slas.get(id)?.map(|v| decode("sla_state", id, v.value())).transpose()
+}
+
 /// Counter of unsolved cases that were reopened.
 const REOPENED_BACKLOG: &str = "backlog:reopened";
 
@@ -277,62 +332,37 @@ fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
 impl Store for RedbStore {
     fn case(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
         let txn = self.read()?;
-        let table = txn.open_table(CASES)?;
-        table.get(id.get())?.map(|v| decode("cases", id, v.value())).transpose()
+        read_case(&txn.open_table(CASES)?, id.get())
     }
 
     fn case_sla(&self, id: CaseId) -> Result<Option<CaseSla>, StoreError> {
         let txn = self.read()?;
-        let table = txn.open_table(SLA_STATE)?;
-        table.get(id.get())?.map(|v| decode("sla_state", id, v.value())).transpose()
+        read_sla(&txn.open_table(SLA_STATE)?, id.get())
     }
 
     fn list_cases(&self, query: &CaseQuery) -> Result<Page<Case, CaseId>, StoreError> {
+        scan_cases(&self.read()?, query)
+    }
+
+    fn case_with_sla(&self, id: CaseId) -> Result<Option<(Case, CaseSla)>, StoreError> {
         let txn = self.read()?;
-        let index = txn.open_table(CASE_INDEX)?;
-        let by_customer = txn.open_table(CUSTOMER_EVENTS)?;
-        let cases = txn.open_table(CASES)?;
-        // Case ids in the listing's order, from `lower..=upper`.
-        let (lower, upper) = if query.oldest_first {
-            (query.before.map_or(0, |b| b.get().saturating_add(1)), u64::MAX)
-        } else {
-            (0, query.before.map_or(u64::MAX, |b| b.get().saturating_sub(1)))
-        };
-        let ids: Box<dyn Iterator<Item = Result<u64, redb::StorageError>>> = match driving(query) {
-            Driving::Index(key) => {
-                let rows =
-                    index.range((key.as_str(), lower)..=(key.as_str(), upper))?.map(|r| r.map(|(k, _)| k.value().1));
-                if query.oldest_first { Box::new(rows) } else { Box::new(rows.rev()) }
-            }
-            Driving::Customer(customer) => {
-                let (lower, upper) =
-                    (CUSTOMER_CASE | lower.min(!CUSTOMER_CASE), CUSTOMER_CASE | upper.min(!CUSTOMER_CASE));
-                let rows = by_customer
-                    .range((customer, lower)..=(customer, upper))?
-                    .map(|r| r.map(|(k, _)| k.value().1 & !CUSTOMER_CASE));
-                if query.oldest_first { Box::new(rows) } else { Box::new(rows.rev()) }
-            }
-            Driving::All => {
-                let rows = cases.range(lower..=upper)?.map(|r| r.map(|(k, _)| k.value()));
-                if query.oldest_first { Box::new(rows) } else { Box::new(rows.rev()) }
-            }
-        };
-        let mut items = Vec::new();
-        let mut last_seen = None;
-        for (scanned, id) in ids.enumerate() {
-            let id = id?;
-            if items.len() == query.limit || scanned == MAX_SCAN_PER_PAGE {
-                return Ok(Page { items, next: last_seen });
-            }
-            last_seen = Some(CaseId::new(id));
-            let bytes =
-                cases.get(id)?.ok_or_else(|| StoreError::Inconsistent(format!("case {id} is indexed but missing")))?;
-            let case: Case = decode("cases", id, bytes.value())?;
-            if query.matches(&case) {
-                items.push(case);
-            }
-        }
-        Ok(Page { items, next: None })
+        let Some(case) = read_case(&txn.open_table(CASES)?, id.get())? else { return Ok(None) };
+        Ok(Some((case, read_sla(&txn.open_table(SLA_STATE)?, id.get())?.unwrap_or_default())))
+    }
+
+    fn list_cases_with_sla(&self, query: &CaseQuery) -> Result<Page<(Case, CaseSla), CaseId>, StoreError> {
+        let txn = self.read()?;
+        let page = scan_cases(&txn, query)?;
+        let slas = txn.open_table(SLA_STATE)?;
+        let items = page
+            .items
+            .into_iter()
+            .map(|case| {
+                let sla = read_sla(&slas, case.id.get())?.unwrap_or_default();
+                Ok((case, sla))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Page { items, next: page.next })
     }
 
     fn case_events(
@@ -683,7 +713,7 @@ impl WriteTxn for RedbTxn<'_> {
         if let Some(dirty) = self.dirty_cases.get(&id.get()) {
             return Ok(Some(dirty.case.clone()));
         }
-        self.cases.get(id.get())?.map(|v| decode("cases", id, v.value())).transpose()
+        read_case(&self.cases, id.get())
     }
 
     fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
@@ -694,7 +724,7 @@ impl WriteTxn for RedbTxn<'_> {
         if let Some(sla) = self.dirty_slas.get(&id.get()) {
             return Ok(Some(sla.clone()));
         }
-        self.sla_state.get(id.get())?.map(|v| decode("sla_state", id, v.value())).transpose()
+        read_sla(&self.sla_state, id.get())
     }
 
     fn put_sla(&mut self, id: CaseId, sla: &CaseSla) -> Result<(), StoreError> {
