@@ -28,6 +28,11 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
+/// mimalloc, as in the server: the generator shares the machine with the
+/// server, and glibc's malloc was about a tenth of its CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Load generator arguments.
 #[derive(Debug, Parser)]
 #[command(name = "frontdesk-load", version, about)]
@@ -47,6 +52,11 @@ struct Args {
     /// Request mix.
     #[arg(long, value_enum, default_value_t = Mix::Creates)]
     mix: Mix,
+    /// Threads of the generator's own runtime. One thread keeps its CPU (and
+    /// so its share of a small machine) lowest; raise it when the generator
+    /// runs on a machine of its own.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// The health plugin `--mix signals` calls.
     #[arg(long, default_value = "health")]
     plugin: String,
@@ -170,7 +180,10 @@ fn id_of(body: &Bytes) -> String {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = match args.threads {
+        0 | 1 => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+        n => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build()?,
+    };
     runtime.block_on(run(args))
 }
 
