@@ -86,6 +86,28 @@ fn failed_transactions_write_nothing(store: &dyn Store) {
     assert!(store.customer_by_identity(&Identity::email("a@example.com").unwrap()).unwrap().is_none());
     let id = created(run(store, &new_case("kept", "a@example.com"), now));
     assert_eq!(id.get(), drawn, "ids of an aborted transaction are not burnt");
+
+    // An aborted edit of a stored case is not what the next transaction sees.
+    let customer = store.case(id).unwrap().expect("the kept case").customer_id;
+    let result = store.transact(&mut |txn| {
+        let patch = CasePatch { status: Some(CaseStatus::Pending), ..CasePatch::default() };
+        execute(txn, &Command::UpdateCase { case_id: id, patch, actor: Actor::System }, &ctx(now))
+            .map_err(|e| StoreError::Inconsistent(e.to_string()))?;
+        let mut renamed = txn.customer(customer)?.expect("the customer");
+        renamed.name = Some("Doomed".into());
+        txn.put_customer(&renamed)?;
+        assert_eq!(txn.customer(customer)?.expect("the customer").name.as_deref(), Some("Doomed"));
+        Err(StoreError::Inconsistent("abort on purpose".into()))
+    });
+    assert!(result.is_err());
+    store
+        .transact(&mut |txn| {
+            assert_eq!(txn.case(id)?.expect("the kept case").status, CaseStatus::New);
+            assert_eq!(txn.case_sla(id)?, store.case_sla(id)?);
+            assert_eq!(txn.customer(customer)?.expect("the customer").name, None);
+            Ok(())
+        })
+        .unwrap();
 }
 
 fn listing_uses_indexes_that_follow_changes(store: &dyn Store) {

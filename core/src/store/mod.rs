@@ -3,6 +3,7 @@
 //! writer; writes happen only inside [`Store::transact`], called by the single
 //! writer task.
 
+mod committed;
 mod error;
 mod redb_store;
 mod tables;

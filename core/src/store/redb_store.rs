@@ -11,6 +11,7 @@ use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, WriteTransaction,
 };
 
+use super::committed::{CommittedRows, WrittenRows};
 use super::tables::*;
 use super::{CaseQuery, DueTimer, OutboxItem, Page, Sequence, Store, StoreError, TimerKind, WriteTxn};
 use crate::auth::ApiToken;
@@ -35,11 +36,18 @@ struct Counters {
     outbox: u64,
 }
 
+/// What the one writer keeps between its transactions.
+#[derive(Debug)]
+struct WriterState {
+    counters: Counters,
+    rows: CommittedRows,
+}
+
 /// redb-backed [`Store`].
 pub struct RedbStore {
     db: Database,
     path: PathBuf,
-    counters: Mutex<Counters>,
+    writer: Mutex<WriterState>,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -110,7 +118,7 @@ impl RedbStore {
             }
         };
         txn.commit()?;
-        Ok(Self { db, path, counters: Mutex::new(counters) })
+        Ok(Self { db, path, writer: Mutex::new(WriterState { counters, rows: CommittedRows::default() }) })
     }
 
     /// The database file.
@@ -487,15 +495,19 @@ impl Store for RedbStore {
     }
 
     fn transact(&self, work: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<(), StoreError>) -> Result<(), StoreError> {
-        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let WriterState { counters, rows } = &mut *state;
         let before = *counters;
         let txn = self.db.begin_write()?;
-        let result = RedbTxn::open(&txn, &mut counters).and_then(|mut t| {
+        let result = RedbTxn::open(&txn, counters, rows).and_then(|mut t| {
             work(&mut t)?;
             t.finish()
         });
-        match result.and_then(|()| Ok(txn.commit()?)) {
-            Ok(()) => Ok(()),
+        match result.and_then(|written| Ok((txn.commit()?, written))) {
+            Ok(((), written)) => {
+                rows.committed(written);
+                Ok(())
+            }
             Err(e) => {
                 // Ids drawn by a failed transaction are reused: nothing saw them.
                 *counters = before;
@@ -544,6 +556,10 @@ struct DirtyCase {
 /// The tables of one write transaction, opened once for the whole batch.
 struct RedbTxn<'t> {
     counters: &'t mut Counters,
+    /// Rows earlier transactions committed, read before the tables.
+    committed: &'t CommittedRows,
+    /// Customers written in this transaction (their rows are stored at once).
+    written_customers: BTreeMap<u64, Customer>,
     dirty_cases: BTreeMap<u64, DirtyCase>,
     /// SLA states written in this transaction, stored once by `finish`.
     dirty_slas: BTreeMap<u64, CaseSla>,
@@ -585,9 +601,15 @@ struct RedbTxn<'t> {
 }
 
 impl<'t> RedbTxn<'t> {
-    fn open(txn: &'t WriteTransaction, counters: &'t mut Counters) -> Result<Self, StoreError> {
+    fn open(
+        txn: &'t WriteTransaction,
+        counters: &'t mut Counters,
+        committed: &'t CommittedRows,
+    ) -> Result<Self, StoreError> {
         Ok(Self {
             counters,
+            committed,
+            written_customers: BTreeMap::new(),
             dirty_cases: BTreeMap::new(),
             dirty_slas: BTreeMap::new(),
             counter_deltas: BTreeMap::new(),
@@ -623,8 +645,9 @@ impl<'t> RedbTxn<'t> {
 
     /// Writes what the transaction kept back (case rows and their index
     /// rows, SLA states, counters) and the id counters; the last step before
-    /// the commit.
-    fn finish(&mut self) -> Result<(), StoreError> {
+    /// the commit. Returns the case, SLA state and customer rows written.
+    fn finish(&mut self) -> Result<WrittenRows, StoreError> {
+        let mut written = WrittenRows::default();
         // Event ids are drawn in order, so these are sorted already.
         for (id, row) in std::mem::take(&mut self.new_events) {
             self.events.insert(id, row.as_slice())?;
@@ -641,6 +664,7 @@ impl<'t> RedbTxn<'t> {
         }
         for (id, sla) in std::mem::take(&mut self.dirty_slas) {
             self.sla_state.insert(id, encode(&sla).as_slice())?;
+            written.slas.push((id, sla));
         }
         // A counter moved back and forth in the batch (+1, -1) is unchanged.
         for (name, by) in std::mem::take(&mut self.counter_deltas).into_iter().filter(|(_, by)| *by != 0) {
@@ -672,12 +696,14 @@ impl<'t> RedbTxn<'t> {
                 self.customer_events.insert((dirty.case.customer_id.get(), CUSTOMER_CASE | id), ())?;
             }
             self.cases.insert(id, encode(&dirty.case).as_slice())?;
+            written.cases.push(dirty.case);
         }
+        written.customers = std::mem::take(&mut self.written_customers).into_values().collect();
         self.meta.insert("next_case", self.counters.case)?;
         self.meta.insert("next_customer", self.counters.customer)?;
         self.meta.insert("next_event", self.counters.event)?;
         self.meta.insert("next_outbox", self.counters.outbox)?;
-        Ok(())
+        Ok(written)
     }
 }
 
@@ -713,18 +739,27 @@ impl WriteTxn for RedbTxn<'_> {
         if let Some(dirty) = self.dirty_cases.get(&id.get()) {
             return Ok(Some(dirty.case.clone()));
         }
-        read_case(&self.cases, id.get())
+        match self.committed.case(id.get()) {
+            Some(case) => Ok(Some(case.clone())),
+            None => read_case(&self.cases, id.get()),
+        }
     }
 
     fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
-        self.customers.get(id.get())?.map(|v| decode("customers", id, v.value())).transpose()
+        match self.written_customers.get(&id.get()).or_else(|| self.committed.customer(id.get())) {
+            Some(customer) => Ok(Some(customer.clone())),
+            None => self.customers.get(id.get())?.map(|v| decode("customers", id, v.value())).transpose(),
+        }
     }
 
     fn case_sla(&self, id: CaseId) -> Result<Option<CaseSla>, StoreError> {
         if let Some(sla) = self.dirty_slas.get(&id.get()) {
             return Ok(Some(sla.clone()));
         }
-        read_sla(&self.sla_state, id.get())
+        match self.committed.sla(id.get()) {
+            Some(sla) => Ok(Some(sla.clone())),
+            None => read_sla(&self.sla_state, id.get()),
+        }
     }
 
     fn put_sla(&mut self, id: CaseId, sla: &CaseSla) -> Result<(), StoreError> {
@@ -893,6 +928,7 @@ impl WriteTxn for RedbTxn<'_> {
             self.identities.insert(identity.key().as_str(), customer.id.get())?;
         }
         self.customers.insert(customer.id.get(), encode(customer).as_slice())?;
+        self.written_customers.insert(customer.id.get(), customer.clone());
         Ok(())
     }
 
