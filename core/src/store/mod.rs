@@ -4,6 +4,7 @@
 //! writer task.
 
 mod committed;
+mod decoded;
 mod error;
 mod redb_store;
 mod tables;

@@ -12,6 +12,7 @@ use redb::{
 };
 
 use super::committed::{CommittedRows, WrittenRows};
+use super::decoded::DecodedRows;
 use super::tables::*;
 use super::{CaseQuery, DueTimer, OutboxItem, Page, Sequence, Store, StoreError, TimerKind, WriteTxn};
 use crate::auth::ApiToken;
@@ -48,6 +49,9 @@ pub struct RedbStore {
     db: Database,
     path: PathBuf,
     writer: Mutex<WriterState>,
+    /// Case and customer rows readers decoded, by id.
+    cases: DecodedRows<Case>,
+    customers: DecodedRows<Customer>,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -118,7 +122,13 @@ impl RedbStore {
             }
         };
         txn.commit()?;
-        Ok(Self { db, path, writer: Mutex::new(WriterState { counters, rows: CommittedRows::default() }) })
+        Ok(Self {
+            db,
+            path,
+            writer: Mutex::new(WriterState { counters, rows: CommittedRows::default() }),
+            cases: DecodedRows::new("cases"),
+            customers: DecodedRows::new("customers"),
+        })
     }
 
     /// The database file.
@@ -256,7 +266,11 @@ fn driving_key(query: &CaseQuery) -> Option<String> {
 }
 
 /// The cases a listing shows, read in `txn`.
-fn scan_cases(txn: &ReadTransaction, query: &CaseQuery) -> Result<Page<Case, CaseId>, StoreError> {
+fn scan_cases(
+    txn: &ReadTransaction,
+    decoded: &DecodedRows<Case>,
+    query: &CaseQuery,
+) -> Result<Page<Case, CaseId>, StoreError> {
     let index = txn.open_table(CASE_INDEX)?;
     let by_customer = txn.open_table(CUSTOMER_EVENTS)?;
     let cases = txn.open_table(CASES)?;
@@ -291,7 +305,7 @@ fn scan_cases(txn: &ReadTransaction, query: &CaseQuery) -> Result<Page<Case, Cas
             return Ok(Page { items, next: last_seen });
         }
         last_seen = Some(CaseId::new(id));
-        let case = read_case(&cases, id)?
+        let case = read_case(&cases, decoded, id)?
             .ok_or_else(|| StoreError::Inconsistent(format!("case {id} is indexed but missing")))?;
         if query.matches(&case) {
             items.push(case);
@@ -301,8 +315,12 @@ fn scan_cases(txn: &ReadTransaction, query: &CaseQuery) -> Result<Page<Case, Cas
 }
 
 /// A case row, decoded.
-fn read_case(cases: &impl ReadableTable<u64, &'static [u8]>, id: u64) -> Result<Option<Case>, StoreError> {
-    cases.get(id)?.map(|v| decode("cases", id, v.value())).transpose()
+fn read_case(
+    cases: &impl ReadableTable<u64, &'static [u8]>,
+    decoded: &DecodedRows<Case>,
+    id: u64,
+) -> Result<Option<Case>, StoreError> {
+    cases.get(id)?.map(|v| decoded.decode(id, v.value())).transpose()
 }
 
 /// A case's SLA state row, decoded.
@@ -340,7 +358,7 @@ fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
 impl Store for RedbStore {
     fn case(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
         let txn = self.read()?;
-        read_case(&txn.open_table(CASES)?, id.get())
+        read_case(&txn.open_table(CASES)?, &self.cases, id.get())
     }
 
     fn case_sla(&self, id: CaseId) -> Result<Option<CaseSla>, StoreError> {
@@ -349,18 +367,18 @@ impl Store for RedbStore {
     }
 
     fn list_cases(&self, query: &CaseQuery) -> Result<Page<Case, CaseId>, StoreError> {
-        scan_cases(&self.read()?, query)
+        scan_cases(&self.read()?, &self.cases, query)
     }
 
     fn case_with_sla(&self, id: CaseId) -> Result<Option<(Case, CaseSla)>, StoreError> {
         let txn = self.read()?;
-        let Some(case) = read_case(&txn.open_table(CASES)?, id.get())? else { return Ok(None) };
+        let Some(case) = read_case(&txn.open_table(CASES)?, &self.cases, id.get())? else { return Ok(None) };
         Ok(Some((case, read_sla(&txn.open_table(SLA_STATE)?, id.get())?.unwrap_or_default())))
     }
 
     fn list_cases_with_sla(&self, query: &CaseQuery) -> Result<Page<(Case, CaseSla), CaseId>, StoreError> {
         let txn = self.read()?;
-        let page = scan_cases(&txn, query)?;
+        let page = scan_cases(&txn, &self.cases, query)?;
         let slas = txn.open_table(SLA_STATE)?;
         let items = page
             .items
@@ -385,7 +403,7 @@ impl Store for RedbStore {
     fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
         let txn = self.read()?;
         let table = txn.open_table(CUSTOMERS)?;
-        table.get(id.get())?.map(|v| decode("customers", id, v.value())).transpose()
+        table.get(id.get())?.map(|v| self.customers.decode(id.get(), v.value())).transpose()
     }
 
     fn customer_by_identity(&self, identity: &Identity) -> Result<Option<Customer>, StoreError> {
@@ -741,7 +759,7 @@ impl WriteTxn for RedbTxn<'_> {
         }
         match self.committed.case(id.get()) {
             Some(case) => Ok(Some(case.clone())),
-            None => read_case(&self.cases, id.get()),
+            None => self.cases.get(id.get())?.map(|v| decode("cases", id, v.value())).transpose(),
         }
     }
 

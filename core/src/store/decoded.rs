@@ -1,0 +1,71 @@
+//! Rows the readers decoded recently, each kept with the stored bytes it was
+//! decoded from. A row read again with the same bytes is cloned instead of
+//! decoded: a case row takes about 1.3 µs to decode and a fraction of that
+//! to clone, and a listing that agents refresh reads the same rows over and
+//! over. Comparing the bytes read in the reader's own snapshot makes a stale
+//! entry impossible: a changed row has changed bytes.
+
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+
+use lru::LruCache;
+use serde::de::DeserializeOwned;
+
+use super::StoreError;
+use super::tables::decode;
+
+/// Rows kept per table: a few pages of every busy listing.
+const KEPT: NonZeroUsize = NonZeroUsize::new(4096).expect("non-zero");
+
+/// Row id -> the stored bytes and what they decoded to.
+type Kept<T> = LruCache<u64, (Box<[u8]>, T)>;
+
+/// Decoded rows of one table, by id.
+#[derive(Debug)]
+pub(super) struct DecodedRows<T> {
+    table: &'static str,
+    rows: Mutex<Kept<T>>,
+}
+
+impl<T: Clone + DeserializeOwned> DecodedRows<T> {
+    /// An empty cache for rows of `table` (named in decoding errors).
+    pub fn new(table: &'static str) -> Self {
+        Self { table, rows: Mutex::new(LruCache::new(KEPT)) }
+    }
+
+    /// The row stored as `bytes` under `id`: the kept copy if it was decoded
+    /// from the same bytes, else freshly decoded (and kept).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when `bytes` do not decode.
+    pub fn decode(&self, id: u64, bytes: &[u8]) -> Result<T, StoreError> {
+        if let Some((seen, row)) = self.lock().get(&id)
+            && **seen == *bytes
+        {
+            return Ok(row.clone());
+        }
+        let row: T = decode(self.table, id, bytes)?;
+        self.lock().put(id, (bytes.into(), row.clone()));
+        Ok(row)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept<T>> {
+        self.rows.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_row_is_decoded_again() {
+        let rows = DecodedRows::<Vec<u32>>::new("test");
+        assert_eq!(rows.decode(1, b"[1,2]").unwrap(), [1, 2]);
+        assert_eq!(rows.decode(1, b"[1,2]").unwrap(), [1, 2]);
+        assert_eq!(rows.decode(1, b"[3]").unwrap(), [3], "new bytes, new row");
+        assert_eq!(rows.decode(2, b"[1,2]").unwrap(), [1, 2]);
+        assert!(matches!(rows.decode(3, b"[oops"), Err(StoreError::Corrupt { .. })));
+        assert_eq!(rows.decode(1, b"[3]").unwrap(), [3]);
+    }
+}
