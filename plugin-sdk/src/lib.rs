@@ -178,7 +178,10 @@ mod tests {
             ("wit/v0.1.1/plugin.wit", "135c06eb57a62184dcff4935ce28b4041abc812d19f29f87ba50475950c2cb16"),
         ];
         for (path, expected) in released {
-            let file = concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + path;
+            // Read at run time: a test binary reused from a shared target dir
+            // may have been built in another clone.
+            let root = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+            let file = format!("{root}/{path}");
             let text = std::fs::read(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
             let hash = hex(&Sha256::digest(&text));
             assert_eq!(hash, expected, "{path} changed after release; put changes in a new version folder");

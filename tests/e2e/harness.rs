@@ -1,7 +1,7 @@
 //! Starts the real binary and talks to it over HTTP.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -10,6 +10,13 @@ use serde_json::{Value, json};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_frontdesk");
+
+/// The repository being tested. Read when the test runs (cargo sets it), not
+/// baked in at build time: a test binary reused from a shared target dir may
+/// have been built in another clone.
+pub fn repo() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
 
 /// A running server over a data directory.
 pub struct Server {

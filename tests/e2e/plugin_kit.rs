@@ -17,11 +17,11 @@ use sha2::Sha256;
 pub fn built() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = crate::harness::repo();
         let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasm-test-plugins");
         let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         command
-            .current_dir(root)
+            .current_dir(&root)
             .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
             .arg(&target);
         for name in names(&root.join("tests/plugins")) {
@@ -48,7 +48,7 @@ fn names(dir: &Path) -> Vec<String> {
 /// as a third party would); returns that folder.
 pub fn install(dir: &Path, plugins: &[&str]) -> PathBuf {
     let built = built();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plugins");
+    let root = crate::harness::repo().join("tests/plugins");
     let target = dir.join("plugins");
     for name in plugins {
         let folder = target.join(name);

@@ -314,7 +314,7 @@ fn the_key_value_store_needs_both_the_manifest_and_the_operator_and_survives_res
 fn health_signals_score_the_customer_and_a_drop_to_critical_opens_a_check_in_case() {
     let dir = workdir();
     std::fs::create_dir_all(dir.path().join("scripts")).unwrap();
-    let rule = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/40-outreach.rhai");
+    let rule = crate::harness::repo().join("scripts/40-outreach.rhai");
     std::fs::copy(rule, dir.path().join("scripts/40-outreach.rhai")).unwrap();
     let server = Server::start_with(dir.path(), "");
     let id = customer(&server, "acme@example.com");

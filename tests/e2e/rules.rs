@@ -13,7 +13,7 @@ use crate::plugin_kit::{self, FakeProvider};
 fn copy_default_scripts(dir: &Path) {
     let target = dir.join("scripts");
     std::fs::create_dir_all(&target).unwrap();
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    let source = crate::harness::repo().join("scripts");
     for entry in std::fs::read_dir(source).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "rhai") {
@@ -235,14 +235,14 @@ fn scripts_check_prints_file_line_and_column() {
     assert!(!out.contains("good.rhai"));
     let (code, out, _) = crate::harness::run_cli(
         dir.path(),
-        &["scripts", "check", "--scripts-dir", Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").to_str().unwrap()],
+        &["scripts", "check", "--scripts-dir", crate::harness::repo().join("scripts").to_str().unwrap()],
     );
     assert_eq!(code, 0, "the default rules compile: {out}");
 }
 
 #[test]
 fn scripts_test_runs_the_fixtures_and_fails_on_a_difference() {
-    let repo_scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    let repo_scripts = crate::harness::repo().join("scripts");
     let dir = workdir();
     let (code, out, err) =
         crate::harness::run_cli(dir.path(), &["scripts", "test", "--scripts-dir", repo_scripts.to_str().unwrap()]);
@@ -274,7 +274,7 @@ fn simulate_replays_recent_cases_through_candidate_rules_and_writes_nothing() {
     create(&server, "Hello", json!({"email": "c@example.com"}));
     let before: Vec<Vec<Value>> = ["1", "2", "3"].iter().map(|id| events(&server, id)).collect();
 
-    let repo_scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    let repo_scripts = crate::harness::repo().join("scripts");
     let mut scripts = serde_json::Map::new();
     for name in ["10-triage.rhai", "20-routing.rhai"] {
         scripts.insert(name.into(), std::fs::read_to_string(repo_scripts.join(name)).unwrap().into());
