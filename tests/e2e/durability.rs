@@ -19,6 +19,7 @@ fn acknowledged_cases_survive_a_clean_restart() {
     let (status, after) = server.get(&path);
     assert_eq!(status, 200);
     assert_eq!(after, case);
+    assert!(!server.log_text().contains("not closed cleanly"), "a clean stop needs no repair");
     assert_eq!(server.get(&format!("{path}/events")).1, events_before);
 }
 
@@ -65,6 +66,12 @@ fn every_case_acknowledged_with_201_survives_kill_9_again_and_again() {
     let mut acknowledged: Vec<serde_json::Value> = Vec::new();
     for round in 0..3 {
         let server = Server::start(dir.path());
+        if round > 0 {
+            // The log says why a start after a crash takes longer.
+            let log = server.log_text();
+            assert!(log.contains("not closed cleanly"), "round {round}: no repair logged:\n{log}");
+            assert!(log.contains("data file checked and repaired"), "round {round}: no repair end logged:\n{log}");
+        }
         // Everything acknowledged before is still there, whole: the row, its
         // events, and a row that is the fold of those events.
         for case in &acknowledged {

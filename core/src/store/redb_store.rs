@@ -4,7 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use redb::{
@@ -82,11 +83,18 @@ impl RedbStore {
     /// As [`RedbStore::open`].
     pub fn open_with_cache(path: impl AsRef<Path>, cache_bytes: usize) -> Result<Self, StoreError> {
         let path = path.as_ref().to_owned();
-        let db = match Database::builder().set_cache_size(cache_bytes).create(&path) {
+        let repairing = Arc::new(AtomicU32::new(0));
+        let started = std::time::Instant::now();
+        let mut builder = Database::builder();
+        builder.set_cache_size(cache_bytes).set_repair_callback(report_repair(repairing.clone()));
+        let db = match builder.create(&path) {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(StoreError::InUse(path)),
             Err(e) => return Err(e.into()),
         };
+        if repairing.load(Ordering::Relaxed) > 0 {
+            tracing::warn!(seconds = started.elapsed().as_secs_f64(), "data file checked and repaired");
+        }
         let txn = db.begin_write()?;
         let counters = {
             txn.open_table(CASES)?;
@@ -166,6 +174,23 @@ impl RedbStore {
             items.push(decode("events", event_id, bytes.value())?);
         }
         Ok(Page { items, next })
+    }
+}
+
+/// A repair callback that logs when redb starts repairing a file that was
+/// not closed cleanly (after a crash or `kill -9`), and its progress by
+/// tenths: on a large file the check takes seconds before the server
+/// listens, and the log should say why. `logged` holds the tenths reported
+/// plus one.
+fn report_repair(logged: Arc<AtomicU32>) -> impl Fn(&mut redb::RepairSession) + 'static {
+    move |session| {
+        let tenths = (session.progress() * 10.0) as u32 + 1;
+        let before = logged.fetch_max(tenths, Ordering::Relaxed);
+        if before == 0 {
+            tracing::warn!("the data file was not closed cleanly; checking and repairing it before serving");
+        } else if tenths > before {
+            tracing::info!(progress = format!("{}%", (tenths - 1) * 10), "repairing the data file");
+        }
     }
 }
 
