@@ -9,6 +9,8 @@
 //! `--mix creates` sends only case creations; `--mix realistic` sends, per
 //! connection, a loop of: create a case (with a customer message), get it,
 //! add a customer message, reply, change its status, list cases.
+//! `--mix reads` sends only reads to a server that already holds cases: five
+//! gets of random cases out of all of them, then a listing of the newest 20.
 //! `--mix signals --plugin NAME` posts usage signals for one customer per
 //! connection to a health plugin, to run beside another load: a failing
 //! plugin's answers (502, 503) count as answered, not as failures.
@@ -69,6 +71,8 @@ enum Mix {
     Creates,
     /// Create, get, customer message, reply, status change, list.
     Realistic,
+    /// Only reads: gets of random existing cases and listings.
+    Reads,
     /// Only `POST /customers/{id}/signals?plugin=...`.
     Signals,
 }
@@ -92,6 +96,8 @@ struct Shared {
     errors: AtomicU64,
     deadline: Instant,
     plugin: String,
+    /// The highest case id when the run started (`--mix reads`).
+    newest_case: u64,
 }
 
 impl Shared {
@@ -131,6 +137,19 @@ async fn worker(shared: Arc<Shared>, mix: Mix, worker: usize) -> Histogram<u64> 
             }
         }
     };
+    if let Mix::Reads = mix {
+        let mut rng = fastrand::Rng::with_seed(worker as u64);
+        while Instant::now() < shared.deadline {
+            n += 1;
+            if n.is_multiple_of(6) {
+                record(shared.send("GET", "/api/v1/cases?limit=20", None).await, &[200]);
+            } else {
+                let path = format!("/api/v1/cases/{}", rng.u64(1..=shared.newest_case));
+                record(shared.send("GET", &path, None).await, &[200]);
+            }
+        }
+        return histogram;
+    }
     if let Mix::Signals = mix {
         let customer = json!({"email": format!("signals-{worker}@example.com")});
         let Some(customer) = record(shared.send("POST", "/api/v1/customers", Some(&customer)).await, &[200, 201])
@@ -191,16 +210,28 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(args.connections).build(connector);
-    let shared = Arc::new(Shared {
+    let mut shared = Shared {
         client,
         url: args.url.trim_end_matches('/').to_owned(),
         auth: format!("Bearer {}", args.token.trim()),
         errors: AtomicU64::new(0),
         deadline: Instant::now() + args.duration,
         plugin: args.plugin.clone(),
-    });
+        newest_case: 0,
+    };
     let (status, _, _) = shared.send("GET", "/healthz", None).await.context("the server does not answer")?;
     anyhow::ensure!(status == 200, "GET /healthz answered {status}");
+    if let Mix::Reads = args.mix {
+        let (status, body, _) = shared.send("GET", "/api/v1/cases?limit=1", None).await?;
+        anyhow::ensure!(status == 200, "GET /api/v1/cases answered {status}");
+        let newest: Value = serde_json::from_slice(&body)?;
+        shared.newest_case = newest["cases"][0]["id"].as_str().and_then(|id| id.parse().ok()).unwrap_or(0);
+        anyhow::ensure!(
+            shared.newest_case > 0,
+            "--mix reads needs cases to read; fill the server with --mix creates first"
+        );
+    }
+    let shared = Arc::new(shared);
     let started = Instant::now();
     let tasks: Vec<_> = (0..args.connections).map(|w| tokio::spawn(worker(shared.clone(), args.mix, w))).collect();
     let mut total = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
