@@ -139,6 +139,11 @@ impl RedbStore {
         })
     }
 
+    /// A customer row in `txn`, decoded (or cloned from the last decode).
+    fn read_customer(&self, txn: &ReadTransaction, id: u64) -> Result<Option<Customer>, StoreError> {
+        txn.open_table(CUSTOMERS)?.get(id)?.map(|v| self.customers.decode(id, v.value())).transpose()
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -427,17 +432,14 @@ impl Store for RedbStore {
 
     fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
         let txn = self.read()?;
-        let table = txn.open_table(CUSTOMERS)?;
-        table.get(id.get())?.map(|v| self.customers.decode(id.get(), v.value())).transpose()
+        self.read_customer(&txn, id.get())
     }
 
     fn customer_by_identity(&self, identity: &Identity) -> Result<Option<Customer>, StoreError> {
-        let id = {
-            let txn = self.read()?;
-            let table = txn.open_table(IDENTITIES)?;
-            table.get(identity.key().as_str())?.map(|v| v.value())
-        };
-        id.map_or(Ok(None), |id| self.customer(CustomerId::new(id)))
+        // The identity and the row from one snapshot.
+        let txn = self.read()?;
+        let id = txn.open_table(IDENTITIES)?.get(identity.key().as_str())?.map(|v| v.value());
+        id.map_or(Ok(None), |id| self.read_customer(&txn, id))
     }
 
     fn customer_events(
