@@ -49,7 +49,10 @@ fn events_of(server: &Server, path: &str, kind: &str) -> Vec<Value> {
 fn hostile_plugins_fail_their_own_calls_only_and_the_server_stays_up() {
     let dir = workdir();
     let plugins = install(dir.path(), HOSTILE);
-    let server = Server::start_with_plugins(dir.path(), &config(""), Some(&plugins));
+    // A long deadline for the memory bomb, so that the memory limit stops it
+    // even on a machine busy enough to make touching 32 MiB take 100 ms.
+    let hostile = config("[plugins.membomb]\ntimeout = \"10s\"");
+    let server = Server::start_with_plugins(dir.path(), &hostile, Some(&plugins));
 
     // Refused with a reason; the rest, built in and installed, run.
     let future = plugin_status(&server, "future");
