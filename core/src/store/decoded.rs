@@ -1,14 +1,16 @@
-//! Rows the readers decoded recently, each kept with the stored bytes it was
-//! decoded from. A row read again with the same bytes is cloned instead of
-//! decoded: a case row takes about 1.3 µs to decode and a fraction of that
-//! to clone, and a listing that agents refresh reads the same rows over and
-//! over. Comparing the bytes read in the reader's own snapshot makes a stale
-//! entry impossible: a changed row has changed bytes.
+//! Rows decoded recently, each kept with the stored bytes it was decoded
+//! from. A row read again with the same bytes is cloned instead of decoded: a
+//! case row takes about 1.3 µs to decode and a fraction of that to clone, a
+//! listing that agents refresh reads the same rows over and over, and the
+//! writer reads the rows a rule plan has just read. Comparing the bytes each
+//! reader read in its own snapshot (or the writer in its transaction) makes a
+//! stale entry impossible: a changed row has changed bytes.
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
 use lru::LruCache;
+use redb::ReadableTable;
 use serde::de::DeserializeOwned;
 
 use super::StoreError;
@@ -33,12 +35,20 @@ impl<T: Clone + DeserializeOwned> DecodedRows<T> {
         Self { table, rows: Mutex::new(LruCache::new(KEPT)) }
     }
 
+    /// The row stored under `id` in `table` (of this cache's kind), if any.
+    ///
+    /// # Errors
+    /// Storage failures, and [`StoreError::Corrupt`] for a row that does not decode.
+    pub fn read(&self, table: &impl ReadableTable<u64, &'static [u8]>, id: u64) -> Result<Option<T>, StoreError> {
+        table.get(id)?.map(|v| self.decode(id, v.value())).transpose()
+    }
+
     /// The row stored as `bytes` under `id`: the kept copy if it was decoded
     /// from the same bytes, else freshly decoded (and kept).
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] when `bytes` do not decode.
-    pub fn decode(&self, id: u64, bytes: &[u8]) -> Result<T, StoreError> {
+    fn decode(&self, id: u64, bytes: &[u8]) -> Result<T, StoreError> {
         if let Some((seen, row)) = self.lock().get(&id)
             && **seen == *bytes
         {

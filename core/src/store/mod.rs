@@ -3,7 +3,6 @@
 //! writer; writes happen only inside [`Store::transact`], called by the single
 //! writer task.
 
-mod committed;
 mod decoded;
 mod error;
 mod redb_store;

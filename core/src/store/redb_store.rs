@@ -12,7 +12,6 @@ use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, WriteTransaction,
 };
 
-use super::committed::{CommittedRows, WrittenRows};
 use super::decoded::DecodedRows;
 use super::tables::*;
 use super::{CaseQuery, DueTimer, OutboxItem, Page, Sequence, Store, StoreError, TimerKind, WriteTxn};
@@ -38,21 +37,21 @@ struct Counters {
     outbox: u64,
 }
 
-/// What the one writer keeps between its transactions.
-#[derive(Debug)]
-struct WriterState {
-    counters: Counters,
-    rows: CommittedRows,
+/// Case, SLA state and customer rows decoded recently, by readers and the
+/// writer alike: a plan reads the rows its command touches just before the
+/// writer does, so the writer mostly finds them decoded.
+struct RowCaches {
+    cases: DecodedRows<Case>,
+    slas: DecodedRows<CaseSla>,
+    customers: DecodedRows<Customer>,
 }
 
 /// redb-backed [`Store`].
 pub struct RedbStore {
     db: Database,
     path: PathBuf,
-    writer: Mutex<WriterState>,
-    /// Case and customer rows readers decoded, by id.
-    cases: DecodedRows<Case>,
-    customers: DecodedRows<Customer>,
+    counters: Mutex<Counters>,
+    rows: RowCaches,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -133,15 +132,18 @@ impl RedbStore {
         Ok(Self {
             db,
             path,
-            writer: Mutex::new(WriterState { counters, rows: CommittedRows::default() }),
-            cases: DecodedRows::new("cases"),
-            customers: DecodedRows::new("customers"),
+            counters: Mutex::new(counters),
+            rows: RowCaches {
+                cases: DecodedRows::new("cases"),
+                slas: DecodedRows::new("sla_state"),
+                customers: DecodedRows::new("customers"),
+            },
         })
     }
 
     /// A customer row in `txn`, decoded (or cloned from the last decode).
     fn read_customer(&self, txn: &ReadTransaction, id: u64) -> Result<Option<Customer>, StoreError> {
-        txn.open_table(CUSTOMERS)?.get(id)?.map(|v| self.customers.decode(id, v.value())).transpose()
+        self.rows.customers.read(&txn.open_table(CUSTOMERS)?, id)
     }
 
     /// The database file.
@@ -335,27 +337,14 @@ fn scan_cases(
             return Ok(Page { items, next: last_seen });
         }
         last_seen = Some(CaseId::new(id));
-        let case = read_case(&cases, decoded, id)?
+        let case = decoded
+            .read(&cases, id)?
             .ok_or_else(|| StoreError::Inconsistent(format!("case {id} is indexed but missing")))?;
         if query.matches(&case) {
             items.push(case);
         }
     }
     Ok(Page { items, next: None })
-}
-
-/// A case row, decoded.
-fn read_case(
-    cases: &impl ReadableTable<u64, &'static [u8]>,
-    decoded: &DecodedRows<Case>,
-    id: u64,
-) -> Result<Option<Case>, StoreError> {
-    cases.get(id)?.map(|v| decoded.decode(id, v.value())).transpose()
-}
-
-/// A case's SLA state row, decoded.
-fn read_sla(slas: &impl ReadableTable<u64, &'static [u8]>, id: u64) -> Result<Option<CaseSla>, StoreError> {
-    slas.get(id)?.map(|v| decode("sla_state", id, v.value())).transpose()
 }
 
 /// Counter of unsolved cases that were reopened.
@@ -388,33 +377,33 @@ fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
 impl Store for RedbStore {
     fn case(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
         let txn = self.read()?;
-        read_case(&txn.open_table(CASES)?, &self.cases, id.get())
+        self.rows.cases.read(&txn.open_table(CASES)?, id.get())
     }
 
     fn case_sla(&self, id: CaseId) -> Result<Option<CaseSla>, StoreError> {
         let txn = self.read()?;
-        read_sla(&txn.open_table(SLA_STATE)?, id.get())
+        self.rows.slas.read(&txn.open_table(SLA_STATE)?, id.get())
     }
 
     fn list_cases(&self, query: &CaseQuery) -> Result<Page<Case, CaseId>, StoreError> {
-        scan_cases(&self.read()?, &self.cases, query)
+        scan_cases(&self.read()?, &self.rows.cases, query)
     }
 
     fn case_with_sla(&self, id: CaseId) -> Result<Option<(Case, CaseSla)>, StoreError> {
         let txn = self.read()?;
-        let Some(case) = read_case(&txn.open_table(CASES)?, &self.cases, id.get())? else { return Ok(None) };
-        Ok(Some((case, read_sla(&txn.open_table(SLA_STATE)?, id.get())?.unwrap_or_default())))
+        let Some(case) = self.rows.cases.read(&txn.open_table(CASES)?, id.get())? else { return Ok(None) };
+        Ok(Some((case, self.rows.slas.read(&txn.open_table(SLA_STATE)?, id.get())?.unwrap_or_default())))
     }
 
     fn list_cases_with_sla(&self, query: &CaseQuery) -> Result<Page<(Case, CaseSla), CaseId>, StoreError> {
         let txn = self.read()?;
-        let page = scan_cases(&txn, &self.cases, query)?;
+        let page = scan_cases(&txn, &self.rows.cases, query)?;
         let slas = txn.open_table(SLA_STATE)?;
         let items = page
             .items
             .into_iter()
             .map(|case| {
-                let sla = read_sla(&slas, case.id.get())?.unwrap_or_default();
+                let sla = self.rows.slas.read(&slas, case.id.get())?.unwrap_or_default();
                 Ok((case, sla))
             })
             .collect::<Result<_, StoreError>>()?;
@@ -540,19 +529,15 @@ impl Store for RedbStore {
     }
 
     fn transact(&self, work: &mut dyn FnMut(&mut dyn WriteTxn) -> Result<(), StoreError>) -> Result<(), StoreError> {
-        let mut state = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let WriterState { counters, rows } = &mut *state;
+        let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         let before = *counters;
         let txn = self.db.begin_write()?;
-        let result = RedbTxn::open(&txn, counters, rows).and_then(|mut t| {
+        let result = RedbTxn::open(&txn, &mut counters, &self.rows).and_then(|mut t| {
             work(&mut t)?;
             t.finish()
         });
-        match result.and_then(|written| Ok((txn.commit()?, written))) {
-            Ok(((), written)) => {
-                rows.committed(written);
-                Ok(())
-            }
+        match result.and_then(|()| Ok(txn.commit()?)) {
+            Ok(()) => Ok(()),
             Err(e) => {
                 // Ids drawn by a failed transaction are reused: nothing saw them.
                 *counters = before;
@@ -601,10 +586,9 @@ struct DirtyCase {
 /// The tables of one write transaction, opened once for the whole batch.
 struct RedbTxn<'t> {
     counters: &'t mut Counters,
-    /// Rows earlier transactions committed, read before the tables.
-    committed: &'t CommittedRows,
-    /// Customers written in this transaction (their rows are stored at once).
-    written_customers: BTreeMap<u64, Customer>,
+    /// Rows decoded before; a row whose stored bytes match is not decoded
+    /// again (rows this transaction wrote have their new bytes, so they miss).
+    rows: &'t RowCaches,
     dirty_cases: BTreeMap<u64, DirtyCase>,
     /// SLA states written in this transaction, stored once by `finish`.
     dirty_slas: BTreeMap<u64, CaseSla>,
@@ -646,15 +630,10 @@ struct RedbTxn<'t> {
 }
 
 impl<'t> RedbTxn<'t> {
-    fn open(
-        txn: &'t WriteTransaction,
-        counters: &'t mut Counters,
-        committed: &'t CommittedRows,
-    ) -> Result<Self, StoreError> {
+    fn open(txn: &'t WriteTransaction, counters: &'t mut Counters, rows: &'t RowCaches) -> Result<Self, StoreError> {
         Ok(Self {
             counters,
-            committed,
-            written_customers: BTreeMap::new(),
+            rows,
             dirty_cases: BTreeMap::new(),
             dirty_slas: BTreeMap::new(),
             counter_deltas: BTreeMap::new(),
@@ -690,9 +669,8 @@ impl<'t> RedbTxn<'t> {
 
     /// Writes what the transaction kept back (case rows and their index
     /// rows, SLA states, counters) and the id counters; the last step before
-    /// the commit. Returns the case, SLA state and customer rows written.
-    fn finish(&mut self) -> Result<WrittenRows, StoreError> {
-        let mut written = WrittenRows::default();
+    /// the commit.
+    fn finish(&mut self) -> Result<(), StoreError> {
         // Event ids are drawn in order, so these are sorted already.
         for (id, row) in std::mem::take(&mut self.new_events) {
             self.events.insert(id, row.as_slice())?;
@@ -709,7 +687,6 @@ impl<'t> RedbTxn<'t> {
         }
         for (id, sla) in std::mem::take(&mut self.dirty_slas) {
             self.sla_state.insert(id, encode(&sla).as_slice())?;
-            written.slas.push((id, sla));
         }
         // A counter moved back and forth in the batch (+1, -1) is unchanged.
         for (name, by) in std::mem::take(&mut self.counter_deltas).into_iter().filter(|(_, by)| *by != 0) {
@@ -741,14 +718,12 @@ impl<'t> RedbTxn<'t> {
                 self.customer_events.insert((dirty.case.customer_id.get(), CUSTOMER_CASE | id), ())?;
             }
             self.cases.insert(id, encode(&dirty.case).as_slice())?;
-            written.cases.push(dirty.case);
         }
-        written.customers = std::mem::take(&mut self.written_customers).into_values().collect();
         self.meta.insert("next_case", self.counters.case)?;
         self.meta.insert("next_customer", self.counters.customer)?;
         self.meta.insert("next_event", self.counters.event)?;
         self.meta.insert("next_outbox", self.counters.outbox)?;
-        Ok(written)
+        Ok(())
     }
 }
 
@@ -784,27 +759,18 @@ impl WriteTxn for RedbTxn<'_> {
         if let Some(dirty) = self.dirty_cases.get(&id.get()) {
             return Ok(Some(dirty.case.clone()));
         }
-        match self.committed.case(id.get()) {
-            Some(case) => Ok(Some(case.clone())),
-            None => self.cases.get(id.get())?.map(|v| decode("cases", id, v.value())).transpose(),
-        }
+        self.rows.cases.read(&self.cases, id.get())
     }
 
     fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
-        match self.written_customers.get(&id.get()).or_else(|| self.committed.customer(id.get())) {
-            Some(customer) => Ok(Some(customer.clone())),
-            None => self.customers.get(id.get())?.map(|v| decode("customers", id, v.value())).transpose(),
-        }
+        self.rows.customers.read(&self.customers, id.get())
     }
 
     fn case_sla(&self, id: CaseId) -> Result<Option<CaseSla>, StoreError> {
         if let Some(sla) = self.dirty_slas.get(&id.get()) {
             return Ok(Some(sla.clone()));
         }
-        match self.committed.sla(id.get()) {
-            Some(sla) => Ok(Some(sla.clone())),
-            None => read_sla(&self.sla_state, id.get()),
-        }
+        self.rows.slas.read(&self.sla_state, id.get())
     }
 
     fn put_sla(&mut self, id: CaseId, sla: &CaseSla) -> Result<(), StoreError> {
@@ -973,7 +939,6 @@ impl WriteTxn for RedbTxn<'_> {
             self.identities.insert(identity.key().as_str(), customer.id.get())?;
         }
         self.customers.insert(customer.id.get(), encode(customer).as_slice())?;
-        self.written_customers.insert(customer.id.get(), customer.clone());
         Ok(())
     }
 
