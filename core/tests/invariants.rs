@@ -1,7 +1,8 @@
 //! Property test: any sequence of commands keeps the case invariants. The
 //! stored row equals the fold of the case's events, every status change is
 //! one the lifecycle allows from the status the case was in, every event has
-//! an actor, and a refused command changes nothing.
+//! an actor, a refused command changes nothing, and no event triggers a hook
+//! its command was not expected to reach.
 
 use std::collections::BTreeSet;
 
@@ -10,6 +11,7 @@ use frontdesk_core::command::{
 };
 use frontdesk_core::execute::{ExecContext, execute_alone};
 use frontdesk_core::lifecycle::{StatusEffect, Trigger};
+use frontdesk_core::rules::plan::{hook_for, reachable_hooks};
 use frontdesk_core::store::{RedbStore, Store};
 use frontdesk_core::{Actor, CaseId, CaseStatus, EventBody, Identity, Priority, projection};
 use jiff::{SignedDuration, Timestamp};
@@ -141,7 +143,11 @@ proptest! {
             let target = command.case_id();
             let before = target.map(|id| store.case(id).unwrap());
             match run(&store, &command, now) {
-                Ok(Outcome::Case { case, created, .. }) => {
+                Ok(Outcome::Case { case, created, events, .. }) => {
+                    // The rules skip previewing a command whose events cannot reach a hook.
+                    for hook in events.iter().filter_map(hook_for) {
+                        prop_assert!(reachable_hooks(&command).contains(&hook), "{:?} is not reachable from {:?}", hook, command);
+                    }
                     if created {
                         cases.push(case.id);
                     }

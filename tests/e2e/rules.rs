@@ -131,6 +131,47 @@ fn outreach_nudges_cases_pending_too_long_on_tick() {
 }
 
 #[test]
+fn a_status_hook_runs_on_replies_and_status_changes_only_when_a_script_defines_it() {
+    let dir = workdir();
+    copy_default_scripts(dir.path());
+    let server = Server::start(dir.path());
+    // The default scripts have no `on_status_changed`: a reply and a status
+    // change are written without a rule preview, and no script acts on them.
+    let case = create(&server, "Printer", json!({"email": "pat@example.com"}));
+    let path = format!("/api/v1/cases/{}", case["id"].as_str().unwrap());
+    let (status, reply) = server.post(&format!("{path}/messages"), json!({"type": "reply", "body": "On it."}));
+    assert_eq!(status, 201, "{reply}");
+    let (status, pending) = server.patch(&path, json!({"status": "pending"}));
+    assert_eq!((status, pending["tags"].clone()), (200, case["tags"].clone()), "{pending}");
+
+    // A script that defines it sees the reply's new -> open and the change to pending.
+    save(
+        &dir.path().join("scripts/50-status.rhai"),
+        "fn on_status_changed(ticket, from, to) {\n    if from == \"new\" && to == \"open\" { add_tag(\"answered\"); }\n    if to == \"pending\" { add_tag(\"waiting\"); }\n}\n",
+    );
+    eventually("the status script", || {
+        let (_, scripts) = server.get("/api/v1/admin/scripts");
+        scripts["scripts"].as_array().unwrap().iter().any(|s| s["file"] == "50-status.rhai" && s["status"] == "ok")
+    });
+    let case = create(&server, "Scanner", json!({"email": "pat@example.com"}));
+    let path = format!("/api/v1/cases/{}", case["id"].as_str().unwrap());
+    let (status, _) = server.post(&format!("{path}/messages"), json!({"type": "reply", "body": "On it."}));
+    assert_eq!(status, 201);
+    let (_, answered) = server.get(&path);
+    assert!(answered["tags"].as_array().unwrap().contains(&json!("answered")), "{answered}");
+    let (status, pending) = server.patch(&path, json!({"status": "pending"}));
+    assert_eq!(status, 200, "{pending}");
+    assert!(pending["tags"].as_array().unwrap().contains(&json!("waiting")), "{pending}");
+    let tagged = events(&server, case["id"].as_str().unwrap())
+        .into_iter()
+        .filter(|e| e["type"] == "tag_added")
+        .map(|e| e["actor"].as_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(tagged.len(), 2, "{tagged:?}");
+    assert!(tagged.iter().all(|actor| actor.starts_with("script:50-status.rhai@")), "{tagged:?}");
+}
+
+#[test]
 fn editing_a_script_changes_behaviour_without_a_restart_and_bad_versions_keep_the_last_good_one() {
     let dir = workdir();
     let scripts = dir.path().join("scripts");

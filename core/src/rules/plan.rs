@@ -227,8 +227,35 @@ impl WriteTxn for Overlay<'_> {
     }
 }
 
+/// The hooks the events of `command` itself (before any rule acts) may
+/// trigger. A superset: `tests/invariants.rs` checks every event of random
+/// command sequences against it.
+pub fn reachable_hooks(command: &Command) -> &'static [Hook] {
+    use crate::command::MessageKind;
+    match command {
+        // A customer message on a closed case opens a follow-up case.
+        Command::CreateCase(_)
+        | Command::ChannelMessage(_)
+        | Command::AddMessage { kind: MessageKind::Customer, .. } => {
+            &[Hook::CaseCreated, Hook::Message, Hook::StatusChanged]
+        }
+        Command::AddMessage { kind: MessageKind::Reply | MessageKind::Note, .. }
+        | Command::UpdateCase { .. }
+        | Command::RecordCsat { .. }
+        | Command::AutoClose { .. } => &[Hook::StatusChanged],
+        Command::SlaCheck { .. } => &[Hook::SlaWarning, Hook::SlaBreach],
+        Command::SetHealth { .. } => &[Hook::HealthChanged],
+        Command::UpsertCustomer { .. }
+        | Command::CreateToken(_)
+        | Command::OutboxAttempt { .. }
+        | Command::RecordPluginError { .. }
+        | Command::EnrichCustomer { .. }
+        | Command::RunRules => &[],
+    }
+}
+
 /// The hook an event triggers, if any.
-fn hook_for(event: &Event) -> Option<Hook> {
+pub fn hook_for(event: &Event) -> Option<Hook> {
     match event.body {
         EventBody::CaseCreated { .. } => Some(Hook::CaseCreated),
         EventBody::MessageReceived { .. } => Some(Hook::Message),
@@ -340,15 +367,9 @@ pub fn plan(
     ctx: &ExecContext<'_>,
 ) -> Result<Option<RulePlan>, StoreError> {
     let set = host.current();
-    let no_hooks = matches!(
-        command,
-        Command::UpsertCustomer { .. }
-            | Command::CreateToken(_)
-            | Command::OutboxAttempt { .. }
-            | Command::RecordPluginError { .. }
-            | Command::EnrichCustomer { .. }
-    );
-    if set.is_empty() || no_hooks {
+    // Previewing a command costs about as much as writing it, so a command
+    // none of whose events has a hook in the scripts skips it.
+    if !reachable_hooks(command).iter().any(|hook| set.has(*hook)) {
         return Ok(None);
     }
     let mut overlay = Overlay::new(store);
