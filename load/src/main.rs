@@ -22,13 +22,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
+
+mod client;
+
+use client::{Answer, Connection, Target};
 
 /// mimalloc, as in the server: the generator shares the machine with the
 /// server, and glibc's malloc was about a tenth of its CPU.
@@ -87,12 +85,8 @@ fn parse_secs(text: &str) -> Result<Duration, String> {
     }
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
 struct Shared {
-    client: HttpClient,
-    url: String,
-    auth: String,
+    target: Target,
     errors: AtomicU64,
     deadline: Instant,
     plugin: String,
@@ -100,34 +94,28 @@ struct Shared {
     newest_case: u64,
 }
 
-impl Shared {
-    /// Sends one request; the status, the body and the latency. The body is
-    /// parsed only by callers that need it: the generator shares the machine
-    /// with the server, so its own CPU is kept small.
-    async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<(u16, Bytes, Duration)> {
-        let bytes = body.map(|b| Bytes::from(serde_json::to_vec(b).expect("json"))).unwrap_or_default();
-        let request = Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.url))
-            .header("authorization", &self.auth)
-            .header("content-type", "application/json")
-            .body(Full::new(bytes))?;
-        let started = Instant::now();
-        let response = self.client.request(request).await?;
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await?.to_bytes();
-        let latency = started.elapsed();
-        Ok((status, body, latency))
+/// One connection's requests. The body is parsed only by callers that need
+/// it: the generator shares the machine with the server, so its own CPU is
+/// kept small.
+struct Session {
+    connection: Connection,
+}
+
+impl Session {
+    async fn send(&mut self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Answer> {
+        let bytes = body.map(|b| serde_json::to_vec(b).expect("json"));
+        self.connection.send(method, path, bytes.as_deref()).await
     }
 }
 
-/// One connection's loop; returns its latency histogram (µs) and request count.
+/// One connection's loop; returns its latency histogram (µs).
 async fn worker(shared: Arc<Shared>, mix: Mix, worker: usize) -> Histogram<u64> {
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
     let mut n = 0u64;
-    let mut record = |result: anyhow::Result<(u16, Bytes, Duration)>, ok: &[u16]| -> Option<Bytes> {
+    let mut session = Session { connection: Connection::new(shared.target.clone()) };
+    let mut record = |result: anyhow::Result<Answer>, ok: &[u16]| -> Option<Vec<u8>> {
         match result {
-            Ok((status, body, latency)) if ok.contains(&status) => {
+            Ok(Answer { status, body, latency }) if ok.contains(&status) => {
                 let _ = histogram.record(latency.as_micros().max(1) as u64);
                 Some(body)
             }
@@ -142,24 +130,24 @@ async fn worker(shared: Arc<Shared>, mix: Mix, worker: usize) -> Histogram<u64> 
         while Instant::now() < shared.deadline {
             n += 1;
             if n.is_multiple_of(6) {
-                record(shared.send("GET", "/api/v1/cases?limit=20", None).await, &[200]);
+                record(session.send("GET", "/api/v1/cases?limit=20", None).await, &[200]);
             } else {
                 let path = format!("/api/v1/cases/{}", rng.u64(1..=shared.newest_case));
-                record(shared.send("GET", &path, None).await, &[200]);
+                record(session.send("GET", &path, None).await, &[200]);
             }
         }
         return histogram;
     }
     if let Mix::Signals = mix {
         let customer = json!({"email": format!("signals-{worker}@example.com")});
-        let Some(customer) = record(shared.send("POST", "/api/v1/customers", Some(&customer)).await, &[200, 201])
+        let Some(customer) = record(session.send("POST", "/api/v1/customers", Some(&customer)).await, &[200, 201])
         else {
             return histogram;
         };
         let path = format!("/api/v1/customers/{}/signals?plugin={}", id_of(&customer), shared.plugin);
         let signals = json!({"signals": {"score": 50, "logins_30d": 12}});
         while Instant::now() < shared.deadline {
-            record(shared.send("POST", &path, Some(&signals)).await, &[200, 502, 503]);
+            record(session.send("POST", &path, Some(&signals)).await, &[200, 502, 503]);
         }
         return histogram;
     }
@@ -171,7 +159,7 @@ async fn worker(shared: Arc<Shared>, mix: Mix, worker: usize) -> Histogram<u64> 
             "channel": "api",
             "message": {"body": "The printer is on fire again."}
         });
-        let Some(case) = record(shared.send("POST", "/api/v1/cases", Some(&create)).await, &[201]) else { continue };
+        let Some(case) = record(session.send("POST", "/api/v1/cases", Some(&create)).await, &[201]) else { continue };
         if let Mix::Creates = mix {
             continue;
         }
@@ -180,19 +168,19 @@ async fn worker(shared: Arc<Shared>, mix: Mix, worker: usize) -> Histogram<u64> 
             continue;
         }
         let path = format!("/api/v1/cases/{id}");
-        record(shared.send("GET", &path, None).await, &[200]);
+        record(session.send("GET", &path, None).await, &[200]);
         let message = json!({"type": "customer", "body": "Any news?"});
-        record(shared.send("POST", &format!("{path}/messages"), Some(&message)).await, &[201]);
+        record(session.send("POST", &format!("{path}/messages"), Some(&message)).await, &[201]);
         let reply = json!({"type": "reply", "body": "A technician is on the way."});
-        record(shared.send("POST", &format!("{path}/messages"), Some(&reply)).await, &[201]);
-        record(shared.send("PATCH", &path, Some(&json!({"status": "pending"}))).await, &[200]);
-        record(shared.send("GET", "/api/v1/cases?status=new&limit=20", None).await, &[200]);
+        record(session.send("POST", &format!("{path}/messages"), Some(&reply)).await, &[201]);
+        record(session.send("PATCH", &path, Some(&json!({"status": "pending"}))).await, &[200]);
+        record(session.send("GET", "/api/v1/cases?status=new&limit=20", None).await, &[200]);
     }
     histogram
 }
 
 /// The `id` field of a JSON response body, or "" if it has none.
-fn id_of(body: &Bytes) -> String {
+fn id_of(body: &[u8]) -> String {
     let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     value["id"].as_str().unwrap_or_default().to_owned()
 }
@@ -207,22 +195,19 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(args.connections).build(connector);
+    let target = Target::new(&args.url, format!("Bearer {}", args.token.trim()))?;
+    let mut session = Session { connection: Connection::new(target.clone()) };
     let mut shared = Shared {
-        client,
-        url: args.url.trim_end_matches('/').to_owned(),
-        auth: format!("Bearer {}", args.token.trim()),
+        target,
         errors: AtomicU64::new(0),
         deadline: Instant::now() + args.duration,
         plugin: args.plugin.clone(),
         newest_case: 0,
     };
-    let (status, _, _) = shared.send("GET", "/healthz", None).await.context("the server does not answer")?;
+    let Answer { status, .. } = session.send("GET", "/healthz", None).await.context("the server does not answer")?;
     anyhow::ensure!(status == 200, "GET /healthz answered {status}");
     if let Mix::Reads = args.mix {
-        let (status, body, _) = shared.send("GET", "/api/v1/cases?limit=1", None).await?;
+        let Answer { status, body, .. } = session.send("GET", "/api/v1/cases?limit=1", None).await?;
         anyhow::ensure!(status == 200, "GET /api/v1/cases answered {status}");
         let newest: Value = serde_json::from_slice(&body)?;
         shared.newest_case = newest["cases"][0]["id"].as_str().and_then(|id| id.parse().ok()).unwrap_or(0);
