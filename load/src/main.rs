@@ -94,25 +94,19 @@ struct Shared {
     newest_case: u64,
 }
 
-/// One connection's requests. The body is parsed only by callers that need
-/// it: the generator shares the machine with the server, so its own CPU is
-/// kept small.
-struct Session {
-    connection: Connection,
-}
-
-impl Session {
-    async fn send(&mut self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Answer> {
-        let bytes = body.map(|b| serde_json::to_vec(b).expect("json"));
-        self.connection.send(method, path, bytes.as_deref()).await
-    }
+/// Sends one request with a JSON body. The answer's body is parsed only by
+/// callers that need it: the generator shares the machine with the server,
+/// so its own CPU is kept small.
+async fn send(connection: &mut Connection, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Answer> {
+    let bytes = body.map(|b| serde_json::to_vec(b).expect("json"));
+    connection.send(method, path, bytes.as_deref()).await
 }
 
 /// One connection's loop; returns its latency histogram (µs).
 async fn worker(shared: Arc<Shared>, mix: Mix, worker: usize) -> Histogram<u64> {
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
     let mut n = 0u64;
-    let mut session = Session { connection: Connection::new(shared.target.clone()) };
+    let mut connection = Connection::new(shared.target.clone());
     let mut record = |result: anyhow::Result<Answer>, ok: &[u16]| -> Option<Vec<u8>> {
         match result {
             Ok(Answer { status, body, latency }) if ok.contains(&status) => {
@@ -130,24 +124,25 @@ async fn worker(shared: Arc<Shared>, mix: Mix, worker: usize) -> Histogram<u64> 
         while Instant::now() < shared.deadline {
             n += 1;
             if n.is_multiple_of(6) {
-                record(session.send("GET", "/api/v1/cases?limit=20", None).await, &[200]);
+                record(send(&mut connection, "GET", "/api/v1/cases?limit=20", None).await, &[200]);
             } else {
                 let path = format!("/api/v1/cases/{}", rng.u64(1..=shared.newest_case));
-                record(session.send("GET", &path, None).await, &[200]);
+                record(send(&mut connection, "GET", &path, None).await, &[200]);
             }
         }
         return histogram;
     }
     if let Mix::Signals = mix {
         let customer = json!({"email": format!("signals-{worker}@example.com")});
-        let Some(customer) = record(session.send("POST", "/api/v1/customers", Some(&customer)).await, &[200, 201])
+        let Some(customer) =
+            record(send(&mut connection, "POST", "/api/v1/customers", Some(&customer)).await, &[200, 201])
         else {
             return histogram;
         };
         let path = format!("/api/v1/customers/{}/signals?plugin={}", id_of(&customer), shared.plugin);
         let signals = json!({"signals": {"score": 50, "logins_30d": 12}});
         while Instant::now() < shared.deadline {
-            record(session.send("POST", &path, Some(&signals)).await, &[200, 502, 503]);
+            record(send(&mut connection, "POST", &path, Some(&signals)).await, &[200, 502, 503]);
         }
         return histogram;
     }
@@ -159,7 +154,9 @@ async fn worker(shared: Arc<Shared>, mix: Mix, worker: usize) -> Histogram<u64> 
             "channel": "api",
             "message": {"body": "The printer is on fire again."}
         });
-        let Some(case) = record(session.send("POST", "/api/v1/cases", Some(&create)).await, &[201]) else { continue };
+        let Some(case) = record(send(&mut connection, "POST", "/api/v1/cases", Some(&create)).await, &[201]) else {
+            continue;
+        };
         if let Mix::Creates = mix {
             continue;
         }
@@ -168,13 +165,13 @@ async fn worker(shared: Arc<Shared>, mix: Mix, worker: usize) -> Histogram<u64> 
             continue;
         }
         let path = format!("/api/v1/cases/{id}");
-        record(session.send("GET", &path, None).await, &[200]);
+        record(send(&mut connection, "GET", &path, None).await, &[200]);
         let message = json!({"type": "customer", "body": "Any news?"});
-        record(session.send("POST", &format!("{path}/messages"), Some(&message)).await, &[201]);
+        record(send(&mut connection, "POST", &format!("{path}/messages"), Some(&message)).await, &[201]);
         let reply = json!({"type": "reply", "body": "A technician is on the way."});
-        record(session.send("POST", &format!("{path}/messages"), Some(&reply)).await, &[201]);
-        record(session.send("PATCH", &path, Some(&json!({"status": "pending"}))).await, &[200]);
-        record(session.send("GET", "/api/v1/cases?status=new&limit=20", None).await, &[200]);
+        record(send(&mut connection, "POST", &format!("{path}/messages"), Some(&reply)).await, &[201]);
+        record(send(&mut connection, "PATCH", &path, Some(&json!({"status": "pending"}))).await, &[200]);
+        record(send(&mut connection, "GET", "/api/v1/cases?status=new&limit=20", None).await, &[200]);
     }
     histogram
 }
@@ -196,7 +193,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let target = Target::new(&args.url, format!("Bearer {}", args.token.trim()))?;
-    let mut session = Session { connection: Connection::new(target.clone()) };
+    let mut connection = Connection::new(target.clone());
     let mut shared = Shared {
         target,
         errors: AtomicU64::new(0),
@@ -204,10 +201,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         plugin: args.plugin.clone(),
         newest_case: 0,
     };
-    let Answer { status, .. } = session.send("GET", "/healthz", None).await.context("the server does not answer")?;
+    let Answer { status, .. } =
+        send(&mut connection, "GET", "/healthz", None).await.context("the server does not answer")?;
     anyhow::ensure!(status == 200, "GET /healthz answered {status}");
     if let Mix::Reads = args.mix {
-        let Answer { status, body, .. } = session.send("GET", "/api/v1/cases?limit=1", None).await?;
+        let Answer { status, body, .. } = send(&mut connection, "GET", "/api/v1/cases?limit=1", None).await?;
         anyhow::ensure!(status == 200, "GET /api/v1/cases answered {status}");
         let newest: Value = serde_json::from_slice(&body)?;
         shared.newest_case = newest["cases"][0]["id"].as_str().and_then(|id| id.parse().ok()).unwrap_or(0);
