@@ -204,9 +204,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let Answer { status, .. } =
         send(&mut connection, "GET", "/healthz", None).await.context("the server does not answer")?;
     anyhow::ensure!(status == 200, "GET /healthz answered {status}");
+    // A refused token fails here, not as every request of the run.
+    let Answer { status, body, .. } = send(&mut connection, "GET", "/api/v1/cases?limit=1", None).await?;
+    anyhow::ensure!(status == 200, "GET /api/v1/cases answered {status} (is --token right?)");
     if let Mix::Reads = args.mix {
-        let Answer { status, body, .. } = send(&mut connection, "GET", "/api/v1/cases?limit=1", None).await?;
-        anyhow::ensure!(status == 200, "GET /api/v1/cases answered {status}");
         let newest: Value = serde_json::from_slice(&body)?;
         shared.newest_case = newest["cases"][0]["id"].as_str().and_then(|id| id.parse().ok()).unwrap_or(0);
         anyhow::ensure!(
