@@ -2,7 +2,10 @@
 //! temp dir: executing `CreateCase` one per durable transaction and 100 per
 //! transaction (group commit), folding a 20-event history into a case row,
 //! resolving a customer by identity among 100,000 customers, and listing
-//! cases by status among 100,000 cases.
+//! cases by status among 100,000 cases; and the write half of the load
+//! generator's realistic mix (create, customer message, reply, status
+//! change) at the batch sizes the server sees, which bounds what the one
+//! writer can commit when it has a core to itself.
 //!
 //! Run with `cargo bench -p frontdesk-core --bench core_paths`; results and
 //! the machine they were measured on are in `BENCHMARKS.md`. Populated stores
@@ -22,6 +25,10 @@ use frontdesk_core::sla::{CalendarConfig, SlaBook, SlaConfig};
 use frontdesk_core::store::{CaseQuery, RedbStore, Store};
 use frontdesk_core::{Actor, CaseId, CaseStatus, Event, Identity, Priority, projection};
 use jiff::{SignedDuration, Timestamp};
+
+/// The server's allocator, so that allocation costs here are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Commands per transaction when filling a store.
 const FILL_BATCH: usize = 1_000;
@@ -148,6 +155,98 @@ fn create_case_benches(c: &mut Criterion) {
             });
         }
         eprintln!("create_case/{label}: {} cases in the store at the end", next.get());
+    }
+    group.finish();
+}
+
+/// The write half of `frontdesk-load --mix realistic`: each of 64
+/// connections loops create (a returning customer, with a message) ->
+/// customer message -> agent reply -> status `pending`, and a batch takes the
+/// next command of `per_txn` connections in turn, as the writer does when
+/// that many are waiting. The default rules' routing (team, assignee) is set
+/// on the create instead of by a plan.
+fn writer_mix_benches(c: &mut Criterion) {
+    const CONNECTIONS: usize = 64;
+    let ctx = ExecContext {
+        now: at("2026-03-04T09:30:00Z"),
+        auto_close_after: SignedDuration::from_hours(96),
+        outreach_window: SignedDuration::from_hours(24 * 7),
+        plugins: frontdesk_core::outbox::PluginRoutes::NONE,
+        sla: &SlaBook::default(),
+    };
+    let (_dir, store) = temp_store("mix.redb");
+    // (step in the loop, loops done, the connection's current case)
+    let connections = std::cell::RefCell::new(vec![(0usize, 0u64, CaseId::new(0)); CONNECTIONS]);
+    let mut turn = 0usize;
+    let mut next_batch = |per_txn: usize| -> (Vec<usize>, Vec<Command>) {
+        let connections = connections.borrow();
+        let mut who = Vec::with_capacity(per_txn);
+        let mut commands = Vec::with_capacity(per_txn);
+        for _ in 0..per_txn {
+            let w = turn % CONNECTIONS;
+            turn += 1;
+            let (step, n, case_id) = connections[w];
+            commands.push(match step {
+                0 => Command::CreateCase(NewCase {
+                    subject: format!("Load case {w}-{n}"),
+                    customer: CustomerRef::Match(CustomerInput {
+                        identities: vec![Identity::email(&format!("load-{w}-{}@example.com", n % 50)).expect("email")],
+                        ..CustomerInput::default()
+                    }),
+                    channel: "api".into(),
+                    priority: Priority::Normal,
+                    message: Some("The printer is on fire again.".into()),
+                    tags: BTreeSet::new(),
+                    fields: BTreeMap::new(),
+                    team: Some("support".into()),
+                    assignee: Some("sam".into()),
+                    actor: agent(),
+                    idempotency: None,
+                }),
+                1 => Command::AddMessage {
+                    case_id,
+                    kind: MessageKind::Customer,
+                    body: "Any news?".into(),
+                    actor: agent(),
+                },
+                2 => Command::AddMessage {
+                    case_id,
+                    kind: MessageKind::Reply,
+                    body: "A technician is on the way.".into(),
+                    actor: agent(),
+                },
+                _ => Command::UpdateCase {
+                    case_id,
+                    patch: CasePatch { status: Some(CaseStatus::Pending), ..CasePatch::default() },
+                    actor: agent(),
+                },
+            });
+            who.push(w);
+        }
+        (who, commands)
+    };
+    let mut group = c.benchmark_group("writer_mix");
+    group.sample_size(20).warm_up_time(Duration::from_secs(2)).measurement_time(Duration::from_secs(10));
+    for per_txn in [20usize, 32] {
+        group.throughput(Throughput::Elements(per_txn as u64));
+        group.bench_function(BenchmarkId::new("commands_per_txn", per_txn), |b| {
+            b.iter_custom(|iterations| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iterations {
+                    let (who, batch) = next_batch(per_txn);
+                    let start = Instant::now();
+                    let results = run_batch(&store, &batch, &ctx);
+                    spent += start.elapsed();
+                    for (w, result) in who.into_iter().zip(results) {
+                        let Ok(Outcome::Case { case, .. }) = result else { panic!("mix command failed: {result:?}") };
+                        let mut connections = connections.borrow_mut();
+                        let (step, n, _) = connections[w];
+                        connections[w] = if step == 3 { (0, n + 1, case.id) } else { (step + 1, n, case.id) };
+                    }
+                }
+                spent
+            });
+        });
     }
     group.finish();
 }
@@ -342,6 +441,7 @@ fn main() {
     let test_mode = std::env::args().any(|a| a == "--test");
     let mut c = Criterion::default().configure_from_args();
     create_case_benches(&mut c);
+    writer_mix_benches(&mut c);
     fold_benches(&mut c);
     read_benches(&mut c, if test_mode { 2_000 } else { 100_000 });
     c.final_summary();
