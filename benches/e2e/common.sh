@@ -25,3 +25,17 @@ load() { # data-dir duration mix
 }
 
 stop_server() { kill "$SERVER"; wait "$SERVER" || true; }
+
+# A fresh server from binary $1 with 10 s of mix $2 running against it in the
+# background, for scripts that sample the processes meanwhile.
+start_loaded() { # binary mix
+    start_server "$1" "$WORK/data"
+    load "$WORK/data" 10s "$2" > "$WORK/load.out" &
+    LOADER=$!
+}
+
+finish_loaded() {
+    wait "$LOADER"
+    grep -E 'throughput|latency' "$WORK/load.out"
+    stop_server
+}

@@ -7,9 +7,7 @@
 # workers, after start (negative nice and SCHED_FIFO need root).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-start_server "$1" "$WORK/data"
-load "$WORK/data" 10s "${2:-realistic}" > "$WORK/load.out" &
-lp=$!
+start_loaded "$1" "${2:-realistic}"
 sleep 1
 threads() { for f in /proc/$SERVER/task/*; do [ "$(cat "$f/comm")" = "$1" ] && basename "$f"; done; }
 [ -n "${WNICE:-}" ] && for t in $(threads frontdesk-write); do renice -n "$WNICE" -p "$t" > /dev/null; done
@@ -26,6 +24,4 @@ awk 'NR == FNR { cpu[$1] -= $2; wait[$1] -= $3; n[$1] -= $4; next }
      END { for (k in cpu) if (cpu[k] > 1e7)
          printf "%-16s on cpu %5.1f%%  waiting %5.1f%%  slices/s %6.0f\n", k, cpu[k] / 6e7, wait[k] / 6e7, n[k] / 6 }' \
     "$WORK/sched.1" "$WORK/sched.2"
-wait $lp
-grep -E 'throughput|latency' "$WORK/load.out"
-stop_server
+finish_loaded

@@ -11,7 +11,7 @@
 //! the machine they were measured on are in `BENCHMARKS.md`. Populated stores
 //! are built once per run, outside the measured loops.
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -176,7 +176,7 @@ fn writer_mix_benches(c: &mut Criterion) {
     };
     let (_dir, store) = temp_store("mix.redb");
     // (step in the loop, loops done, the connection's current case)
-    let connections = std::cell::RefCell::new(vec![(0usize, 0u64, CaseId::new(0)); CONNECTIONS]);
+    let connections = RefCell::new(vec![(0usize, 0u64, CaseId::new(0)); CONNECTIONS]);
     let mut turn = 0usize;
     let mut next_batch = |per_txn: usize| -> (Vec<usize>, Vec<Command>) {
         let connections = connections.borrow();
