@@ -11,7 +11,7 @@
 //! the machine they were measured on are in `BENCHMARKS.md`. Populated stores
 //! are built once per run, outside the measured loops.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, OnceCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -86,6 +86,18 @@ fn sla_book() -> SlaBook {
     SlaBook::new(&BTreeMap::from([("berlin".to_owned(), calendar)]), &config).expect("valid sla book")
 }
 
+/// The context the writer gives a batch: the default auto-close and
+/// outreach windows, no plugins, and `sla`.
+fn context(now: Timestamp, sla: &SlaBook) -> ExecContext<'_> {
+    ExecContext {
+        now,
+        auto_close_after: SignedDuration::from_hours(96),
+        outreach_window: SignedDuration::from_hours(24 * 7),
+        plugins: frontdesk_core::outbox::PluginRoutes::NONE,
+        sla,
+    }
+}
+
 /// Executes `commands` in one transaction, the way the writer runs a batch.
 fn run_batch(store: &RedbStore, commands: &[Command], ctx: &ExecContext<'_>) -> Vec<Result<Outcome, CommandError>> {
     let mut results = Vec::with_capacity(commands.len());
@@ -118,13 +130,7 @@ fn create_case_benches(c: &mut Criterion) {
     for (label, book) in &books {
         // One store per SLA setup; it grows by every case the bench creates.
         let (_dir, store) = temp_store("create.redb");
-        let ctx = ExecContext {
-            now,
-            auto_close_after: SignedDuration::from_hours(96),
-            outreach_window: SignedDuration::from_hours(24 * 7),
-            plugins: frontdesk_core::outbox::PluginRoutes::NONE,
-            sla: book,
-        };
+        let ctx = context(now, book);
         let next = Cell::new(1u64);
         // The SLA setup is in force: the first case gets the `standard` policy.
         let first = run_batch(&store, &[new_case(0, Priority::Normal)], &ctx).remove(0);
@@ -165,27 +171,26 @@ fn create_case_benches(c: &mut Criterion) {
 /// next command of `per_txn` connections in turn, as the writer does when
 /// that many are waiting. The default rules' routing (team, assignee) is set
 /// on the create instead of by a plan.
-fn writer_mix_benches(c: &mut Criterion) {
-    const CONNECTIONS: usize = 64;
-    let ctx = ExecContext {
-        now: at("2026-03-04T09:30:00Z"),
-        auto_close_after: SignedDuration::from_hours(96),
-        outreach_window: SignedDuration::from_hours(24 * 7),
-        plugins: frontdesk_core::outbox::PluginRoutes::NONE,
-        sla: &SlaBook::default(),
-    };
-    let (_dir, store) = temp_store("mix.redb");
-    // (step in the loop, loops done, the connection's current case)
-    let connections = RefCell::new(vec![(0usize, 0u64, CaseId::new(0)); CONNECTIONS]);
-    let mut turn = 0usize;
-    let mut next_batch = |per_txn: usize| -> (Vec<usize>, Vec<Command>) {
-        let connections = connections.borrow();
+struct MixLoop {
+    /// Per connection: step in the loop, loops done, its current case.
+    connections: Vec<(usize, u64, CaseId)>,
+    /// The next connection to take a command from.
+    turn: usize,
+}
+
+impl MixLoop {
+    fn new(connections: usize) -> Self {
+        Self { connections: vec![(0, 0, CaseId::new(0)); connections], turn: 0 }
+    }
+
+    /// The next command of `per_txn` connections, with the connection of each.
+    fn next_batch(&mut self, per_txn: usize) -> (Vec<usize>, Vec<Command>) {
         let mut who = Vec::with_capacity(per_txn);
         let mut commands = Vec::with_capacity(per_txn);
         for _ in 0..per_txn {
-            let w = turn % CONNECTIONS;
-            turn += 1;
-            let (step, n, case_id) = connections[w];
+            let w = self.turn % self.connections.len();
+            self.turn += 1;
+            let (step, n, case_id) = self.connections[w];
             commands.push(match step {
                 0 => Command::CreateCase(NewCase {
                     subject: format!("Load case {w}-{n}"),
@@ -224,7 +229,20 @@ fn writer_mix_benches(c: &mut Criterion) {
             who.push(w);
         }
         (who, commands)
-    };
+    }
+
+    /// Connection `w`'s command was written on `case`: on to its next step.
+    fn advance(&mut self, w: usize, case: CaseId) {
+        let (step, n, _) = self.connections[w];
+        self.connections[w] = if step == 3 { (0, n + 1, case) } else { (step + 1, n, case) };
+    }
+}
+
+fn writer_mix_benches(c: &mut Criterion) {
+    let book = SlaBook::default();
+    let ctx = context(at("2026-03-04T09:30:00Z"), &book);
+    let (_dir, store) = temp_store("mix.redb");
+    let mut mix = MixLoop::new(64);
     let mut group = c.benchmark_group("writer_mix");
     group.sample_size(20).warm_up_time(Duration::from_secs(2)).measurement_time(Duration::from_secs(10));
     for per_txn in [20usize, 32] {
@@ -233,15 +251,13 @@ fn writer_mix_benches(c: &mut Criterion) {
             b.iter_custom(|iterations| {
                 let mut spent = Duration::ZERO;
                 for _ in 0..iterations {
-                    let (who, batch) = next_batch(per_txn);
+                    let (who, batch) = mix.next_batch(per_txn);
                     let start = Instant::now();
                     let results = run_batch(&store, &batch, &ctx);
                     spent += start.elapsed();
                     for (w, result) in who.into_iter().zip(results) {
                         let Ok(Outcome::Case { case, .. }) = result else { panic!("mix command failed: {result:?}") };
-                        let mut connections = connections.borrow_mut();
-                        let (step, n, _) = connections[w];
-                        connections[w] = if step == 3 { (0, n + 1, case.id) } else { (step + 1, n, case.id) };
+                        mix.advance(w, case.id);
                     }
                 }
                 spent
@@ -257,13 +273,7 @@ fn twenty_event_history() -> Vec<Event> {
     let (_dir, store) = temp_store("history.redb");
     let book = SlaBook::default();
     let mut now = at("2026-03-04T09:30:00Z");
-    let ctx = |now| ExecContext {
-        now,
-        auto_close_after: SignedDuration::from_hours(96),
-        outreach_window: SignedDuration::from_hours(24 * 7),
-        plugins: frontdesk_core::outbox::PluginRoutes::NONE,
-        sla: &book,
-    };
+    let ctx = |now| context(now, &book);
     let Ok(Outcome::Case { case, .. }) = run_batch(&store, &[new_case(1, Priority::Normal)], &ctx(now)).remove(0)
     else {
         panic!("case created");
@@ -322,13 +332,7 @@ impl Populated {
         let started = Instant::now();
         let (dir, store) = temp_store("populated.redb");
         let book = SlaBook::default();
-        let ctx = ExecContext {
-            now: at("2026-03-04T09:30:00Z"),
-            auto_close_after: SignedDuration::from_hours(96),
-            outreach_window: SignedDuration::from_hours(24 * 7),
-            plugins: frontdesk_core::outbox::PluginRoutes::NONE,
-            sla: &book,
-        };
+        let ctx = context(at("2026-03-04T09:30:00Z"), &book);
         let mut ids = Vec::with_capacity(usize::try_from(cases).expect("fits"));
         let all: Vec<u64> = (1..=cases).collect();
         for chunk in all.chunks(FILL_BATCH) {
