@@ -277,7 +277,7 @@ fn commit_sla_check(
         txn.put_case(Some(&case), &state)?;
     }
     sla.schedule(ctx.sla);
-    write_sla(txn, &state, &sla)?;
+    write_sla(txn, &state, &sla, None)?;
     Ok(Outcome::Case { case: state, sla, events, created: false })
 }
 
@@ -307,9 +307,13 @@ fn record_aggregates(txn: &mut dyn WriteTxn, case: &Case, event: &Event) -> Resu
     }
 }
 
-/// Stores a case's SLA state with its timers and list indexes.
-fn write_sla(txn: &mut dyn WriteTxn, case: &Case, sla: &CaseSla) -> Result<(), StoreError> {
-    txn.put_sla(case.id, sla)?;
+/// Stores a case's SLA state with its timers and list indexes. The row is
+/// left alone when it equals `stored`: most messages and status changes do
+/// not move the clock, and an unchanged row would still dirty a page.
+fn write_sla(txn: &mut dyn WriteTxn, case: &Case, sla: &CaseSla, stored: Option<&CaseSla>) -> Result<(), StoreError> {
+    if stored != Some(sla) {
+        txn.put_sla(case.id, sla)?;
+    }
     for (metric, at) in sla.timers() {
         txn.set_timer(case.id, TimerKind::Sla(metric), at)?;
     }
@@ -447,10 +451,11 @@ pub(crate) fn commit_case(
 ) -> Result<Outcome, CommandError> {
     let mut events = stamp(txn, drafts, ctx);
     let mut case = fold(previous.clone(), &events)?;
-    let mut sla = match &previous {
-        Some(p) => txn.case_sla(p.id)?.unwrap_or_default(),
-        None => CaseSla::default(),
+    let stored_sla = match &previous {
+        Some(p) => txn.case_sla(p.id)?,
+        None => None,
     };
+    let mut sla = stored_sla.clone().unwrap_or_default();
     if events.is_empty() {
         return Ok(Outcome::Case { case, sla, events, created });
     }
@@ -471,7 +476,7 @@ pub(crate) fn commit_case(
     txn.put_case(previous.as_ref(), &case)?;
     crate::outbox::enqueue_for_case(txn, &case, &events, ctx)?;
     txn.set_timer(case.id, TimerKind::AutoClose, decide::auto_close_at(&case, ctx.auto_close_after))?;
-    write_sla(txn, &case, &sla)?;
+    write_sla(txn, &case, &sla, stored_sla.as_ref())?;
     Ok(Outcome::Case { case, sla, events, created })
 }
 
