@@ -4,7 +4,9 @@
 //! listing that agents refresh reads the same rows over and over, and the
 //! writer reads the rows a rule plan has just read. Comparing the bytes each
 //! reader read in its own snapshot (or the writer in its transaction) makes a
-//! stale entry impossible: a changed row has changed bytes.
+//! stale entry impossible: a changed row has changed bytes. For the same
+//! reason the writer can keep each row it writes, before its commit: bytes
+//! that never commit are never read back, so their entry is never returned.
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -59,6 +61,17 @@ impl<T: Clone + DeserializeOwned> DecodedRows<T> {
         Ok(row)
     }
 
+    /// Keeps `row` as what `bytes`, just written under `id`, decode to, so
+    /// that the next reader of the row clones it instead of decoding it.
+    pub fn keep(&self, id: u64, bytes: Box<[u8]>, row: T)
+    where
+        T: PartialEq + std::fmt::Debug,
+    {
+        // Every test build checks the round trip this relies on.
+        debug_assert_eq!(decode::<T>(self.table, id, &bytes).ok().as_ref(), Some(&row), "a kept row decodes to itself");
+        self.lock().put(id, (bytes, row));
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Kept<T>> {
         self.rows.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -77,5 +90,14 @@ mod tests {
         assert_eq!(rows.decode(2, b"[1,2]").unwrap(), [1, 2]);
         assert!(matches!(rows.decode(3, b"[oops"), Err(StoreError::Corrupt { .. })));
         assert_eq!(rows.decode(1, b"[3]").unwrap(), [3]);
+    }
+
+    #[test]
+    fn a_kept_row_is_returned_only_for_its_own_bytes() {
+        let rows = DecodedRows::<Vec<u32>>::new("test");
+        rows.keep(1, b"[7]".as_slice().into(), vec![7]);
+        assert_eq!(rows.decode(1, b"[7]").unwrap(), [7]);
+        rows.keep(1, b"[8]".as_slice().into(), vec![8]);
+        assert_eq!(rows.decode(1, b"[7]").unwrap(), [7], "other bytes than kept: decoded");
     }
 }

@@ -686,7 +686,9 @@ impl<'t> RedbTxn<'t> {
             self.customer_events.insert(key, ())?;
         }
         for (id, sla) in std::mem::take(&mut self.dirty_slas) {
-            self.sla_state.insert(id, encode(&sla).as_slice())?;
+            let row = encode(&sla);
+            self.sla_state.insert(id, row.as_slice())?;
+            self.rows.slas.keep(id, row.into_boxed_slice(), sla);
         }
         // A counter moved back and forth in the batch (+1, -1) is unchanged.
         for (name, by) in std::mem::take(&mut self.counter_deltas).into_iter().filter(|(_, by)| *by != 0) {
@@ -717,7 +719,11 @@ impl<'t> RedbTxn<'t> {
                 }
                 self.customer_events.insert((dirty.case.customer_id.get(), CUSTOMER_CASE | id), ())?;
             }
-            self.cases.insert(id, encode(&dirty.case).as_slice())?;
+            let row = encode(&dirty.case);
+            self.cases.insert(id, row.as_slice())?;
+            // Readers of a case usually come right after its write: the rule
+            // plan of the next command, listings, the agent's view.
+            self.rows.cases.keep(id, row.into_boxed_slice(), dirty.case);
         }
         self.meta.insert("next_case", self.counters.case)?;
         self.meta.insert("next_customer", self.counters.customer)?;
