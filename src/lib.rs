@@ -47,6 +47,17 @@ fn open_store(data_dir: &Path, cache_mib: usize) -> anyhow::Result<RedbStore> {
     })
 }
 
+/// Logs to stderr at `info` (`RUST_LOG` overrides), in colour on a terminal.
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
 /// `frontdesk serve`: runs until SIGINT or SIGTERM, then finishes in-flight
 /// requests and queued writes.
 ///

@@ -12,13 +12,7 @@ use frontdesk::cli::{Args, Commands, PluginsCommand, ScriptsCommand, SlaCommand,
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    frontdesk::init_tracing();
     let args = Args::parse();
     let result = match args.command {
         Commands::Serve(serve) => frontdesk::serve(serve),

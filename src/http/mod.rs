@@ -60,12 +60,20 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(tokens::routes())
         .merge(metrics::routes())
         .merge(admin::routes());
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state);
+    with_middleware(routes, max_body_bytes, request_timeout)
+}
+
+/// What every request passes through before its handler: the body limit
+/// (413), the request timeout (503) and a tracing span. Public so that the
+/// HTTP floor bench (`examples/http_floor.rs`) measures the same stack.
+pub fn with_middleware(routes: Router, max_body_bytes: usize, request_timeout: Duration) -> Router {
+    routes
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(max_body_bytes, reject_oversized))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, request_timeout))
