@@ -21,8 +21,9 @@ use super::tables::decode;
 /// Rows kept per table: a few pages of every busy listing.
 const KEPT: NonZeroUsize = NonZeroUsize::new(4096).expect("non-zero");
 
-/// Row id -> the stored bytes and what they decoded to.
-type Kept<T> = LruCache<u64, (Box<[u8]>, T)>;
+/// Row id -> the stored bytes and what they decoded to. A `Vec`, so that the
+/// writer's freshly encoded row moves in without a copy.
+type Kept<T> = LruCache<u64, (Vec<u8>, T)>;
 
 /// Decoded rows of one table, by id.
 #[derive(Debug)]
@@ -52,7 +53,7 @@ impl<T: Clone + DeserializeOwned> DecodedRows<T> {
     /// [`StoreError::Corrupt`] when `bytes` do not decode.
     fn decode(&self, id: u64, bytes: &[u8]) -> Result<T, StoreError> {
         if let Some((seen, row)) = self.lock().get(&id)
-            && **seen == *bytes
+            && *seen == bytes
         {
             return Ok(row.clone());
         }
@@ -63,7 +64,7 @@ impl<T: Clone + DeserializeOwned> DecodedRows<T> {
 
     /// Keeps `row` as what `bytes`, just written under `id`, decode to, so
     /// that the next reader of the row clones it instead of decoding it.
-    pub fn keep(&self, id: u64, bytes: Box<[u8]>, row: T)
+    pub fn keep(&self, id: u64, bytes: Vec<u8>, row: T)
     where
         T: PartialEq + std::fmt::Debug,
     {
@@ -95,9 +96,9 @@ mod tests {
     #[test]
     fn a_kept_row_is_returned_only_for_its_own_bytes() {
         let rows = DecodedRows::<Vec<u32>>::new("test");
-        rows.keep(1, b"[7]".as_slice().into(), vec![7]);
+        rows.keep(1, b"[7]".to_vec(), vec![7]);
         assert_eq!(rows.decode(1, b"[7]").unwrap(), [7]);
-        rows.keep(1, b"[8]".as_slice().into(), vec![8]);
+        rows.keep(1, b"[8]".to_vec(), vec![8]);
         assert_eq!(rows.decode(1, b"[7]").unwrap(), [7], "other bytes than kept: decoded");
     }
 }

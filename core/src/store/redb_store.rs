@@ -688,7 +688,7 @@ impl<'t> RedbTxn<'t> {
         for (id, sla) in std::mem::take(&mut self.dirty_slas) {
             let row = encode(&sla);
             self.sla_state.insert(id, row.as_slice())?;
-            self.rows.slas.keep(id, row.into_boxed_slice(), sla);
+            self.rows.slas.keep(id, row, sla);
         }
         // A counter moved back and forth in the batch (+1, -1) is unchanged.
         for (name, by) in std::mem::take(&mut self.counter_deltas).into_iter().filter(|(_, by)| *by != 0) {
@@ -723,7 +723,7 @@ impl<'t> RedbTxn<'t> {
             self.cases.insert(id, row.as_slice())?;
             // Readers of a case usually come right after its write: the rule
             // plan of the next command, listings, the agent's view.
-            self.rows.cases.keep(id, row.into_boxed_slice(), dirty.case);
+            self.rows.cases.keep(id, row, dirty.case);
         }
         self.meta.insert("next_case", self.counters.case)?;
         self.meta.insert("next_customer", self.counters.customer)?;
