@@ -9,7 +9,7 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 mix=${3:-realistic}
-cpu_per_request() { # server-pid
+cpu_per_request() { # server-pid label
     sleep 9.5
     local tck; tck=$(getconf CLK_TCK)
     local server load
