@@ -721,8 +721,8 @@ impl<'t> RedbTxn<'t> {
             }
             let row = encode(&dirty.case);
             self.cases.insert(id, row.as_slice())?;
-            // Readers of a case usually come right after its write: the rule
-            // plan of the next command, listings, the agent's view.
+            // A case's next reader is usually its next command, in the writer
+            // or in that command's rule plan: it clones instead of decoding.
             self.rows.cases.keep(id, row, dirty.case);
         }
         self.meta.insert("next_case", self.counters.case)?;
