@@ -1,5 +1,7 @@
 # Shared by the end-to-end bench scripts: start a server from binary $1 on a
-# fresh data dir with the repository's scripts, and stop it.
+# fresh data dir with the repository's config and scripts (the shipped
+# defaults: SLA policies, calendars, the built-in plugins), and stop it.
+# CONFIG=FILE and SCRIPTS=DIR run others.
 T=${CARGO_TARGET_DIR:-$HOME/.cache/frontdesk/target}
 LOAD=${LOAD:-$T/release/frontdesk-load}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -8,8 +10,7 @@ PORT=${PORT:-18197}
 
 start_server() { # binary data-dir
     rm -rf "$2" && mkdir -p "$WORK"
-    printf '[server]\nmax_connections = 4096\n' > "$WORK/cfg.toml"
-    "$1" serve --config "$WORK/cfg.toml" --bind 127.0.0.1:$PORT --data-dir "$2" \
+    "$1" serve --config "${CONFIG:-$REPO/config/frontdesk.toml}" --bind 127.0.0.1:$PORT --data-dir "$2" \
         --scripts-dir "${SCRIPTS:-$REPO/scripts}" 2> "$WORK/server.log" &
     SERVER=$!
     for _ in $(seq 300); do

@@ -4,9 +4,9 @@
 # (drop the page cache first for a cold start: echo 3 > /proc/sys/vm/drop_caches)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-mkdir -p "$WORK" && printf '[server]\nmax_connections = 4096\n' > "$WORK/cfg.toml"
+mkdir -p "$WORK"
 start=$(date +%s.%N)
-"$1" serve --config "$WORK/cfg.toml" --bind 127.0.0.1:$PORT --data-dir "$2" \
+"$1" serve --config "${CONFIG:-$REPO/config/frontdesk.toml}" --bind 127.0.0.1:$PORT --data-dir "$2" \
     --scripts-dir "${SCRIPTS:-$REPO/scripts}" 2> "$WORK/restart.log" &
 SERVER=$!
 until grep -q listening "$WORK/restart.log" 2>/dev/null; do

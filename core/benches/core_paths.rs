@@ -4,8 +4,9 @@
 //! resolving a customer by identity among 100,000 customers, and listing
 //! cases by status among 100,000 cases; and the write half of the load
 //! generator's realistic mix (create, customer message, reply, status
-//! change) at the batch sizes the server sees, which bounds what the one
-//! writer can commit when it has a core to itself.
+//! change) at the batch sizes the server sees, without SLA policies and with
+//! two, which bounds what the one writer can commit when it has a core to
+//! itself.
 //!
 //! Run with `cargo bench -p frontdesk-core --bench core_paths`; results and
 //! the machine they were measured on are in `BENCHMARKS.md`. Populated stores
@@ -239,30 +240,34 @@ impl MixLoop {
 }
 
 fn writer_mix_benches(c: &mut Criterion) {
-    let book = SlaBook::default();
-    let ctx = context(at("2026-03-04T09:30:00Z"), &book);
-    let (_dir, store) = temp_store("mix.redb");
-    let mut mix = MixLoop::new(64);
+    let books = [("no_sla", SlaBook::default()), ("sla_policy", sla_book())];
     let mut group = c.benchmark_group("writer_mix");
     group.sample_size(20).warm_up_time(Duration::from_secs(2)).measurement_time(Duration::from_secs(10));
-    for per_txn in [20usize, 32] {
-        group.throughput(Throughput::Elements(per_txn as u64));
-        group.bench_function(BenchmarkId::new("commands_per_txn", per_txn), |b| {
-            b.iter_custom(|iterations| {
-                let mut spent = Duration::ZERO;
-                for _ in 0..iterations {
-                    let (who, batch) = mix.next_batch(per_txn);
-                    let start = Instant::now();
-                    let results = run_batch(&store, &batch, &ctx);
-                    spent += start.elapsed();
-                    for (w, result) in who.into_iter().zip(results) {
-                        let Ok(Outcome::Case { case, .. }) = result else { panic!("mix command failed: {result:?}") };
-                        mix.advance(w, case.id);
+    for (label, book) in &books {
+        let ctx = context(at("2026-03-04T09:30:00Z"), book);
+        let (_dir, store) = temp_store("mix.redb");
+        let mut mix = MixLoop::new(64);
+        for per_txn in [20usize, 32] {
+            group.throughput(Throughput::Elements(per_txn as u64));
+            group.bench_function(BenchmarkId::new(format!("{label}/commands_per_txn"), per_txn), |b| {
+                b.iter_custom(|iterations| {
+                    let mut spent = Duration::ZERO;
+                    for _ in 0..iterations {
+                        let (who, batch) = mix.next_batch(per_txn);
+                        let start = Instant::now();
+                        let results = run_batch(&store, &batch, &ctx);
+                        spent += start.elapsed();
+                        for (w, result) in who.into_iter().zip(results) {
+                            let Ok(Outcome::Case { case, .. }) = result else {
+                                panic!("mix command failed: {result:?}")
+                            };
+                            mix.advance(w, case.id);
+                        }
                     }
-                }
-                spent
+                    spent
+                });
             });
-        });
+        }
     }
     group.finish();
 }
