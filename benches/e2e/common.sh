@@ -6,11 +6,12 @@ T=${CARGO_TARGET_DIR:-$HOME/.cache/frontdesk/target}
 LOAD=${LOAD:-$T/release/frontdesk-load}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WORK=${WORK:-/tmp/frontdesk-bench}
+CONFIG=${CONFIG:-$REPO/config/frontdesk.toml}
 PORT=${PORT:-18197}
 
 start_server() { # binary data-dir
     rm -rf "$2" && mkdir -p "$WORK"
-    "$1" serve --config "${CONFIG:-$REPO/config/frontdesk.toml}" --bind 127.0.0.1:$PORT --data-dir "$2" \
+    "$1" serve --config "$CONFIG" --bind 127.0.0.1:$PORT --data-dir "$2" \
         --scripts-dir "${SCRIPTS:-$REPO/scripts}" 2> "$WORK/server.log" &
     SERVER=$!
     for _ in $(seq 300); do

@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 mkdir -p "$WORK"
 start=$(date +%s.%N)
-"$1" serve --config "${CONFIG:-$REPO/config/frontdesk.toml}" --bind 127.0.0.1:$PORT --data-dir "$2" \
+"$1" serve --config "$CONFIG" --bind 127.0.0.1:$PORT --data-dir "$2" \
     --scripts-dir "${SCRIPTS:-$REPO/scripts}" 2> "$WORK/restart.log" &
 SERVER=$!
 until grep -q listening "$WORK/restart.log" 2>/dev/null; do
