@@ -1,7 +1,9 @@
 //! Benchmarks of the SLA clock: the calendar arithmetic behind every deadline
 //! (`BusinessCalendar::due`, `business_seconds_between`) and the scheduler's
 //! due-scan over the deadline index (`Store::due_timers`,
-//! `Store::next_timer_at`) with 10,000 and 1,000,000 open timers.
+//! `Store::next_timer_at`) with 10,000 and 1,000,000 open timers, and the
+//! choice of a case's policy (`SlaBook::select`) under the shipped config's
+//! conditions, which the writer makes on every case write.
 //!
 //! Run with `cargo bench -p frontdesk-core --bench sla`; results and the
 //! machine they were measured on are in `BENCHMARKS.md`. The timer stores are
@@ -13,9 +15,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
-use frontdesk_core::CaseId;
-use frontdesk_core::sla::{BusinessCalendar, CalendarConfig, Metric};
+use frontdesk_core::sla::{BusinessCalendar, CalendarConfig, Metric, SlaBook, SlaConfig};
 use frontdesk_core::store::{RedbStore, Store, TimerKind};
+use frontdesk_core::{Case, CaseId, Customer};
 use jiff::{SignedDuration, Timestamp};
 
 /// Timers that are due in every scan store.
@@ -213,12 +215,59 @@ fn scheduler_benches(c: &mut Criterion, sizes: &[u64]) {
     group.finish();
 }
 
+/// The shipped config's two policies: `urgent` under a condition, then
+/// `standard` for every other case.
+fn shipped_book() -> SlaBook {
+    let config: SlaConfig = serde_json::from_value(serde_json::json!({"policies": [
+        {"name": "urgent", "when": "ticket.priority == \"urgent\" || customer.tier == \"enterprise\"",
+         "targets": {"urgent": {"first_response": "30m"}, "normal": {"first_response": "2h"}}},
+        {"name": "standard", "targets": {"normal": {"first_response": "4h"}}}]}))
+    .expect("valid sla config");
+    SlaBook::new(&BTreeMap::new(), &config).expect("valid sla book")
+}
+
+/// A case as the load generator creates it, after the triage rules tagged it.
+fn load_case() -> Case {
+    serde_json::from_value(serde_json::json!({
+        "id": "123456", "subject": "Load case 7-4211", "status": "open", "priority": "normal", "channel": "api",
+        "customer_id": "98765", "team": "support", "assignee": null, "tags": ["billing", "new-customer"],
+        "fields": {"order": "A-1234"}, "created_at": "2026-06-01T12:00:00Z", "updated_at": "2026-06-01T12:00:00Z",
+        "first_response_at": null, "solved_at": null, "closed_at": null, "reopen_count": 0, "agent_replies": 0,
+        "escalation_level": 0, "csat": null, "linked_case_ids": [], "version": 2, "last_event_id": "7"
+    }))
+    .expect("valid case")
+}
+
+fn load_customer() -> Customer {
+    serde_json::from_value(serde_json::json!({
+        "id": "98765", "name": "Ann Example", "tier": "pro",
+        "identities": [{"kind": "email", "value": "ann@example.com"}],
+        "attributes": {"plan": "pro", "seats": 12}, "health": null,
+        "created_at": "2026-05-01T12:00:00Z", "updated_at": "2026-05-01T12:00:00Z"
+    }))
+    .expect("valid customer")
+}
+
+fn policy_benches(c: &mut Criterion) {
+    let book = shipped_book();
+    let case = std::sync::Arc::new(load_case());
+    let customer = std::sync::Arc::new(load_customer());
+    assert_eq!(book.select(&case, Some(&customer)).map(|p| p.name.as_str()), Some("standard"));
+    let mut group = c.benchmark_group("policy");
+    group.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    group.bench_function("select/shipped_conditions", |b| {
+        b.iter(|| book.select(black_box(&case), black_box(Some(&customer))).map(|p| p.name.len()));
+    });
+    group.finish();
+}
+
 fn main() {
     // `cargo test --benches` runs each benchmark once: keep its stores small.
     let test_mode = std::env::args().any(|a| a == "--test");
     let sizes: &[u64] = if test_mode { &[1_000, 10_000] } else { &[10_000, 1_000_000] };
     let mut c = Criterion::default().configure_from_args();
     calendar_benches(&mut c);
+    policy_benches(&mut c);
     scheduler_benches(&mut c, sizes);
     c.final_summary();
 }

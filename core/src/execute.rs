@@ -3,6 +3,8 @@
 //! fold them into case rows and write everything. A command that fails to
 //! decide has written nothing.
 
+use std::sync::Arc;
+
 use jiff::{SignedDuration, Timestamp};
 
 use crate::command::{Command, CommandError, CustomerInput, CustomerRef, IdempotencyRecord, NewCase, Outcome};
@@ -307,11 +309,23 @@ fn record_aggregates(txn: &mut dyn WriteTxn, case: &Case, event: &Event) -> Resu
     }
 }
 
-/// Stores a case's SLA state with its timers and list indexes. The row is
-/// left alone when it equals `stored`: most messages and status changes do
-/// not move the clock, and an unchanged row would still dirty a page.
-fn write_sla(txn: &mut dyn WriteTxn, case: &Case, sla: &CaseSla, stored: Option<&CaseSla>) -> Result<(), StoreError> {
-    if stored != Some(sla) {
+/// Stores a case's SLA state with its timers and list indexes. `stored` is
+/// the state as stored and the case's status when it was written. Most
+/// messages do not move the clock: when neither the state nor the status
+/// changed, the rows, which follow from those two alone, are left as they
+/// are, and an unchanged state is never written back (it would still dirty
+/// a page).
+fn write_sla(
+    txn: &mut dyn WriteTxn,
+    case: &Case,
+    sla: &CaseSla,
+    stored: Option<(&CaseSla, CaseStatus)>,
+) -> Result<(), StoreError> {
+    let same_state = stored.is_some_and(|(stored, _)| stored == sla);
+    if same_state && stored.is_some_and(|(_, status)| status == case.status) {
+        return Ok(());
+    }
+    if !same_state {
         txn.put_sla(case.id, sla)?;
     }
     for (metric, at) in sla.timers() {
@@ -450,7 +464,7 @@ pub(crate) fn commit_case(
     created: bool,
 ) -> Result<Outcome, CommandError> {
     let mut events = stamp(txn, drafts, ctx);
-    let mut case = fold(previous.clone(), &events)?;
+    let case = fold(previous.clone(), &events)?;
     let stored_sla = match &previous {
         Some(p) => txn.case_sla(p.id)?,
         None => None,
@@ -459,8 +473,10 @@ pub(crate) fn commit_case(
     if events.is_empty() {
         return Ok(Outcome::Case { case, sla, events, created });
     }
-    let customer = txn.customer(case.customer_id)?;
-    let met = sla.observe(&events, &case, customer.as_ref(), ctx.sla, ctx.now);
+    let customer = txn.customer(case.customer_id)?.map(Arc::new);
+    let shared = Arc::new(case);
+    let met = sla.observe(&events, &shared, customer.as_ref(), ctx.sla, ctx.now);
+    let mut case = Arc::unwrap_or_clone(shared);
     if !met.is_empty() {
         // Each `sla_met` names the reply or status change that met it.
         let cause = events.last().map_or(Cause::None, |e| Cause::Event(e.id));
@@ -476,7 +492,8 @@ pub(crate) fn commit_case(
     txn.put_case(previous.as_ref(), &case)?;
     crate::outbox::enqueue_for_case(txn, &case, &events, ctx)?;
     txn.set_timer(case.id, TimerKind::AutoClose, decide::auto_close_at(&case, ctx.auto_close_after))?;
-    write_sla(txn, &case, &sla, stored_sla.as_ref())?;
+    let stored = stored_sla.as_ref().zip(previous.as_ref().map(|p| p.status));
+    write_sla(txn, &case, &sla, stored)?;
     Ok(Outcome::Case { case, sla, events, created })
 }
 

@@ -1,8 +1,9 @@
 //! Property test: any sequence of commands keeps the case invariants. The
 //! stored row equals the fold of the case's events, every status change is
 //! one the lifecycle allows from the status the case was in, every event has
-//! an actor, a refused command changes nothing, and no event triggers a hook
-//! its command was not expected to reach.
+//! an actor, a refused command changes nothing, no event triggers a hook its
+//! command was not expected to reach, and a case's SLA timers and its place
+//! in the breached and at-risk listings are what its stored SLA state says.
 
 use std::collections::BTreeSet;
 
@@ -12,7 +13,7 @@ use frontdesk_core::command::{
 use frontdesk_core::execute::{ExecContext, execute_alone};
 use frontdesk_core::lifecycle::{StatusEffect, Trigger};
 use frontdesk_core::rules::plan::{hook_for, reachable_hooks};
-use frontdesk_core::store::{RedbStore, Store};
+use frontdesk_core::store::{CaseQuery, RedbStore, SlaFilter, Store, TimerKind};
 use frontdesk_core::{Actor, CaseId, CaseStatus, EventBody, Identity, Priority, projection};
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
@@ -160,8 +161,25 @@ proptest! {
                 }
             }
         }
+        let timers = store.due_timers(Timestamp::MAX, 100_000).unwrap();
+        let listed = |filter| -> BTreeSet<CaseId> {
+            let query = CaseQuery { sla: Some(filter), limit: 1_000, ..CaseQuery::default() };
+            store.list_cases(&query).unwrap().items.into_iter().map(|c| c.id).collect()
+        };
+        let (breached, at_risk) = (listed(SlaFilter::Breached), listed(SlaFilter::AtRisk));
         for id in &cases {
             let row = store.case(*id).unwrap().unwrap();
+            let sla = store.case_sla(*id).unwrap().unwrap_or_default();
+            let expected: BTreeSet<_> =
+                sla.timers().into_iter().filter_map(|(m, at)| at.map(|at| (TimerKind::Sla(m).as_str(), at))).collect();
+            let stored: BTreeSet<_> = timers
+                .iter()
+                .filter(|t| t.case_id == *id && matches!(t.kind, TimerKind::Sla(_)))
+                .map(|t| (t.kind.as_str(), t.due_at))
+                .collect();
+            prop_assert_eq!(stored, expected, "the SLA timers of case {} are not its state's", id);
+            prop_assert_eq!(breached.contains(id), sla.is_breached(row.status), "breached listing of case {}", id);
+            prop_assert_eq!(at_risk.contains(id), sla.is_at_risk(row.status), "at-risk listing of case {}", id);
             let events = store.case_events(*id, None, 10_000).unwrap().items;
             let folded = projection::fold(&events).unwrap();
             prop_assert_eq!(folded.as_ref(), Some(&row));

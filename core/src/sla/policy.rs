@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::calendar::{BusinessCalendar, CalendarConfig, CalendarError};
+use super::condition::{CustomerProps, TicketProps};
 use super::track::Metric;
 use crate::domain::{Case, CaseStatus, Customer, Priority};
 use crate::duration::parse_duration;
@@ -150,27 +151,13 @@ impl Default for SlaBook {
     }
 }
 
-/// A Rhai engine for policy conditions: small, bounded, no I/O.
-fn condition_engine() -> rhai::Engine {
-    use rhai::packages::Package;
-    let mut engine = rhai::Engine::new_raw();
-    engine.register_global_module(rhai::packages::StandardPackage::new().as_shared_module());
-    engine.set_max_operations(10_000);
-    engine.set_max_expr_depths(64, 32);
-    engine.set_max_call_levels(16);
-    engine.set_max_string_size(4_096);
-    engine.set_max_array_size(1_000);
-    engine.set_max_map_size(1_000);
-    engine
-}
-
 impl SlaBook {
     /// Validates calendars and policies.
     ///
     /// # Errors
     /// [`PolicyError`] naming the calendar or policy at fault.
     pub fn new(calendars: &BTreeMap<String, CalendarConfig>, config: &SlaConfig) -> Result<Self, PolicyError> {
-        let engine = condition_engine();
+        let engine = super::condition::engine();
         let mut built = HashMap::new();
         built.insert(super::calendar::ALWAYS_OPEN_NAME.to_owned(), Arc::new(BusinessCalendar::always_open()));
         for (name, calendar) in calendars {
@@ -248,14 +235,15 @@ impl SlaBook {
 
     /// The first policy whose condition holds for `case` and `customer`. A
     /// condition that fails at run time counts as false (and is logged): a
-    /// policy must never stop a case from being written.
-    pub fn select(&self, case: &Case, customer: Option<&Customer>) -> Option<&SlaPolicy> {
+    /// policy must never stop a case from being written. Both are shared
+    /// with the conditions, which read them without copying.
+    pub fn select(&self, case: &Arc<Case>, customer: Option<&Arc<Customer>>) -> Option<&SlaPolicy> {
         if self.policies.iter().all(|p| p.when.is_none()) {
             return self.policies.first();
         }
         let mut scope = rhai::Scope::new();
-        scope.push_constant("ticket", ticket_map(case));
-        scope.push_constant("customer", customer_map(customer));
+        scope.push_constant("ticket", TicketProps(Arc::clone(case)));
+        scope.push_constant("customer", CustomerProps(customer.cloned()));
         self.policies.iter().find(|p| match &p.when {
             None => true,
             Some(ast) => match self.engine.eval_ast_with_scope::<bool>(&mut scope, ast) {
@@ -267,39 +255,4 @@ impl SlaBook {
             },
         })
     }
-}
-
-fn json_to_dynamic(value: &serde_json::Value) -> rhai::Dynamic {
-    rhai::serde::to_dynamic(value).unwrap_or(rhai::Dynamic::UNIT)
-}
-
-/// The case as policy conditions see it.
-pub fn ticket_map(case: &Case) -> rhai::Map {
-    let mut map = rhai::Map::new();
-    map.insert("id".into(), case.id.to_string().into());
-    map.insert("subject".into(), case.subject.clone().into());
-    map.insert("status".into(), case.status.as_str().into());
-    map.insert("priority".into(), case.priority.as_str().into());
-    map.insert("channel".into(), case.channel.clone().into());
-    map.insert("team".into(), case.team.clone().map_or(rhai::Dynamic::UNIT, Into::into));
-    map.insert("assignee".into(), case.assignee.clone().map_or(rhai::Dynamic::UNIT, Into::into));
-    map.insert("tags".into(), case.tags.iter().cloned().map(rhai::Dynamic::from).collect::<rhai::Array>().into());
-    let fields: rhai::Map = case.fields.iter().map(|(k, v)| (k.as_str().into(), json_to_dynamic(v))).collect();
-    map.insert("fields".into(), fields.into());
-    map.insert("reopen_count".into(), i64::from(case.reopen_count).into());
-    map
-}
-
-/// The customer as policy conditions see it (`()` fields when unknown).
-pub fn customer_map(customer: Option<&Customer>) -> rhai::Map {
-    let mut map = rhai::Map::new();
-    let text = |v: Option<&String>| v.cloned().map_or(rhai::Dynamic::UNIT, Into::into);
-    map.insert("id".into(), customer.map_or(rhai::Dynamic::UNIT, |c| c.id.to_string().into()));
-    map.insert("name".into(), text(customer.and_then(|c| c.name.as_ref())));
-    map.insert("tier".into(), text(customer.and_then(|c| c.tier.as_ref())));
-    let attributes: rhai::Map = customer
-        .map(|c| c.attributes.iter().map(|(k, v)| (k.as_str().into(), json_to_dynamic(v))).collect())
-        .unwrap_or_default();
-    map.insert("attributes".into(), attributes.into());
-    map
 }

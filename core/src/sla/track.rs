@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -270,13 +271,13 @@ impl CaseSla {
         }
     }
 
-    /// Follows a command's events. `case` is the case after them. Returns
-    /// `sla_met` outcomes.
+    /// Follows a command's events. `case` is the case after them (shared
+    /// with the policy conditions). Returns `sla_met` outcomes.
     pub fn observe(
         &mut self,
         events: &[Event],
-        case: &Case,
-        customer: Option<&Customer>,
+        case: &Arc<Case>,
+        customer: Option<&Arc<Customer>>,
         book: &SlaBook,
         now: Timestamp,
     ) -> Vec<SlaOutcome> {
@@ -553,8 +554,10 @@ mod tests {
             };
             self.next_id += 1;
             let previous = (self.next_id > 2).then(|| self.case.clone());
-            self.case = crate::projection::apply(previous, &event).unwrap();
-            self.sla.observe(std::slice::from_ref(&event), &self.case, None, &self.book, at(when))
+            let case = Arc::new(crate::projection::apply(previous, &event).unwrap());
+            let met = self.sla.observe(std::slice::from_ref(&event), &case, None, &self.book, at(when));
+            self.case = Arc::unwrap_or_clone(case);
+            met
         }
 
         fn status(&mut self, when: &str, to: CaseStatus) -> Vec<SlaOutcome> {
@@ -696,9 +699,9 @@ mod tests {
             {"name": "default", "targets": {"normal": {"first_response": "4h"}}}]}"#;
         let book = book(policies);
         let mut case = placeholder();
-        assert_eq!(book.select(&case, None).map(|p| p.name.as_str()), Some("default"));
+        assert_eq!(book.select(&Arc::new(case.clone()), None).map(|p| p.name.as_str()), Some("default"));
         case.priority = Priority::Urgent;
-        assert_eq!(book.select(&case, None).map(|p| p.name.as_str()), Some("vip"));
+        assert_eq!(book.select(&Arc::new(case), None).map(|p| p.name.as_str()), Some("vip"));
     }
 
     #[test]
