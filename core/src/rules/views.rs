@@ -7,11 +7,13 @@ use jiff::Timestamp;
 
 use crate::domain::{Case, Customer, IdentityKind};
 
-fn json(value: &serde_json::Value) -> rhai::Dynamic {
+/// A JSON value as scripts read it (`()` for one Rhai cannot hold).
+pub(crate) fn json(value: &serde_json::Value) -> rhai::Dynamic {
     rhai::serde::to_dynamic(value).unwrap_or(rhai::Dynamic::UNIT)
 }
 
-fn text(value: Option<&String>) -> rhai::Dynamic {
+/// An optional text, `()` when absent.
+pub(crate) fn text(value: Option<&String>) -> rhai::Dynamic {
     value.map_or(rhai::Dynamic::UNIT, |v| v.clone().into())
 }
 

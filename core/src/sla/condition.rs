@@ -11,6 +11,7 @@ use std::sync::Arc;
 use rhai::{Dynamic, ImmutableString};
 
 use crate::domain::{Case, Customer};
+use crate::rules::views::{json, text};
 
 /// The properties `ticket` has.
 pub const TICKET_PROPERTIES: [&str; 10] =
@@ -26,14 +27,6 @@ pub(crate) struct TicketProps(pub(crate) Arc<Case>);
 /// `customer` in a condition.
 #[derive(Debug, Clone)]
 pub(crate) struct CustomerProps(pub(crate) Option<Arc<Customer>>);
-
-fn json(value: &serde_json::Value) -> Dynamic {
-    rhai::serde::to_dynamic(value).unwrap_or(Dynamic::UNIT)
-}
-
-fn text(value: Option<&String>) -> Dynamic {
-    value.map_or(Dynamic::UNIT, |v| v.as_str().into())
-}
 
 fn json_map<'a>(entries: impl Iterator<Item = (&'a String, &'a serde_json::Value)>) -> Dynamic {
     entries.map(|(k, v)| (k.as_str().into(), json(v))).collect::<rhai::Map>().into()
