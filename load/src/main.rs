@@ -60,6 +60,13 @@ struct Args {
     /// The health plugin `--mix signals` calls.
     #[arg(long, default_value = "health")]
     plugin: String,
+    /// Stop each connection after this many rounds (one loop of
+    /// `realistic`, one request of the other mixes) even before `--duration`
+    /// ends.
+    /// A fixed request sequence, for counting the server's instructions
+    /// (`benches/e2e/callgrind.sh`), where time says little.
+    #[arg(long)]
+    rounds: Option<u64>,
 }
 
 /// Which requests to send.
@@ -92,6 +99,15 @@ struct Shared {
     plugin: String,
     /// The highest case id when the run started (`--mix reads`).
     newest_case: u64,
+    /// Rounds per connection (`--rounds`; unbounded without it).
+    rounds: u64,
+}
+
+impl Shared {
+    /// Whether a connection that has run `done` rounds goes on.
+    fn more(&self, done: u64) -> bool {
+        done < self.rounds && Instant::now() < self.deadline
+    }
 }
 
 /// Sends one request with a JSON body. The answer's body is parsed only by
@@ -121,7 +137,7 @@ async fn worker(shared: Arc<Shared>, mix: Mix, worker: usize) -> Histogram<u64> 
     };
     if let Mix::Reads = mix {
         let mut rng = fastrand::Rng::with_seed(worker as u64);
-        while Instant::now() < shared.deadline {
+        while shared.more(n) {
             n += 1;
             if n.is_multiple_of(6) {
                 record(send(&mut connection, "GET", "/api/v1/cases?limit=20", None).await, &[200]);
@@ -141,12 +157,13 @@ async fn worker(shared: Arc<Shared>, mix: Mix, worker: usize) -> Histogram<u64> 
         };
         let path = format!("/api/v1/customers/{}/signals?plugin={}", id_of(&customer), shared.plugin);
         let signals = json!({"signals": {"score": 50, "logins_30d": 12}});
-        while Instant::now() < shared.deadline {
+        while shared.more(n) {
+            n += 1;
             record(send(&mut connection, "POST", &path, Some(&signals)).await, &[200, 502, 503]);
         }
         return histogram;
     }
-    while Instant::now() < shared.deadline {
+    while shared.more(n) {
         n += 1;
         let create = json!({
             "subject": format!("Load case {worker}-{n}"),
@@ -200,6 +217,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         deadline: Instant::now() + args.duration,
         plugin: args.plugin.clone(),
         newest_case: 0,
+        rounds: args.rounds.unwrap_or(u64::MAX),
     };
     let Answer { status, .. } =
         send(&mut connection, "GET", "/healthz", None).await.context("the server does not answer")?;

@@ -50,10 +50,27 @@ impl Server {
 
     /// As [`Server::start_with`], with third-party plugins from `plugins_dir`.
     pub fn start_with_plugins(dir: &Path, config: &str, plugins_dir: Option<&Path>) -> Server {
+        Self::launch(dir, config, plugins_dir, None)
+    }
+
+    /// As [`Server::start_with`], in a process whose address space is
+    /// limited to `kib` KiB (`ulimit -v`).
+    pub fn start_with_address_limit(dir: &Path, config: &str, kib: u64) -> Server {
+        Self::launch(dir, config, None, Some(kib))
+    }
+
+    fn launch(dir: &Path, config: &str, plugins_dir: Option<&Path>, address_limit_kib: Option<u64>) -> Server {
         let config_path = dir.join("frontdesk.toml");
         std::fs::write(&config_path, config).expect("write config");
         std::fs::create_dir_all(dir.join("scripts")).expect("scripts dir");
-        let mut command = Command::new(BIN);
+        let mut command = match address_limit_kib {
+            Some(kib) => {
+                let mut shell = Command::new("sh");
+                shell.args(["-c", &format!("ulimit -v {kib} && exec \"$0\" \"$@\""), BIN]);
+                shell
+            }
+            None => Command::new(BIN),
+        };
         command
             .args(["serve", "--bind", "127.0.0.1:0", "--config"])
             .arg(&config_path)

@@ -350,6 +350,21 @@ fn health_signals_score_the_customer_and_a_drop_to_critical_opens_a_check_in_cas
 }
 
 #[test]
+fn under_an_address_space_limit_plugins_still_load_and_answer() {
+    // The instance pool reserves about a terabyte of address space; a host
+    // with `ulimit -v` (or valgrind) cannot give it, and the server must
+    // still start, with instances allocated per call.
+    let dir = workdir();
+    let server = Server::start_with_address_limit(dir.path(), "", 16 * 1024 * 1024);
+    assert!(server.log_text().contains("allocating instances on demand"), "{}", server.log_text());
+    let id = customer(&server, "limited@example.com");
+    let (status, body) = signals(&server, &id, "health", 90);
+    assert_eq!(status, 200, "{body}");
+    assert!(body["health"]["band"].is_string(), "{body}");
+    server.stop();
+}
+
+#[test]
 fn a_plugin_built_against_the_first_contract_keeps_loading_beside_one_on_the_newer_minor() {
     let dir = workdir();
     let plugins = install(dir.path(), &["legacy", "budget"]);

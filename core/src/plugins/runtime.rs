@@ -1,5 +1,6 @@
 //! The wasmtime engine plugins run on: epoch deadlines ticked by a thread,
-//! a pooling allocator sized explicitly, and compiled components cached on
+//! a pooling allocator sized explicitly (allocation on demand where the
+//! pool's address space cannot be reserved), and compiled components cached on
 //! disk by content hash so a restart skips compilation.
 
 use std::path::{Path, PathBuf};
@@ -66,7 +67,18 @@ impl Runtime {
             .total_tables(POOL_INSTANCES * 4)
             .max_memory_size(memory);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&config)?;
+        let engine = match Engine::new(&config) {
+            Ok(engine) => engine,
+            Err(e) => {
+                // The pool reserves address space for every slot up front
+                // (about 4 GiB each); under `ulimit -v` or valgrind that
+                // fails. Instances allocated per call keep the per-call memory
+                // limit (the store's limiter), only not the instance cap.
+                tracing::warn!(error = %e, "plugin instance pool unavailable; allocating instances on demand");
+                config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+                Engine::new(&config)?
+            }
+        };
         let weak = engine.weak();
         std::thread::Builder::new().name("plugin-epoch".into()).spawn(move || {
             while let Some(engine) = weak.upgrade() {

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Instructions the server executes for a fixed sequence of requests, counted
+# by callgrind, which counts the same for the same binary and requests however
+# busy the machine is: callgrind.sh BINARY [mix] [rounds] [connections]
+#
+# The server starts under valgrind with the shipped config (as common.sh);
+# the counters are zeroed once it listens, so start-up (plugin compilation)
+# is left out. frontdesk-load then sends `rounds` rounds per connection, and
+# the counts are dumped. Prints the instructions per request in all and on
+# the writer thread (the thread whose calls include `run_batch`); the
+# per-thread profiles stay in $WORK/callgrind/ for callgrind_annotate.
+# With one connection (the default) every batch holds one command, so the
+# writer's commit is spread over fewer writes than under load.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+mix=${2:-realistic}
+rounds=${3:-100}
+connections=${4:-1}
+out=$WORK/callgrind
+rm -rf "$out" "$WORK/data" && mkdir -p "$out"
+valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg.%p" \
+    "$1" serve --config "$CONFIG" --bind 127.0.0.1:$PORT --data-dir "$WORK/data" \
+    --scripts-dir "${SCRIPTS:-$REPO/scripts}" 2> "$WORK/server.log" &
+SERVER=$!
+for _ in $(seq 6000); do
+    [ -f "$WORK/data/admin.token" ] && grep -q listening "$WORK/server.log" && break
+    sleep 0.1
+done
+grep -q listening "$WORK/server.log" || { echo "server did not start; see $WORK/server.log" >&2; exit 1; }
+callgrind_control --zero "$SERVER" > /dev/null
+"$LOAD" --url http://127.0.0.1:$PORT --token "$(cat "$WORK/data/admin.token")" \
+    --connections "$connections" --rounds "$rounds" --duration 3600s --mix "$mix" | grep -E 'requests|throughput'
+callgrind_control --dump "$SERVER" > /dev/null
+kill "$SERVER"; wait "$SERVER" || true
+case $mix in realistic) per_round=6 ;; *) per_round=1 ;; esac
+requests=$((rounds * connections * per_round))
+# The dump after the zeroing is the one numbered 1: one file per thread.
+awk -v n="$requests" '
+    FNR == 1 { writer[FILENAME] = 0 }
+    /writer::run_batch/ { writer[FILENAME] = 1 }
+    /^totals:/ { total[FILENAME] = $2 }
+    END {
+        for (f in total) { all += total[f]; if (writer[f]) w += total[f] }
+        printf "requests: %d\ninstructions per request: %.0f (writer %.0f, the rest %.0f)\n", n, all / n, w / n, (all - w) / n
+    }' "$out"/cg.*.1-*
