@@ -24,6 +24,7 @@ pub mod service;
 pub mod sla;
 pub mod store;
 pub mod timers;
+pub mod timestamp_text;
 pub mod view;
 pub mod writer;
 

@@ -132,6 +132,7 @@ pub struct Csat {
     /// Free text from the customer, if any.
     pub comment: Option<String>,
     /// When the rating arrived.
+    #[serde(serialize_with = "crate::timestamp_text::serialize")]
     pub at: Timestamp,
 }
 
@@ -160,14 +161,19 @@ pub struct Case {
     /// Custom fields.
     pub fields: BTreeMap<String, serde_json::Value>,
     /// Creation time.
+    #[serde(serialize_with = "crate::timestamp_text::serialize")]
     pub created_at: Timestamp,
     /// Time of the last event.
+    #[serde(serialize_with = "crate::timestamp_text::serialize")]
     pub updated_at: Timestamp,
     /// First public agent reply.
+    #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
     pub first_response_at: Option<Timestamp>,
     /// When it was last solved; cleared when it reopens.
+    #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
     pub solved_at: Option<Timestamp>,
     /// When it closed.
+    #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
     pub closed_at: Option<Timestamp>,
     /// How often a solved case was reopened.
     pub reopen_count: u32,

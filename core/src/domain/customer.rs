@@ -143,8 +143,10 @@ pub struct Customer {
     /// Health from customer-success signals, once known.
     pub health: Option<serde_json::Value>,
     /// Creation time.
+    #[serde(serialize_with = "crate::timestamp_text::serialize")]
     pub created_at: Timestamp,
     /// Last change.
+    #[serde(serialize_with = "crate::timestamp_text::serialize")]
     pub updated_at: Timestamp,
 }
 

@@ -20,6 +20,7 @@ pub struct Event {
     /// The customer whose timeline shows it.
     pub customer_id: CustomerId,
     /// When it happened.
+    #[serde(serialize_with = "crate::timestamp_text::serialize")]
     pub at: Timestamp,
     /// Who did it.
     pub actor: Actor,
@@ -84,8 +85,10 @@ pub enum EventBody {
         /// The metric's cycle.
         cycle: u32,
         /// When the warning threshold was reached.
+        #[serde(serialize_with = "crate::timestamp_text::serialize")]
         warning_at: Timestamp,
         /// The deadline.
+        #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
         due_at: Option<Timestamp>,
     },
     /// An SLA metric's deadline passed.
@@ -95,6 +98,7 @@ pub enum EventBody {
         /// The metric's cycle.
         cycle: u32,
         /// The instant it breached (its deadline), even if recorded later.
+        #[serde(serialize_with = "crate::timestamp_text::serialize")]
         breached_at: Timestamp,
     },
     /// An SLA metric was completed within its target.

@@ -69,8 +69,10 @@ pub enum MetricStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlaSpan {
     /// Start.
+    #[serde(serialize_with = "crate::timestamp_text::serialize")]
     pub from: Timestamp,
     /// End; `None` while current.
+    #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
     pub to: Option<Timestamp>,
     /// Whether business time counted.
     pub running: bool,
@@ -94,24 +96,30 @@ pub struct MetricState {
     /// Cycle number (next_response counts its cycles from 1; others are 1).
     pub cycle: u32,
     /// When the cycle started.
+    #[serde(serialize_with = "crate::timestamp_text::serialize")]
     pub started_at: Timestamp,
     /// The target in business seconds.
     pub target_seconds: u64,
     /// Business seconds counted up to `counted_to`.
     pub elapsed_seconds: u64,
     /// Up to when `elapsed_seconds` is counted.
+    #[serde(serialize_with = "crate::timestamp_text::serialize")]
     pub counted_to: Timestamp,
     /// Whether business time is counting now.
     pub counting: bool,
     /// When the cycle was completed (reply sent, case solved).
+    #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
     pub completed_at: Option<Timestamp>,
     /// When the deadline passed.
+    #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
     pub breached_at: Option<Timestamp>,
     /// Whether the warning was emitted.
     pub warned: bool,
     /// The deadline, while counting.
+    #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
     pub due_at: Option<Timestamp>,
     /// When the warning is due, while counting and not yet warned.
+    #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
     pub warning_at: Option<Timestamp>,
     /// The cycle's history.
     pub spans: Vec<SlaSpan>,
