@@ -10,6 +10,7 @@ mod customers;
 mod error;
 mod extract;
 mod metrics;
+mod rendered;
 mod tokens;
 
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub struct AppState {
     case_refs: CaseRefKey,
     max_body_bytes: usize,
     known_tokens: Arc<auth::KnownTokens>,
+    views: Arc<rendered::RenderedCases>,
 }
 
 impl AppState {
@@ -46,7 +48,7 @@ impl AppState {
         case_refs: CaseRefKey,
         max_body_bytes: usize,
     ) -> Self {
-        Self { frontdesk, plugins, case_refs, max_body_bytes, known_tokens: Arc::default() }
+        Self { frontdesk, plugins, case_refs, max_body_bytes, known_tokens: Arc::default(), views: Arc::default() }
     }
 }
 
