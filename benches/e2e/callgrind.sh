@@ -10,7 +10,8 @@
 # the writer thread (the thread whose calls include `run_batch`); the
 # per-thread profiles stay in $WORK/callgrind/ for callgrind_annotate.
 # With one connection (the default) every batch holds one command, so the
-# writer's commit is spread over fewer writes than under load.
+# writer's commit weighs far more than under load; 64 connections batch as
+# the server does, though the batch sizes vary from run to run.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 mix=${2:-realistic}

@@ -61,10 +61,9 @@ struct Args {
     #[arg(long, default_value = "health")]
     plugin: String,
     /// Stop each connection after this many rounds (one loop of
-    /// `realistic`, one request of the other mixes) even before `--duration`
-    /// ends.
-    /// A fixed request sequence, for counting the server's instructions
-    /// (`benches/e2e/callgrind.sh`), where time says little.
+    /// `realistic`, one request of the other mixes), even before `--duration`
+    /// ends: a fixed request sequence, for counting the server's
+    /// instructions (`benches/e2e/callgrind.sh`), where time says little.
     #[arg(long)]
     rounds: Option<u64>,
 }
