@@ -17,8 +17,10 @@ use frontdesk_core::{Case, CaseId};
 use lru::LruCache;
 
 /// Views kept: the cases of several busy listings and every connection's
-/// current case, a few KiB each.
-const KEPT: NonZeroUsize = NonZeroUsize::new(4096).expect("non-zero");
+/// current case. Each holds its case, SLA state and JSON (several KiB), and
+/// RSS after a million cases must stay under 300 MiB, so fewer than the row
+/// cache keeps.
+const KEPT: NonZeroUsize = NonZeroUsize::new(1024).expect("non-zero");
 
 struct Rendered {
     case: Case,
