@@ -18,21 +18,14 @@ mix=${2:-realistic}
 rounds=${3:-100}
 connections=${4:-1}
 out=$WORK/callgrind
-rm -rf "$out" "$WORK/data" && mkdir -p "$out"
-valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg.%p" \
-    "$1" serve --config "$CONFIG" --bind 127.0.0.1:$PORT --data-dir "$WORK/data" \
-    --scripts-dir "${SCRIPTS:-$REPO/scripts}" 2> "$WORK/server.log" &
-SERVER=$!
-for _ in $(seq 6000); do
-    [ -f "$WORK/data/admin.token" ] && grep -q listening "$WORK/server.log" && break
-    sleep 0.1
-done
-grep -q listening "$WORK/server.log" || { echo "server did not start; see $WORK/server.log" >&2; exit 1; }
+rm -rf "$out" && mkdir -p "$out"
+WRAP=(valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg.%p")
+START_TENTHS=6000 start_server "$1" "$WORK/data"
 callgrind_control --zero "$SERVER" > /dev/null
 "$LOAD" --url http://127.0.0.1:$PORT --token "$(cat "$WORK/data/admin.token")" \
     --connections "$connections" --rounds "$rounds" --duration 3600s --mix "$mix" | grep -E 'requests|throughput'
 callgrind_control --dump "$SERVER" > /dev/null
-kill "$SERVER"; wait "$SERVER" || true
+stop_server
 case $mix in realistic) per_round=6 ;; *) per_round=1 ;; esac
 requests=$((rounds * connections * per_round))
 # The dump after the zeroing is the one numbered 1: one file per thread.

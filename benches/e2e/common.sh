@@ -9,12 +9,14 @@ WORK=${WORK:-/tmp/frontdesk-bench}
 CONFIG=${CONFIG:-$REPO/config/frontdesk.toml}
 PORT=${PORT:-18197}
 
+# A caller may set the array WRAP to run the server under another program
+# (valgrind) and START_TENTHS to wait longer for it.
 start_server() { # binary data-dir
     rm -rf "$2" && mkdir -p "$WORK"
-    "$1" serve --config "$CONFIG" --bind 127.0.0.1:$PORT --data-dir "$2" \
+    ${WRAP[@]+"${WRAP[@]}"} "$1" serve --config "$CONFIG" --bind 127.0.0.1:$PORT --data-dir "$2" \
         --scripts-dir "${SCRIPTS:-$REPO/scripts}" 2> "$WORK/server.log" &
     SERVER=$!
-    for _ in $(seq 300); do
+    for _ in $(seq "${START_TENTHS:-300}"); do
         [ -f "$2/admin.token" ] && grep -q listening "$WORK/server.log" && return 0
         sleep 0.1
     done

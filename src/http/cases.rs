@@ -109,11 +109,8 @@ async fn create_case(
         }
         Outcome::Replayed(record) => {
             let status = StatusCode::from_u16(record.status).unwrap_or(StatusCode::CREATED);
-            let mut response = (status, record.body).into_response();
-            response
-                .headers_mut()
-                .insert(axum::http::header::CONTENT_TYPE, "application/json".parse().expect("static header"));
-            response.headers_mut().insert("idempotent-replayed", "true".parse().expect("static header"));
+            let mut response = json_answer(status, record.body.into());
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(response)
         }
         other => Err(unexpected(other)),
