@@ -32,7 +32,7 @@ pub struct FileConfig {
     /// `[plugins.NAME]`: per-plugin config and secrets.
     pub plugins: BTreeMap<String, toml::Table>,
     /// `[notify]`: where rules' notifications go.
-    pub notify: frontdesk_core::outbox::NotifyConfig,
+    pub notify: frontdesk_core::runtime::NotifyConfig,
 }
 
 /// `[server]`.

@@ -14,14 +14,14 @@ use std::sync::Arc;
 use anyhow::Context;
 use frontdesk_core::auth::{self, Role};
 use frontdesk_core::case_ref::CaseRefKey;
-use frontdesk_core::command::{Command, Outcome};
-use frontdesk_core::execute::{ExecContext, execute_alone};
-use frontdesk_core::outbox::PluginRoutes;
-use frontdesk_core::outbox::worker::OutboxWorker;
 use frontdesk_core::plugins::{HostOptions, Kind, PluginHost};
-use frontdesk_core::service::Frontdesk;
+use frontdesk_core::runtime::Frontdesk;
+use frontdesk_core::runtime::outbox_worker::OutboxWorker;
 use frontdesk_core::store::{RedbStore, Store, StoreError};
-use frontdesk_core::writer::WriterConfig;
+use frontdesk_core::write::command::{Command, Outcome};
+use frontdesk_core::write::outbox_rows::PluginRoutes;
+use frontdesk_core::write::writer::WriterConfig;
+use frontdesk_core::write::{ExecContext, execute::execute_alone};
 use frontdesk_core::{Clock, SystemClock};
 
 use crate::cli::ServeArgs;
@@ -118,7 +118,7 @@ pub async fn run(
     };
     let rules = Arc::new(RulesHost::new(config.scripts.clone()));
     let _watcher = scripts.load(&rules, clock.clone())?;
-    let mut running = Frontdesk::start(store, clock, rules, writer, config.tick_interval()?);
+    let mut running = frontdesk_core::runtime::start(store, clock, rules, writer, config.tick_interval()?);
     if !plugin_host.is(&config.notify.channel, Kind::Channel) {
         tracing::warn!(
             channel = %config.notify.channel,
@@ -256,14 +256,14 @@ pub fn sla_due(calendar: &str, start: &str, duration: &str, config: Option<&Path
 }
 
 async fn ensure_admin_token(frontdesk: &Frontdesk, data_dir: &Path) -> anyhow::Result<()> {
-    if !frontdesk.store().tokens()?.is_empty() {
+    if frontdesk.has_tokens().await? {
         return Ok(());
     }
     let secret = auth::generate_secret();
     let token = Role::Admin.token("admin", &secret, frontdesk.clock().now());
     let path = data_dir.join(ADMIN_TOKEN_FILE);
     write_secret_file(&path, &secret)?;
-    frontdesk.execute(Command::CreateToken(token)).await.context("cannot store the admin token")?;
+    frontdesk.submit(Command::CreateToken(token)).await.context("cannot store the admin token")?;
     tracing::info!(path = %path.display(), "created the first admin token");
     Ok(())
 }
@@ -297,7 +297,7 @@ pub fn create_token(role: Role, name: &str, config: Option<&Path>, data_dir: Opt
         auto_close_after: config.cases.auto_close_after()?,
         sla: &book,
         outreach_window: config.outreach_window()?,
-        plugins: frontdesk_core::outbox::PluginRoutes::NONE,
+        plugins: frontdesk_core::write::outbox_rows::PluginRoutes::NONE,
     };
     match execute_alone(&store, &command, &ctx)? {
         Outcome::Token(token) => {

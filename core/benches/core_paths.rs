@@ -18,12 +18,13 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
-use frontdesk_core::command::{
-    CasePatch, Command, CommandError, CustomerInput, CustomerRef, MessageKind, NewCase, Outcome,
-};
-use frontdesk_core::execute::{ExecContext, execute};
 use frontdesk_core::sla::{CalendarConfig, SlaBook, SlaConfig};
 use frontdesk_core::store::{CaseQuery, RedbStore, Store};
+use frontdesk_core::write::ExecContext;
+use frontdesk_core::write::command::{
+    CasePatch, Command, CommandError, CustomerInput, CustomerRef, MessageKind, NewCase, Outcome,
+};
+use frontdesk_core::write::execute::execute;
 use frontdesk_core::{Actor, CaseId, CaseStatus, Event, Identity, Priority, projection};
 use jiff::{SignedDuration, Timestamp};
 
@@ -94,7 +95,7 @@ fn context(now: Timestamp, sla: &SlaBook) -> ExecContext<'_> {
         now,
         auto_close_after: SignedDuration::from_hours(96),
         outreach_window: SignedDuration::from_hours(24 * 7),
-        plugins: frontdesk_core::outbox::PluginRoutes::NONE,
+        plugins: frontdesk_core::write::outbox_rows::PluginRoutes::NONE,
         sla,
     }
 }

@@ -12,14 +12,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use frontdesk_core::command::{Command, CommandError, CustomerInput, CustomerRef, NewCase};
-use frontdesk_core::execute::{ExecContext, execute_planned};
 use frontdesk_core::rules::host::Hook;
-use frontdesk_core::rules::plan::plan;
-use frontdesk_core::rules::views::{CustomerView, TicketView};
 use frontdesk_core::rules::{RulesHost, ScriptLimits};
+use frontdesk_core::script_views::{CustomerView, TicketView};
 use frontdesk_core::sla::SlaBook;
 use frontdesk_core::store::{RedbStore, Store};
+use frontdesk_core::write::ExecContext;
+use frontdesk_core::write::command::{Command, CommandError, CustomerInput, CustomerRef, NewCase};
+use frontdesk_core::write::execute::execute_planned;
+use frontdesk_core::write::plan::plan;
 use frontdesk_core::{Actor, Case, Customer, Identity, Priority};
 use jiff::{SignedDuration, Timestamp};
 
@@ -83,7 +84,7 @@ fn ctx(book: &SlaBook) -> ExecContext<'_> {
         auto_close_after: SignedDuration::from_hours(96),
         sla: book,
         outreach_window: SignedDuration::from_hours(168),
-        plugins: frontdesk_core::outbox::PluginRoutes::NONE,
+        plugins: frontdesk_core::write::outbox_rows::PluginRoutes::NONE,
     }
 }
 

@@ -1,32 +1,46 @@
-//! frontdesk-core: the domain of Frontdesk (cases, customers, events), the case
-//! lifecycle, durable storage and the write path. Nothing here knows HTTP: the
-//! `frontdesk` binary turns requests into [`command::Command`]s and hands them to
-//! the [`writer`], which decides each one with pure functions ([`decide`]) and
-//! commits whole batches durably through a [`store::Store`].
+//! frontdesk-core: the domain of Frontdesk, its rules and plugins, durable
+//! storage and the write path. Nothing here knows HTTP. Modules, lowest
+//! layer first; each imports only from the layers before it (checked by
+//! `tests/layout.rs`):
+//!
+//! 1. [`clock`], [`duration`], [`timestamp_text`]: time as a capability,
+//!    durations as configured, timestamps as the API prints them.
+//! 2. [`domain`]: cases, customers, events, the lifecycle and the fold of
+//!    events into case rows.
+//! 3. [`auth`] (tokens, roles, permissions), [`case_ref`] (signed case
+//!    references for reply threading).
+//! 4. [`script_views`]: the read-only views Rhai code gets of a case,
+//!    customer and message.
+//! 5. [`sla`]: business calendars, policies and the per-case SLA clock.
+//! 6. [`metrics`]: service metrics (FCR, MTTR, compliance, CSAT, backlog).
+//! 7. [`store`]: the storage trait, its records and derived rows, the
+//!    in-memory [`store::Overlay`], and the redb adapter.
+//! 8. [`rules`]: the Rhai host: hooks, actions, hot reload, dry runs.
+//! 9. [`plugins`]: the wasmtime host for channel, CRM and health plugins.
+//! 10. [`write`]: commands, the pure decisions, and the single writer that
+//!     commits them in batches.
+//! 11. [`runtime`]: [`runtime::Frontdesk`], the one door the binary uses
+//!     (submit, async reads, committed events), with its timers and outbox
+//!     worker.
+//! 12. `conformance` (tests and the `conformance` feature): what every store
+//!     backend must pass, through the trait and the write path.
 
 pub mod auth;
 pub mod case_ref;
 pub mod clock;
-pub mod command;
-pub mod decide;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 pub mod domain;
 pub mod duration;
-pub mod execute;
-pub mod inbound;
-pub mod lifecycle;
 pub mod metrics;
-pub mod outbox;
-pub mod plugin_effects;
 pub mod plugins;
-pub mod projection;
 pub mod rules;
-pub mod service;
+pub mod runtime;
+pub mod script_views;
 pub mod sla;
 pub mod store;
-pub mod timers;
 pub mod timestamp_text;
-pub mod view;
-pub mod writer;
+pub mod write;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use domain::*;

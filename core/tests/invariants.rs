@@ -7,14 +7,14 @@
 
 use std::collections::BTreeSet;
 
-use frontdesk_core::command::{
+use frontdesk_core::domain::lifecycle::{StatusEffect, Trigger};
+use frontdesk_core::store::{CaseQuery, RedbStore, SlaFilter, Store, TimerKind};
+use frontdesk_core::write::command::{
     CasePatch, Command, CommandError, CustomerInput, CustomerRef, MessageKind, NewCase, Outcome,
 };
-use frontdesk_core::execute::{ExecContext, execute_alone};
-use frontdesk_core::lifecycle::{StatusEffect, Trigger};
-use frontdesk_core::rules::plan::{hook_for, reachable_hooks};
-use frontdesk_core::store::{CaseQuery, RedbStore, SlaFilter, Store, TimerKind};
+use frontdesk_core::write::{ExecContext, execute::execute_alone};
 use frontdesk_core::{Actor, CaseId, CaseStatus, EventBody, Identity, Priority, projection};
+use frontdesk_core::{rules::hooks::hook_for, write::plan::reachable_hooks};
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 
@@ -55,7 +55,7 @@ fn run(store: &RedbStore, command: &Command, now: Timestamp) -> Result<Outcome, 
         auto_close_after: SignedDuration::from_hours(96),
         sla: &book,
         outreach_window: SignedDuration::from_hours(24 * 7),
-        plugins: frontdesk_core::outbox::PluginRoutes::NONE,
+        plugins: frontdesk_core::write::outbox_rows::PluginRoutes::NONE,
     };
     execute_alone(store, command, &ctx)
 }

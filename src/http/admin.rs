@@ -1,6 +1,7 @@
 //! `/admin`: what the server runs (scripts, plugins) and what it owes (outbox).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -8,7 +9,6 @@ use axum::{Json, Router};
 use frontdesk_core::auth::Permission;
 use frontdesk_core::duration::parse_duration;
 use frontdesk_core::rules::RulesHost;
-use frontdesk_core::rules::simulate::simulate;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -37,26 +37,7 @@ const OUTBOX_LIST_LIMIT: usize = 1000;
 /// Outbound work not yet done: pending (with attempts and next try) and failed.
 async fn list_outbox(State(state): State<AppState>, principal: Principal) -> Result<Json<Value>, ApiError> {
     principal.require(Permission::Administer, "read the admin API")?;
-    let store = state.frontdesk.store();
-    let (mut pending, mut failed) = (0usize, 0usize);
-    let mut items = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.outbox_items(after, 500)?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        for item in page {
-            if item.status == "failed" {
-                failed += 1;
-            } else {
-                pending += 1;
-            }
-            if items.len() < OUTBOX_LIST_LIMIT {
-                items.push(item);
-            }
-        }
-    }
-    Ok(Json(json!({ "pending": pending, "failed": failed, "items": items })))
+    Ok(Json(json!(state.frontdesk.outbox(OUTBOX_LIST_LIMIT).await?)))
 }
 
 /// Most cases one simulation replays.
@@ -83,11 +64,10 @@ async fn simulate_scripts(
     let since = now
         .checked_sub(SignedDuration::from_secs(i64::try_from(seconds).unwrap_or(i64::MAX)))
         .unwrap_or(Timestamp::MIN);
-    let candidate;
     let host = match &body.scripts {
-        None => state.frontdesk.rules(),
+        None => state.frontdesk.rules().clone(),
         Some(sources) => {
-            candidate = RulesHost::new(state.frontdesk.rules().limits().clone());
+            let candidate = RulesHost::new(state.frontdesk.rules().limits().clone());
             for (name, source) in sources {
                 if !name.ends_with(".rhai") || name.contains('/') {
                     return Err(ApiError::InvalidBody(format!(
@@ -108,11 +88,10 @@ async fn simulate_scripts(
                     .collect();
                 return Err(ApiError::InvalidBody(format!("candidate scripts do not compile: {}", detail.join("; "))));
             }
-            &candidate
+            Arc::new(candidate)
         }
     };
-    let report =
-        tokio::task::block_in_place(|| simulate(host, state.frontdesk.store(), since, now, MAX_SIMULATED_CASES))?;
+    let report = state.frontdesk.simulate(host, since, MAX_SIMULATED_CASES).await?;
     Ok(Json(json!(report)))
 }
 

@@ -52,7 +52,8 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(known) = state.known_tokens.get(&hash) {
             return Ok(known);
         }
-        let token = state.frontdesk.store().token_by_hash(&hash)?.ok_or(ApiError::Unauthorized("invalid token"))?;
+        let token =
+            state.frontdesk.token_by_hash(hash.clone()).await?.ok_or(ApiError::Unauthorized("invalid token"))?;
         let principal = Principal { name: token.name, role: token.role };
         state.known_tokens.insert(hash, principal.clone());
         Ok(principal)

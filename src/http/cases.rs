@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::case_view::SlaExplanation;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
@@ -10,10 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use frontdesk_core::auth::{Permission, hash_secret};
-use frontdesk_core::command::{CasePatch, Command, CustomerRef, IdempotencyClaim, MessageKind, NewCase, Outcome};
+use frontdesk_core::runtime::{CaseQuery, IdempotentAnswer, SlaFilter};
 use frontdesk_core::sla::CaseSla;
-use frontdesk_core::store::{CaseQuery, SlaFilter};
-use frontdesk_core::view::SlaExplanation;
+use frontdesk_core::write::command::{
+    CasePatch, Command, CustomerRef, IdempotencyClaim, MessageKind, NewCase, Outcome,
+};
 use frontdesk_core::{Case, CaseId, CaseStatus, CustomerId, Priority};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
@@ -102,14 +104,20 @@ async fn create_case(
         actor: principal.actor(),
         idempotency,
     });
-    match state.frontdesk.execute(command).await? {
+    match state.frontdesk.submit(command).await? {
         Outcome::Case { case, sla, .. } => {
             tracing::Span::current().record("case.id", tracing::field::display(case.id));
             Ok(json_answer(StatusCode::CREATED, state.views.render(case, sla)))
         }
-        Outcome::Replayed(record) => {
-            let status = StatusCode::from_u16(record.status).unwrap_or(StatusCode::CREATED);
-            let mut response = json_answer(status, record.body.into());
+        Outcome::Replayed(answer) => {
+            let mut response = match answer {
+                IdempotentAnswer::Created { case, sla } => {
+                    json_answer(StatusCode::CREATED, state.views.render(*case, *sla))
+                }
+                IdempotentAnswer::Rendered { status, body } => {
+                    json_answer(StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED), body.into())
+                }
+            };
             response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(response)
         }
@@ -161,7 +169,7 @@ async fn list_cases(
         before: query.cursor.as_deref().map(decode_cursor).transpose()?.map(CaseId::new),
         limit: page_limit(query.limit, 50, 200)?,
     };
-    let page = state.frontdesk.store().list_cases_with_sla(&case_query)?;
+    let page = state.frontdesk.cases(case_query).await?;
     // `{"cases":[...],"next_cursor":...}` from the rendered views, not built
     // as a `serde_json::Value` (that was a fifth of the HTTP side's CPU under
     // the mixed load) nor serialized again case by case.
@@ -194,13 +202,13 @@ async fn get_case(
 ) -> Result<Response, ApiError> {
     principal.require(Permission::ReadCases, "read cases")?;
     let id: CaseId = parse_id("case", &id)?;
-    let (case, sla) = load_case(&state, id)?;
+    let (case, sla) = load_case(&state, id).await?;
     Ok(json_answer(StatusCode::OK, state.views.render(case, sla)))
 }
 
 /// A case and its SLA state, or 404.
-fn load_case(state: &AppState, id: CaseId) -> Result<(Case, CaseSla), ApiError> {
-    state.frontdesk.store().case_with_sla(id)?.ok_or_else(|| ApiError::NotFound(format!("case {id} not found")))
+async fn load_case(state: &AppState, id: CaseId) -> Result<(Case, CaseSla), ApiError> {
+    state.frontdesk.case(id).await?.ok_or_else(|| ApiError::NotFound(format!("case {id} not found")))
 }
 
 async fn explain_sla(
@@ -210,7 +218,7 @@ async fn explain_sla(
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Permission::ReadCases, "read cases")?;
     let id: CaseId = parse_id("case", &id)?;
-    let (case, sla) = load_case(&state, id)?;
+    let (case, sla) = load_case(&state, id).await?;
     let now = state.frontdesk.clock().now();
     Ok(Json(json!(SlaExplanation::new(&case, &sla, state.frontdesk.sla(), now))))
 }
@@ -262,7 +270,7 @@ async fn update_case(
         fields: body.fields,
     };
     let command = Command::UpdateCase { case_id, patch, actor: principal.actor() };
-    case_json(&state, state.frontdesk.execute(command).await?)
+    case_json(&state, state.frontdesk.submit(command).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -286,7 +294,7 @@ async fn add_message(
     }
     let case_id: CaseId = parse_id("case", &id)?;
     let command = Command::AddMessage { case_id, kind: body.kind, body: body.body, actor: principal.actor() };
-    match state.frontdesk.execute(command).await? {
+    match state.frontdesk.submit(command).await? {
         Outcome::Case { case, sla, events, created } => {
             // `{"case":...,"events":[...],"follow_up":...}`, the case rendered once.
             let mut body = br#"{"case":"#.to_vec();
@@ -309,9 +317,8 @@ async fn list_case_events(
     principal.require(Permission::ReadCases, "read cases")?;
     let id: CaseId = parse_id("case", &id)?;
     let (after, limit) = query.parse()?;
-    let store = state.frontdesk.store();
-    store.case(id)?.ok_or_else(|| ApiError::NotFound(format!("case {id} not found")))?;
-    Ok(events_json(store.case_events(id, after, limit)?))
+    let page = state.frontdesk.case_events(id, after, limit).await?;
+    Ok(events_json(page.ok_or_else(|| ApiError::NotFound(format!("case {id} not found")))?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -330,7 +337,7 @@ async fn record_csat(
     principal.require(Permission::RecordCsat, "record CSAT")?;
     let case_id: CaseId = parse_id("case", &id)?;
     let command = Command::RecordCsat { case_id, score: body.score, comment: body.comment };
-    case_json(&state, state.frontdesk.execute(command).await?)
+    case_json(&state, state.frontdesk.submit(command).await?)
 }
 
 fn case_json(state: &AppState, outcome: Outcome) -> Result<Response, ApiError> {

@@ -7,9 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use frontdesk_core::command::{Command, InboundMessage, Outcome};
 use frontdesk_core::domain::{Actor, Identity};
 use frontdesk_core::plugins::{Kind, v0_1};
+use frontdesk_core::write::command::{Command, InboundMessage, Outcome};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -64,7 +64,7 @@ async fn inbound(
     let mut answered = Vec::with_capacity(commands.len());
     for message in commands {
         let message_id = message.message_id.clone();
-        match state.frontdesk.execute(Command::ChannelMessage(Box::new(message))).await? {
+        match state.frontdesk.submit(Command::ChannelMessage(Box::new(message))).await? {
             Outcome::Case { case, events, created, .. } => answered.push(json!({
                 "message_id": message_id,
                 "case_id": case.id,

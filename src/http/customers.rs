@@ -7,9 +7,11 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use frontdesk_core::auth::Permission;
-use frontdesk_core::command::{Command, CommandError, CustomerInput, Outcome};
-use frontdesk_core::outbox::worker::wit_customer;
 use frontdesk_core::plugins::{CallError, Kind, v0_1};
+use frontdesk_core::runtime::Page;
+use frontdesk_core::runtime::outbox_worker::wit_customer;
+use frontdesk_core::write::Refusal;
+use frontdesk_core::write::command::{Command, CustomerInput, Outcome};
 use frontdesk_core::{Actor, CustomerId, EventId, Identity};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -67,7 +69,7 @@ async fn post_signals(
         signals.push(v0_1::Signal { name: name.clone(), value });
     }
     let customer =
-        state.frontdesk.store().customer(id)?.ok_or_else(|| ApiError::NotFound(format!("customer {id} not found")))?;
+        state.frontdesk.customer(id).await?.ok_or_else(|| ApiError::NotFound(format!("customer {id} not found")))?;
     let plugin = match query.plugin {
         Some(name) => name,
         None => health_plugin(&state)?,
@@ -90,7 +92,7 @@ async fn post_signals(
                     kind: kind.to_string(),
                     message: message.clone(),
                 };
-                if let Err(e) = state.frontdesk.execute(record).await {
+                if let Err(e) = state.frontdesk.submit(record).await {
                     tracing::warn!(error = %e, "could not record a plugin error");
                 }
             }
@@ -110,7 +112,7 @@ async fn post_signals(
         reasons: health.reasons,
         plugin: Actor::Plugin { name: plugin, version: version.unwrap_or_default() },
     };
-    match state.frontdesk.execute(command).await? {
+    match state.frontdesk.submit(command).await? {
         Outcome::Customer { customer, .. } => Ok(Json(json!(customer))),
         other => Err(unexpected(other)),
     }
@@ -154,8 +156,7 @@ pub struct CustomerBody {
 impl CustomerBody {
     /// Validates identities into a core input.
     pub fn into_input(self) -> Result<CustomerInput, ApiError> {
-        let invalid =
-            |e: frontdesk_core::domain::InvalidIdentity| ApiError::Command(CommandError::Invalid(e.to_string()));
+        let invalid = |e: frontdesk_core::domain::InvalidIdentity| ApiError::from(Refusal::Invalid(e.to_string()));
         let mut identities = Vec::new();
         if let Some(email) = &self.email {
             identities.push(Identity::email(email).map_err(invalid)?);
@@ -183,7 +184,7 @@ async fn upsert_customer(
         return Err(ApiError::InvalidBody("`id` is assigned by the server".into()));
     }
     let command = Command::UpsertCustomer { input: body.into_input()?, actor: principal.actor() };
-    match state.frontdesk.execute(command).await? {
+    match state.frontdesk.submit(command).await? {
         Outcome::Customer { customer, created, .. } => {
             let status = if created { StatusCode::CREATED } else { StatusCode::OK };
             Ok((status, Json(json!(customer))))
@@ -200,7 +201,7 @@ async fn get_customer(
     principal.require(Permission::ReadCustomers, "read customers")?;
     let id: CustomerId = parse_id("customer", &id)?;
     let customer =
-        state.frontdesk.store().customer(id)?.ok_or_else(|| ApiError::NotFound(format!("customer {id} not found")))?;
+        state.frontdesk.customer(id).await?.ok_or_else(|| ApiError::NotFound(format!("customer {id} not found")))?;
     Ok(Json(json!(customer)))
 }
 
@@ -223,7 +224,7 @@ impl EventsQuery {
 }
 
 /// The events page as JSON.
-pub fn events_json(page: frontdesk_core::store::Page<frontdesk_core::Event, EventId>) -> Json<Value> {
+pub fn events_json(page: Page<frontdesk_core::Event, EventId>) -> Json<Value> {
     Json(json!({ "events": page.items, "next_cursor": page.next.map(|id| encode_cursor(id.get())) }))
 }
 
@@ -236,12 +237,11 @@ async fn list_customer_events(
     principal.require(Permission::ReadCustomers, "read customers")?;
     let id: CustomerId = parse_id("customer", &id)?;
     let (after, limit) = query.parse()?;
-    let store = state.frontdesk.store();
-    store.customer(id)?.ok_or_else(|| ApiError::NotFound(format!("customer {id} not found")))?;
-    Ok(events_json(store.customer_events(id, after, limit)?))
+    let page = state.frontdesk.customer_events(id, after, limit).await?;
+    Ok(events_json(page.ok_or_else(|| ApiError::NotFound(format!("customer {id} not found")))?))
 }
 
 /// An outcome a handler did not ask for: a bug, answered as a server error.
 pub fn unexpected(outcome: Outcome) -> ApiError {
-    ApiError::Store(frontdesk_core::store::StoreError::Inconsistent(format!("unexpected outcome {outcome:?}")))
+    ApiError::Internal(format!("unexpected outcome {outcome:?}"))
 }

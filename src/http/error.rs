@@ -5,9 +5,9 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use frontdesk_core::command::CommandError;
 use frontdesk_core::plugins::CallError;
-use frontdesk_core::store::StoreError;
+use frontdesk_core::runtime::{ReadError, SubmitError};
+use frontdesk_core::write::Refusal;
 use serde_json::json;
 
 /// Everything a request can fail with.
@@ -47,10 +47,13 @@ pub enum ApiError {
     UnsupportedMediaType,
     /// Refused or failed command.
     #[error(transparent)]
-    Command(#[from] CommandError),
+    Submit(#[from] SubmitError),
     /// Failed read.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Read(#[from] ReadError),
+    /// 500 `internal`: a bug (an answer a handler did not expect).
+    #[error("{0}")]
+    Internal(String),
     /// 401 `bad_signature`: a channel webhook without a valid signature.
     #[error("{0}")]
     BadSignature(String),
@@ -74,7 +77,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Read(_) | ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::BadSignature(_) => (StatusCode::UNAUTHORIZED, "bad_signature"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             ApiError::Plugin(e) => match e {
@@ -86,21 +89,27 @@ impl ApiError {
                     (StatusCode::SERVICE_UNAVAILABLE, "plugin_unavailable")
                 }
             },
-            ApiError::Command(e) => match e {
-                CommandError::CaseNotFound(_) | CommandError::CustomerNotFound(_) => {
-                    (StatusCode::NOT_FOUND, "not_found")
-                }
-                CommandError::Transition(_) => (StatusCode::CONFLICT, "illegal_transition"),
-                CommandError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_input"),
-                CommandError::IdentityConflict { .. } => (StatusCode::CONFLICT, "identity_conflict"),
-                CommandError::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
-                CommandError::IdempotencyInFlight => (StatusCode::CONFLICT, "idempotency_in_flight"),
-                CommandError::TokenNameTaken(_) => (StatusCode::CONFLICT, "conflict"),
-                CommandError::Overloaded | CommandError::Stale => (StatusCode::TOO_MANY_REQUESTS, "overloaded"),
-                CommandError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
-                CommandError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Submit(e) => match e {
+                SubmitError::CaseNotFound(_) | SubmitError::CustomerNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                SubmitError::Refused(refusal) => match refusal {
+                    Refusal::Transition(_) => (StatusCode::CONFLICT, "illegal_transition"),
+                    Refusal::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_input"),
+                    Refusal::IdentityConflict { .. } => (StatusCode::CONFLICT, "identity_conflict"),
+                    Refusal::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
+                    Refusal::TokenNameTaken(_) => (StatusCode::CONFLICT, "conflict"),
+                },
+                SubmitError::InFlight => (StatusCode::CONFLICT, "idempotency_in_flight"),
+                SubmitError::Overloaded => (StatusCode::TOO_MANY_REQUESTS, "overloaded"),
+                SubmitError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+                SubmitError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
         }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        ApiError::Submit(SubmitError::Refused(refusal))
     }
 }
 

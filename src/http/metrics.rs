@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use frontdesk_core::auth::Permission;
-use frontdesk_core::metrics;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -48,6 +47,5 @@ async fn get_metrics(
     if from >= to {
         return Err(ApiError::InvalidQuery("from must be before to".into()));
     }
-    let input = state.frontdesk.store().metrics_input(from, to)?;
-    Ok(Json(json!(metrics::compute(&input, from, to, now))))
+    Ok(Json(json!(state.frontdesk.service_metrics(from, to).await?)))
 }

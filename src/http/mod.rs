@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod auth;
+pub mod case_view;
 mod cases;
 mod channels;
 mod customers;
@@ -22,7 +23,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use frontdesk_core::case_ref::CaseRefKey;
 use frontdesk_core::plugins::PluginHost;
-use frontdesk_core::service::Frontdesk;
+use frontdesk_core::runtime::Frontdesk;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 

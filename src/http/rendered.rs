@@ -10,9 +10,9 @@
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
+use crate::http::case_view::CaseView;
 use axum::body::Bytes;
 use frontdesk_core::sla::CaseSla;
-use frontdesk_core::view::CaseView;
 use frontdesk_core::{Case, CaseId};
 use lru::LruCache;
 

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use frontdesk_core::auth::{Permission, Role, generate_secret};
-use frontdesk_core::command::{Command, Outcome};
+use frontdesk_core::write::command::{Command, Outcome};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -33,7 +33,7 @@ async fn create_token(
     principal.require(Permission::ManageTokens, "create tokens")?;
     let secret = generate_secret();
     let token = body.role.token(&body.name, &secret, state.frontdesk.clock().now());
-    match state.frontdesk.execute(Command::CreateToken(token)).await? {
+    match state.frontdesk.submit(Command::CreateToken(token)).await? {
         Outcome::Token(token) => Ok((
             StatusCode::CREATED,
             Json(json!({ "name": token.name, "role": token.role, "token": secret, "created_at": token.created_at })),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{CaseId, CustomerId, EventId};
 
-/// Where a case is in its life. Transitions live in [`crate::lifecycle`].
+/// Where a case is in its life. Transitions live in [`crate::domain::lifecycle`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
@@ -137,7 +137,7 @@ pub struct Csat {
 }
 
 /// The current state of a case: a projection of its events (see
-/// [`crate::projection`]). Serialises to the API's case shape.
+/// [`crate::domain::projection`]). Serialises to the API's case shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
     /// The case id.

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::Metric;
 use super::{Actor, CaseId, CaseStatus, CustomerId, EventId, Identity, Priority};
-use crate::sla::Metric;
 
 /// One recorded change. Serialises to the API's event shape:
 /// `{"id", "case_id", "customer_id", "type", "at", "actor", "caused_by", "data"}`.

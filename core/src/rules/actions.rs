@@ -9,9 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Actor, CaseId};
 
-/// Preview ids start here, so the writer can tell them from real ones.
-pub const PREVIEW_ID_BASE: u64 = 1 << 60;
-
 /// One requested effect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "action", content = "args")]

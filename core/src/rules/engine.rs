@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::actions::{self, Action};
-use super::views::{CustomerView, MessageView, TicketView};
+use crate::script_views::{CustomerView, MessageView, TicketView};
 
 /// `[scripts]` in the config: sandbox limits and rule scheduling.
 #[derive(Debug, Clone, Deserialize, PartialEq)]

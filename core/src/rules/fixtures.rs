@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::actions::Action;
 use super::host::{Hook, RulesHost};
-use super::views::{CustomerView, MessageView, TicketView};
 use crate::domain::{Case, Customer};
+use crate::script_views::{CustomerView, MessageView, TicketView};
 
 /// One fixture file.
 #[derive(Debug, Clone, Deserialize)]

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::views::TicketView;
 use crate::domain::CaseStatus;
+use crate::script_views::TicketView;
 use crate::store::{CaseQuery, Store};
 
 /// Most cases one `cases_waiting` call returns.

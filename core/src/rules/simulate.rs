@@ -8,10 +8,10 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::actions::Action;
+use super::hooks::hook_args_for;
 use super::host::RulesHost;
-use super::plan::hook_args_for;
+use crate::domain::projection;
 use crate::domain::{Case, CaseId};
-use crate::projection;
 use crate::store::{CaseQuery, Store, StoreError};
 
 /// Most example case ids listed per rule.

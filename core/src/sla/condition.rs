@@ -11,7 +11,7 @@ use std::sync::Arc;
 use rhai::{Dynamic, ImmutableString};
 
 use crate::domain::{Case, Customer};
-use crate::rules::views::{json, text};
+use crate::script_views::{json, text};
 
 /// The properties `ticket` has.
 pub const TICKET_PROPERTIES: [&str; 10] =

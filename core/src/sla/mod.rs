@@ -7,6 +7,7 @@ pub mod condition;
 pub mod policy;
 pub mod track;
 
+pub use crate::domain::Metric;
 pub use calendar::{BusinessCalendar, CalendarConfig, CalendarError};
 pub use policy::{PolicyConfig, PolicyError, SlaBook, SlaConfig, SlaPolicy};
-pub use track::{CaseSla, Metric, MetricState, MetricStatus, SlaSpan};
+pub use track::{CaseSla, MetricState, MetricStatus, SlaSpan};

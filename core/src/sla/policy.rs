@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::calendar::{BusinessCalendar, CalendarConfig, CalendarError};
 use super::condition::{CustomerProps, TicketProps};
-use super::track::Metric;
+use crate::domain::Metric;
 use crate::domain::{Case, CaseStatus, Customer, Priority};
 use crate::duration::parse_duration;
 

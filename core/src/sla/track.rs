@@ -4,7 +4,6 @@
 //! opens a span so the state can be explained later.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -12,44 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::BusinessCalendar;
 use super::policy::{SlaBook, SlaPolicy};
-use crate::domain::{Case, CaseStatus, Customer, Event, EventBody};
-
-/// The measured things.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Metric {
-    /// Creation to the first public agent reply.
-    FirstResponse,
-    /// A customer message after an agent reply, to the next agent reply.
-    NextResponse,
-    /// Creation to solved; resumes on reopen.
-    Resolution,
-}
-
-impl Metric {
-    /// Every metric.
-    pub const ALL: [Metric; 3] = [Metric::FirstResponse, Metric::NextResponse, Metric::Resolution];
-
-    /// The metric's name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Metric::FirstResponse => "first_response",
-            Metric::NextResponse => "next_response",
-            Metric::Resolution => "resolution",
-        }
-    }
-
-    /// Parses a metric name.
-    pub fn parse(name: &str) -> Option<Metric> {
-        Metric::ALL.into_iter().find(|m| m.as_str() == name)
-    }
-}
-
-impl fmt::Display for Metric {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::domain::{Case, CaseStatus, Customer, Event, EventBody, Metric};
 
 /// Where a metric stands, as the API shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -562,7 +524,7 @@ mod tests {
             };
             self.next_id += 1;
             let previous = (self.next_id > 2).then(|| self.case.clone());
-            let case = Arc::new(crate::projection::apply(previous, &event).unwrap());
+            let case = Arc::new(crate::domain::projection::apply(previous, &event).unwrap());
             let met = self.sla.observe(std::slice::from_ref(&event), &case, None, &self.book, at(when));
             self.case = Arc::unwrap_or_clone(case);
             met

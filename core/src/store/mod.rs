@@ -1,27 +1,25 @@
 //! Storage behind a trait, so a second backend can pass the same conformance
-//! suite (`store::conformance`). Reads take a snapshot and never wait on the
+//! suite (`crate::conformance`). Reads take a snapshot and never wait on the
 //! writer; writes happen only inside [`Store::transact`], called by the single
 //! writer task.
 
-mod decoded;
+mod derived;
 mod error;
-mod redb_store;
-mod tables;
-
-#[cfg(any(test, feature = "conformance"))]
-pub mod conformance;
+mod overlay;
+mod records;
+pub(crate) mod redb;
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
 
 use crate::auth::ApiToken;
-use crate::command::IdempotencyRecord;
-use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Priority};
+use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Metric, Priority};
 use crate::metrics::{MetricsInput, Resolution};
-use crate::sla::{CaseSla, Metric};
+use crate::sla::CaseSla;
 
 pub use error::StoreError;
-pub use redb_store::RedbStore;
+pub use overlay::{Overlay, PREVIEW_ID_BASE};
+pub use records::{IdempotencyRecord, IdempotentAnswer, OutboxItem};
+pub use redb::RedbStore;
 
 /// Which id sequence to draw from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,36 +32,6 @@ pub enum Sequence {
     Event,
     /// Outbox item ids.
     Outbox,
-}
-
-/// Outbound work waiting for delivery, written in the same transaction as
-/// the command that caused it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxItem {
-    /// Id.
-    pub id: u64,
-    /// `notify`, `deliver`, `crm_sync`, ...
-    pub kind: String,
-    /// Who or where.
-    pub target: String,
-    /// What, as JSON.
-    pub payload: serde_json::Value,
-    /// The case it belongs to, if any.
-    pub case_id: Option<CaseId>,
-    /// When it was queued.
-    pub created_at: Timestamp,
-    /// Delivery attempts so far.
-    pub attempts: u32,
-    /// When to try next.
-    pub next_try_at: Timestamp,
-    /// `pending` or `failed` (delivered items are removed).
-    pub status: String,
-    /// The customer it concerns.
-    #[serde(default)]
-    pub customer_id: Option<crate::domain::CustomerId>,
-    /// The last attempt's error.
-    #[serde(default)]
-    pub last_error: Option<String>,
 }
 
 /// What a timer does when it fires.

@@ -1,6 +1,6 @@
 //! Commands: what a caller asks the core to do, already parsed and
 //! authenticated, and what comes back. Every write goes through
-//! [`crate::writer`] as one of these.
+//! the writer as one of these.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,10 +8,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::ApiToken;
-use crate::domain::{Actor, Case, CaseId, CaseStatus, Customer, CustomerId, Event, Identity, Priority};
-use crate::lifecycle::TransitionError;
+use crate::domain::lifecycle::TransitionError;
+use crate::domain::{Actor, Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventBody, Identity, Priority};
 use crate::sla::CaseSla;
-use crate::store::StoreError;
+use crate::store::{IdempotentAnswer, StoreError};
 
 /// A request to change state.
 #[derive(Debug, Clone)]
@@ -120,7 +120,7 @@ pub enum Command {
         /// The item.
         id: u64,
         /// What happened.
-        result: crate::outbox::AttemptResult,
+        result: AttemptResult,
     },
 }
 
@@ -234,19 +234,6 @@ pub struct IdempotencyClaim {
     pub request_hash: String,
 }
 
-/// What the store keeps for an idempotency key: enough to replay the answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IdempotencyRecord {
-    /// Fingerprint of the first request.
-    pub request_hash: String,
-    /// The first answer's HTTP status.
-    pub status: u16,
-    /// The first answer's body (JSON text).
-    pub body: String,
-    /// When the key was first used.
-    pub created_at: Timestamp,
-}
-
 /// Which kind of message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -307,21 +294,16 @@ pub enum Outcome {
     },
     /// A token was stored.
     Token(ApiToken),
-    /// An idempotent create seen before: the first answer, verbatim.
-    Replayed(IdempotencyRecord),
+    /// An idempotent create seen before: the first answer.
+    Replayed(IdempotentAnswer),
     /// Nothing to do (a stale timer).
     Nothing,
 }
 
-/// Why a command was refused. Nothing of a refused command is written.
+/// Why a decision refused a command: the caller's input, or what the
+/// case's state allows. Pure decisions return only this.
 #[derive(Debug, thiserror::Error)]
-pub enum CommandError {
-    /// No such case.
-    #[error("case {0} not found")]
-    CaseNotFound(CaseId),
-    /// No such customer.
-    #[error("customer {0} not found")]
-    CustomerNotFound(CustomerId),
+pub enum Refusal {
     /// The lifecycle does not allow it.
     #[error(transparent)]
     Transition(#[from] TransitionError),
@@ -341,25 +323,44 @@ pub enum CommandError {
     /// The idempotency key was used before with another body.
     #[error("Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
-    /// The same idempotency key is being processed right now.
-    #[error("a request with this Idempotency-Key is still in flight")]
-    IdempotencyInFlight,
     /// A token with this name exists.
     #[error("a token named {0:?} already exists")]
     TokenNameTaken(String),
-    /// The case changed after the rules were evaluated and before anything of
-    /// the command was written; evaluate again.
-    #[error("the case changed while its rules ran; retry")]
+}
+
+/// Why a command did not commit. Nothing of it is written.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// Refused by a decision.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// No such case.
+    #[error("case {0} not found")]
+    CaseNotFound(CaseId),
+    /// No such customer.
+    #[error("customer {0} not found")]
+    CustomerNotFound(CustomerId),
+    /// The case changed after its rules were evaluated and before anything
+    /// of the command was written. Internal: the runtime evaluates the rules
+    /// again, and no caller outside the core ever sees it.
+    #[error("the case changed while its rules ran")]
     Stale,
-    /// The write queue is full; retry shortly.
-    #[error("the server is busy; retry shortly")]
-    Overloaded,
-    /// The writer has stopped (shutting down).
-    #[error("the server is shutting down")]
-    Unavailable,
     /// Storage failed; nothing of the batch was committed.
     #[error("storage failure")]
     Store(#[from] StoreError),
+}
+
+impl CommandError {
+    /// A [`Refusal::Invalid`] with `message`.
+    pub fn invalid(message: String) -> Self {
+        CommandError::Refused(Refusal::Invalid(message))
+    }
+}
+
+impl From<TransitionError> for CommandError {
+    fn from(e: TransitionError) -> Self {
+        CommandError::Refused(Refusal::Transition(e))
+    }
 }
 
 /// Limits on free text and names, checked when commands are decided.
@@ -382,17 +383,58 @@ pub mod limits {
 /// characters, no whitespace or control characters.
 ///
 /// # Errors
-/// [`CommandError::Invalid`] naming `what`.
-pub fn check_name(what: &str, value: &str) -> Result<(), CommandError> {
+/// [`Refusal::Invalid`] naming `what`.
+pub fn check_name(what: &str, value: &str) -> Result<(), Refusal> {
     let ok = !value.is_empty()
         && value.chars().count() <= limits::NAME
         && !value.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',');
     if ok {
         Ok(())
     } else {
-        Err(CommandError::Invalid(format!(
+        Err(Refusal::Invalid(format!(
             "{what} {value:?} must be 1-{} characters without spaces or commas",
             limits::NAME
         )))
     }
+}
+
+/// How an attempt at an outbox item went.
+#[derive(Debug, Clone)]
+pub enum AttemptResult {
+    /// Done: the item leaves the outbox, with what it produced.
+    Done(Option<Effect>),
+    /// It failed.
+    Failed {
+        /// Why.
+        message: String,
+        /// Whether a later attempt may succeed.
+        retryable: bool,
+        /// When the plugin itself failed (trap, timeout, ...): the hook and
+        /// kind, for a `plugin_error` event.
+        fault: Option<(String, String)>,
+    },
+    /// Not attempted (the plugin's circuit is open, or it is busy): try again
+    /// at this time without counting an attempt.
+    Deferred(Timestamp),
+}
+
+/// What a successful attempt changes.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// A reply reached the provider.
+    Delivered {
+        /// The `reply_delivered` event.
+        event: EventBody,
+    },
+    /// A CRM answered with what it knows of the customer.
+    Enriched {
+        /// Name.
+        name: Option<String>,
+        /// Tier.
+        tier: Option<String>,
+        /// Attributes.
+        attributes: BTreeMap<String, serde_json::Value>,
+        /// The plugin.
+        plugin: Actor,
+    },
 }

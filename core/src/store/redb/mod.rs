@@ -12,15 +12,20 @@ use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, WriteTransaction,
 };
 
-use super::decoded::DecodedRows;
-use super::tables::*;
-use super::{CaseQuery, DueTimer, OutboxItem, Page, Sequence, Store, StoreError, TimerKind, WriteTxn};
+mod decoded;
+pub(crate) mod tables;
+
+use decoded::DecodedRows;
+use tables::*;
+
 use crate::auth::ApiToken;
-use crate::command::IdempotencyRecord;
-use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity};
+use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Metric};
 use crate::metrics::{BacklogRow, MetricsInput, Resolution};
 use crate::sla::CaseSla;
-use crate::sla::Metric;
+use crate::store::derived::{self, listing_key};
+use crate::store::{
+    CaseQuery, DueTimer, IdempotencyRecord, OutboxItem, Page, Sequence, Store, StoreError, TimerKind, WriteTxn,
+};
 
 /// Scanning stops after this many index rows per page, so a listing with
 /// filters that rarely match stays bounded; it then returns a short page with
@@ -251,15 +256,6 @@ fn upgrade_case_index(txn: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The index rows a case appears under.
-fn index_keys(case: &Case) -> BTreeSet<String> {
-    let mut keys = BTreeSet::from([format!("status:{}", case.status), format!("priority:{}", case.priority)]);
-    keys.extend(case.team.iter().map(|t| format!("team:{t}")));
-    keys.extend(case.assignee.iter().map(|a| format!("assignee:{a}")));
-    keys.extend(case.tags.iter().map(|t| format!("tag:{t}")));
-    keys
-}
-
 /// The index that drives a listing: the most selective filter given.
 enum Driving {
     /// Rows of [`CASE_INDEX`] under this key.
@@ -275,26 +271,8 @@ fn driving(query: &CaseQuery) -> Driving {
         // Membership of an SLA index cannot be checked on the case row.
         (Some(sla), _) => Driving::Index(sla.index_key().to_owned()),
         (None, Some(c)) => Driving::Customer(c.get()),
-        (None, None) => driving_key(query).map_or(Driving::All, Driving::Index),
+        (None, None) => listing_key(query).map_or(Driving::All, Driving::Index),
     }
-}
-
-/// The [`CASE_INDEX`] key for a listing without SLA or customer filter, if
-/// it has a filter with an index.
-fn driving_key(query: &CaseQuery) -> Option<String> {
-    Some(if let Some(a) = &query.assignee {
-        format!("assignee:{a}")
-    } else if let Some(t) = &query.tag {
-        format!("tag:{t}")
-    } else if let Some(t) = &query.team {
-        format!("team:{t}")
-    } else if let Some(s) = query.status {
-        format!("status:{s}")
-    } else if let Some(p) = query.priority {
-        format!("priority:{p}")
-    } else {
-        return None;
-    })
 }
 
 /// The cases a listing shows, read in `txn`.
@@ -349,22 +327,6 @@ fn scan_cases(
 
 /// Counter of unsolved cases that were reopened.
 const REOPENED_BACKLOG: &str = "backlog:reopened";
-
-/// Where an unsolved case counts in the backlog: creation day, status, and
-/// whether it was reopened. Solved and closed cases are not backlog.
-fn backlog_slot(case: &Case) -> Option<(i64, CaseStatus, bool)> {
-    match case.status {
-        CaseStatus::New | CaseStatus::Open | CaseStatus::Pending | CaseStatus::OnHold => {
-            Some((case.created_at.as_second().div_euclid(86_400), case.status, case.reopen_count > 0))
-        }
-        CaseStatus::Solved | CaseStatus::Closed => None,
-    }
-}
-
-/// Whose load an unsolved, assigned case counts in.
-fn load_slot(case: &Case) -> Option<&str> {
-    backlog_slot(case).and(case.assignee.as_deref())
-}
 
 fn millis(t: Timestamp) -> i64 {
     t.as_millisecond()
@@ -706,7 +668,7 @@ impl<'t> RedbTxn<'t> {
         }
         // In id order: B-tree inserts in key order touch each page once.
         for (id, dirty) in std::mem::take(&mut self.dirty_cases) {
-            let keys = index_keys(&dirty.case);
+            let keys = derived::index_keys(&dirty.case);
             for key in dirty.stored_keys.difference(&keys) {
                 self.case_index.remove((key.as_str(), id))?;
             }
@@ -830,12 +792,12 @@ impl WriteTxn for RedbTxn<'_> {
         match self.dirty_cases.entry(case.id.get()) {
             std::collections::btree_map::Entry::Occupied(mut dirty) => dirty.get_mut().case = case.clone(),
             std::collections::btree_map::Entry::Vacant(slot) => {
-                let stored_keys = previous.map(index_keys).unwrap_or_default();
+                let stored_keys = previous.map(derived::index_keys).unwrap_or_default();
                 let stored_customer = previous.map(|p| p.customer_id);
                 slot.insert(DirtyCase { stored_keys, stored_customer, case: case.clone() });
             }
         }
-        let (old_load, new_load) = (previous.and_then(load_slot), load_slot(case));
+        let (old_load, new_load) = (previous.and_then(derived::load_slot), derived::load_slot(case));
         if old_load != new_load {
             if let Some(agent) = old_load {
                 self.bump_counter(&format!("load:{agent}"), -1)?;
@@ -844,7 +806,7 @@ impl WriteTxn for RedbTxn<'_> {
                 self.bump_counter(&format!("load:{agent}"), 1)?;
             }
         }
-        let (old, new) = (previous.and_then(backlog_slot), backlog_slot(case));
+        let (old, new) = (previous.and_then(derived::backlog_slot), derived::backlog_slot(case));
         if old != new {
             if let Some((day, status, reopened)) = old {
                 self.bump_backlog(day, status, -1)?;

@@ -9,9 +9,9 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
-use crate::command::Command;
-use crate::service::Frontdesk;
+use crate::runtime::service::Frontdesk;
 use crate::store::TimerKind;
+use crate::write::Command;
 
 /// Longest sleep: bounds how late a timer fires if the clock jumps.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
@@ -23,7 +23,7 @@ pub async fn run(frontdesk: Arc<Frontdesk>, changed: Arc<Notify>, mut stop: watc
     loop {
         let wait = match fire_due(&frontdesk).await {
             Ok(true) => Duration::ZERO,
-            Ok(false) => next_wait(&frontdesk),
+            Ok(false) => next_wait(&frontdesk).await,
             Err(()) => Duration::from_secs(1),
         };
         if wait.is_zero() && !*stop.borrow() {
@@ -44,7 +44,7 @@ pub async fn run(frontdesk: Arc<Frontdesk>, changed: Arc<Notify>, mut stop: watc
 /// Fires what is due. `Ok(true)` if there may be more right away.
 async fn fire_due(frontdesk: &Frontdesk) -> Result<bool, ()> {
     let now = frontdesk.clock().now();
-    let due = frontdesk.store().due_timers(now, BATCH).map_err(|e| {
+    let due = frontdesk.read(move |store| store.due_timers(now, BATCH)).await.map_err(|e| {
         tracing::error!(error = %e, "reading due timers failed");
     })?;
     let mut failed = false;
@@ -54,7 +54,7 @@ async fn fire_due(frontdesk: &Frontdesk) -> Result<bool, ()> {
             TimerKind::Sla(_) => Command::SlaCheck { case_id: timer.case_id, at: now },
         };
         let span = tracing::info_span!("timer", case.id = %timer.case_id, kind = timer.kind.as_str());
-        if let Err(e) = frontdesk.execute(command).instrument(span).await {
+        if let Err(e) = frontdesk.submit(command).instrument(span).await {
             tracing::warn!(error = %e, "timer command failed; will retry");
             failed = true;
         }
@@ -65,8 +65,8 @@ async fn fire_due(frontdesk: &Frontdesk) -> Result<bool, ()> {
     Ok(due.len() == BATCH)
 }
 
-fn next_wait(frontdesk: &Frontdesk) -> Duration {
-    let next = match frontdesk.store().next_timer_at() {
+async fn next_wait(frontdesk: &Frontdesk) -> Duration {
+    let next = match frontdesk.read(|store| store.next_timer_at()).await {
         Ok(next) => next,
         Err(e) => {
             tracing::error!(error = %e, "reading the next timer failed");

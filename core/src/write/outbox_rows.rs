@@ -1,24 +1,28 @@
 //! The durable outbox: outbound work (a reply to deliver through a channel
 //! plugin, a case event or a new customer for a CRM) is written in the same
-//! transaction as the change that caused it, and [`worker`] works it off
+//! transaction as the change that caused it, and `runtime::outbox_worker` works it off
 //! with retries. An item leaves the outbox only when its attempt's outcome
 //! is committed, so a crash at any point loses nothing.
 
-pub mod notify;
-pub mod worker;
-
-pub use notify::NotifyConfig;
-
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use serde_json::json;
 
-use crate::command::{CommandError, Outcome};
-use crate::domain::{Actor, Case, CaseId, CaseStatus, CustomerId, Event, EventBody};
-use crate::execute::ExecContext;
+use crate::domain::{Case, CaseId, CaseStatus, CustomerId, Event, EventBody, EventId};
 use crate::store::{OutboxItem, Sequence, StoreError, WriteTxn};
+use crate::write::context::ExecContext;
+
+/// The channel reference key of a message id.
+pub fn message_key(channel: &str, message_id: &str) -> String {
+    format!("msg|{channel}|{message_id}")
+}
+
+/// The channel reference key of a conversation.
+pub fn thread_key(channel: &str, key: &str) -> String {
+    format!("thread|{channel}|{key}")
+}
 
 /// Attempts before an item is marked failed.
 pub const MAX_ATTEMPTS: u32 = 10;
@@ -57,7 +61,7 @@ pub mod kind {
 
 /// The message id a reply is sent with; indexed so that an answer to it
 /// threads back into its case.
-pub fn outbound_message_id(case: CaseId, reply_event: crate::domain::EventId) -> String {
+pub fn outbound_message_id(case: CaseId, reply_event: EventId) -> String {
     format!("<case-{case}.{reply_event}@frontdesk>")
 }
 
@@ -79,7 +83,7 @@ pub fn enqueue_for_case(
         match &event.body {
             EventBody::ReplySent { .. } if routes.channels.contains(&case.channel) => {
                 let message_id = outbound_message_id(case.id, event.id);
-                txn.set_channel_ref(&crate::inbound::message_key(&case.channel, &message_id), case.id)?;
+                txn.set_channel_ref(&message_key(&case.channel, &message_id), case.id)?;
                 let payload = json!({"reply_event": event.id, "message_id": message_id});
                 push(txn, kind::DELIVER, &case.channel, payload, Some(case.id), case.customer_id, ctx)?;
             }
@@ -137,122 +141,6 @@ fn push(
     txn.enqueue_outbox(&item)
 }
 
-/// How an attempt at an outbox item went.
-#[derive(Debug, Clone)]
-pub enum AttemptResult {
-    /// Done: the item leaves the outbox, with what it produced.
-    Done(Option<Effect>),
-    /// It failed.
-    Failed {
-        /// Why.
-        message: String,
-        /// Whether a later attempt may succeed.
-        retryable: bool,
-        /// When the plugin itself failed (trap, timeout, ...): the hook and
-        /// kind, for a `plugin_error` event.
-        fault: Option<(String, String)>,
-    },
-    /// Not attempted (the plugin's circuit is open, or it is busy): try again
-    /// at this time without counting an attempt.
-    Deferred(Timestamp),
-}
-
-/// What a successful attempt changes.
-#[derive(Debug, Clone)]
-pub enum Effect {
-    /// A reply reached the provider.
-    Delivered {
-        /// The `reply_delivered` event.
-        event: EventBody,
-    },
-    /// A CRM answered with what it knows of the customer.
-    Enriched {
-        /// Name.
-        name: Option<String>,
-        /// Tier.
-        tier: Option<String>,
-        /// Attributes.
-        attributes: BTreeMap<String, serde_json::Value>,
-        /// The plugin.
-        plugin: Actor,
-    },
-}
-
-/// Records an attempt: removes a finished item (applying its effect),
-/// reschedules a retryable failure with backoff, or marks the item failed.
-///
-/// # Errors
-/// Storage failures.
-pub fn record_attempt(
-    txn: &mut dyn WriteTxn,
-    id: u64,
-    result: &AttemptResult,
-    ctx: &ExecContext<'_>,
-) -> Result<Outcome, CommandError> {
-    let Some(mut item) = txn.outbox_item(id)? else { return Ok(Outcome::Nothing) };
-    let customer = item.customer_id;
-    let on_timeline = |txn: &mut dyn WriteTxn, body: EventBody| -> Result<(), CommandError> {
-        match customer {
-            Some(c) => crate::plugin_effects::record(txn, c, item.case_id, Actor::System, body, ctx).map(drop),
-            None => Ok(()),
-        }
-    };
-    match result {
-        AttemptResult::Done(effect) => {
-            txn.remove_outbox(id)?;
-            match effect {
-                Some(Effect::Delivered { event }) => on_timeline(txn, event.clone())?,
-                Some(Effect::Enriched { name, tier, attributes, plugin }) => {
-                    if let Some(customer) = customer {
-                        crate::plugin_effects::enrich(
-                            txn,
-                            customer,
-                            name.as_deref(),
-                            tier.as_deref(),
-                            attributes,
-                            plugin,
-                            ctx,
-                        )?;
-                    }
-                }
-                None => {}
-            }
-        }
-        AttemptResult::Deferred(at) => {
-            item.next_try_at = *at;
-            txn.enqueue_outbox(&item)?;
-        }
-        AttemptResult::Failed { message, retryable, fault } => {
-            item.attempts += 1;
-            item.last_error = Some(message.clone());
-            if let Some((hook, kind)) = fault {
-                let body = EventBody::PluginError {
-                    plugin: item.target.clone(),
-                    hook: hook.clone(),
-                    kind: kind.clone(),
-                    message: message.clone(),
-                };
-                on_timeline(txn, body)?;
-            }
-            if *retryable && item.attempts < MAX_ATTEMPTS {
-                item.next_try_at = ctx.now + backoff(item.attempts, jitter());
-            } else {
-                item.status = "failed".into();
-                let body = EventBody::DeliveryFailed {
-                    plugin: item.target.clone(),
-                    outbox_id: item.id,
-                    work: item.kind.clone(),
-                    message: message.clone(),
-                    attempts: item.attempts,
-                };
-                on_timeline(txn, body)?;
-            }
-            txn.enqueue_outbox(&item)?;
-        }
-    }
-    Ok(Outcome::Nothing)
-}
-
 /// The delay before attempt `attempts + 1`: doubling from [`FIRST_RETRY`]
 /// up to [`MAX_RETRY`], scaled by `jitter` (0.75 to 1.25) so that items
 /// that failed together do not retry together.
@@ -262,7 +150,7 @@ pub fn backoff(attempts: u32, jitter: f64) -> SignedDuration {
     SignedDuration::try_from(base.mul_f64(jitter.clamp(0.75, 1.25))).unwrap_or(SignedDuration::from_secs(300))
 }
 
-fn jitter() -> f64 {
+pub(crate) fn jitter() -> f64 {
     let mut byte = [0u8; 2];
     let _ = getrandom::fill(&mut byte);
     0.75 + f64::from(u16::from_le_bytes(byte)) / f64::from(u16::MAX) * 0.5

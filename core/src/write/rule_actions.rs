@@ -4,12 +4,13 @@
 //! status refuses, becomes a `script_error` event instead. The writer and the
 //! preview both use this, so they agree.
 
-use super::actions::{Action, PREVIEW_ID_BASE, RuleAction};
-use crate::command::{CasePatch, CommandError, Outcome};
-use crate::decide::{self, CaseStart, Cause, Draft};
 use crate::domain::{Actor, Case, CaseId, CustomerId, Event, EventBody, Priority};
-use crate::execute::{ExecContext, commit_case, load_case};
-use crate::store::{OutboxItem, Sequence, StoreError, WriteTxn};
+use crate::rules::{Action, RuleAction};
+use crate::store::{OutboxItem, PREVIEW_ID_BASE, Sequence, StoreError, WriteTxn};
+use crate::write::command::{CasePatch, CommandError, Outcome};
+use crate::write::commit::{commit_case, load_case};
+use crate::write::context::ExecContext;
+use crate::write::decide::{self, CaseStart, Cause, Draft};
 
 /// How many actions from the start of `rules` form one group: a run of
 /// case edits (priority, tags, team, assignee, fields) asked for by the same
@@ -168,10 +169,10 @@ pub fn apply_action(
                 let action = Action::Reply { template: text.clone(), vars: Default::default() };
                 on_case(txn, CaseId::new(id), &action, rule, trigger.as_ref(), ctx)
             }
-            Err(_) => Err(CommandError::Invalid(format!("invalid case id {case_id:?}"))),
+            Err(_) => Err(CommandError::invalid(format!("invalid case id {case_id:?}"))),
         },
         (_, None) => {
-            Err(CommandError::Invalid("this action needs a case (it was called from a hook without one)".into()))
+            Err(CommandError::invalid("this action needs a case (it was called from a hook without one)".into()))
         }
         (action, Some(case_id)) => on_case(txn, case_id, action, rule, trigger.as_ref(), ctx),
     };
@@ -251,7 +252,7 @@ fn on_case(
     let mut patch = CasePatch::default();
     let drafts = match action {
         Action::SetPriority(p) => {
-            patch.priority = Some(p.parse::<Priority>().map_err(|e| CommandError::Invalid(e.to_string()))?);
+            patch.priority = Some(p.parse::<Priority>().map_err(|e| CommandError::invalid(e.to_string()))?);
             decide::update_case(&case, &patch, actor)?
         }
         Action::AddTag(tag) => {
@@ -272,7 +273,7 @@ fn on_case(
         }
         Action::AssignLeastLoaded(agents) => {
             let agent = least_loaded(txn, agents)?
-                .ok_or_else(|| CommandError::Invalid("assign_least_loaded needs at least one agent".into()))?;
+                .ok_or_else(|| CommandError::invalid("assign_least_loaded needs at least one agent".into()))?;
             patch.assignee = Some(Some(agent));
             decide::update_case(&case, &patch, actor)?
         }
@@ -282,25 +283,27 @@ fn on_case(
         }
         Action::Escalate { level, reason } => {
             let level = u8::try_from(*level).ok().filter(|l| (1..=9).contains(l));
-            let level = level.ok_or_else(|| CommandError::Invalid("escalation level must be 1-9".into()))?;
-            case.status.apply(crate::lifecycle::Trigger::Edit)?;
+            let level = level.ok_or_else(|| CommandError::invalid("escalation level must be 1-9".into()))?;
+            case.status.apply(crate::domain::lifecycle::Trigger::Edit)?;
             vec![draft(&case, actor, EventBody::Escalated { level, reason: reason.clone() })]
         }
         Action::Reply { template, vars } => {
             let text = render(template, vars, &case);
-            match decide::add_message(&case, crate::command::MessageKind::Reply, &text, actor)? {
+            match decide::add_message(&case, crate::write::command::MessageKind::Reply, &text, actor)? {
                 decide::MessageDecision::OnCase(drafts) => drafts,
                 decide::MessageDecision::FollowUp => {
-                    return Err(CommandError::Invalid("cannot reply on a closed case".into()));
+                    return Err(CommandError::invalid("cannot reply on a closed case".into()));
                 }
             }
         }
-        Action::Note(text) => match decide::add_message(&case, crate::command::MessageKind::Note, text, actor)? {
-            decide::MessageDecision::OnCase(drafts) => drafts,
-            decide::MessageDecision::FollowUp => {
-                return Err(CommandError::Invalid("cannot add a note on a closed case".into()));
+        Action::Note(text) => {
+            match decide::add_message(&case, crate::write::command::MessageKind::Note, text, actor)? {
+                decide::MessageDecision::OnCase(drafts) => drafts,
+                decide::MessageDecision::FollowUp => {
+                    return Err(CommandError::invalid("cannot add a note on a closed case".into()));
+                }
             }
-        },
+        }
         Action::Failed { .. } | Action::OpenCase { .. } | Action::Notify { .. } | Action::FollowUp { .. } => {
             unreachable!("handled by apply_action")
         }
@@ -364,11 +367,11 @@ fn notify(
     ctx: &ExecContext<'_>,
 ) -> Result<(), CommandError> {
     if target.trim().is_empty() || text.trim().is_empty() {
-        return Err(CommandError::Invalid("notify needs a target and a text".into()));
+        return Err(CommandError::invalid("notify needs a target and a text".into()));
     }
     let item = OutboxItem {
         id: txn.allocate(Sequence::Outbox),
-        kind: crate::outbox::kind::NOTIFY.into(),
+        kind: crate::write::outbox_rows::kind::NOTIFY.into(),
         target: target.to_owned(),
         payload: serde_json::json!({ "text": text }),
         case_id,
@@ -394,7 +397,7 @@ fn open_case(
 ) -> Result<Option<Outcome>, CommandError> {
     let window = ctx.outreach_window;
     let raw: u64 =
-        customer_id.parse().map_err(|_| CommandError::Invalid(format!("invalid customer id {customer_id:?}")))?;
+        customer_id.parse().map_err(|_| CommandError::invalid(format!("invalid customer id {customer_id:?}")))?;
     // A customer created in this same command had a preview id; it is the trigger's.
     let customer = match (raw >= PREVIEW_ID_BASE, trigger) {
         (true, Some(event)) => event.customer_id,

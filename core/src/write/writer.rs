@@ -8,20 +8,24 @@
 use std::sync::Arc;
 
 use jiff::SignedDuration;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Clock;
-use crate::command::{Command, CommandError, Outcome};
-use crate::execute::{ExecContext, execute_planned};
+use crate::domain::Event;
 use crate::rules::RulePlan;
 use crate::sla::SlaBook;
 use crate::store::{Store, StoreError};
+use crate::write::command::{Command, CommandError, Outcome};
+use crate::write::context::ExecContext;
+use crate::write::execute::execute_planned;
+use crate::write::outbox_rows::PluginRoutes;
+use crate::write::recording::Recording;
 
 /// Tuning of the write path.
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
     /// Commands that may wait in the queue; beyond it callers get
-    /// [`CommandError::Overloaded`].
+    /// [`QueueError::Full`].
     pub queue_capacity: usize,
     /// Most commands in one transaction.
     pub batch_limit: usize,
@@ -32,7 +36,7 @@ pub struct WriterConfig {
     /// A rule opens the same outreach for a customer at most once in this window.
     pub outreach_window: SignedDuration,
     /// Which plugins outbound work goes to.
-    pub plugins: Arc<crate::outbox::PluginRoutes>,
+    pub plugins: Arc<PluginRoutes>,
 }
 
 impl Default for WriterConfig {
@@ -46,6 +50,28 @@ impl Default for WriterConfig {
             plugins: Arc::default(),
         }
     }
+}
+
+/// Told about every durable commit, on the writer thread: keep it quick.
+pub trait CommitListener: Send + Sync + 'static {
+    /// Whether the next batch's events should be collected for
+    /// [`CommitListener::committed`]; when nobody listens, they are not.
+    fn wants_events(&self) -> bool;
+
+    /// A batch committed durably. `events` are its events in commit order
+    /// (empty unless [`CommitListener::wants_events`] said so).
+    fn committed(&self, events: Vec<Event>);
+}
+
+/// Why the writer did not take a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum QueueError {
+    /// The queue is full: the server is overloaded.
+    #[error("the write queue is full")]
+    Full,
+    /// The writer has stopped (shutting down).
+    #[error("the writer has stopped")]
+    Stopped,
 }
 
 enum Job {
@@ -71,14 +97,13 @@ impl std::fmt::Debug for Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread. `timers_changed` is notified after every
-    /// commit that touched a case, so the scheduler can re-read its next due
-    /// time.
+    /// Starts the writer thread. `listener` hears of every commit (the
+    /// scheduler re-reads its next due time; subscribers get the events).
     pub fn spawn(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         config: WriterConfig,
-        timers_changed: Arc<Notify>,
+        listener: Arc<dyn CommitListener>,
     ) -> (Writer, std::thread::JoinHandle<()>) {
         let (queue, mut jobs) = mpsc::channel(config.queue_capacity.max(1));
         let thread = std::thread::Builder::new()
@@ -96,8 +121,9 @@ impl Writer {
                         }
                     }
                     if !batch.is_empty() {
-                        run_batch(store.as_ref(), clock.as_ref(), &config, &mut batch);
-                        timers_changed.notify_one();
+                        let events =
+                            run_batch(store.as_ref(), clock.as_ref(), &config, &mut batch, listener.wants_events());
+                        listener.committed(events);
                     }
                     if stop {
                         break;
@@ -112,20 +138,24 @@ impl Writer {
     /// Queues `command` and waits until it is durably committed (or refused).
     ///
     /// # Errors
-    /// The command's refusal, [`CommandError::Overloaded`] when the queue is
-    /// full, [`CommandError::Unavailable`] when the writer has stopped.
-    pub async fn submit(&self, command: Command, plan: Option<RulePlan>) -> Result<Outcome, CommandError> {
+    /// [`QueueError`] when the writer did not take the command; inside, the
+    /// command's own answer.
+    pub async fn submit(
+        &self,
+        command: Command,
+        plan: Option<RulePlan>,
+    ) -> Result<Result<Outcome, CommandError>, QueueError> {
         let (reply, answer) = oneshot::channel();
         let job = Job::Run { command: Box::new(command), plan, reply, span: tracing::Span::current() };
         self.queue.try_send(job).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => CommandError::Overloaded,
-            mpsc::error::TrySendError::Closed(_) => CommandError::Unavailable,
+            mpsc::error::TrySendError::Full(_) => QueueError::Full,
+            mpsc::error::TrySendError::Closed(_) => QueueError::Stopped,
         })?;
-        answer.await.map_err(|_| CommandError::Unavailable)?
+        answer.await.map_err(|_| QueueError::Stopped)
     }
 
     /// Asks the writer to finish what is queued and stop. Commands submitted
-    /// afterwards are refused with [`CommandError::Unavailable`].
+    /// afterwards are refused with [`QueueError::Stopped`].
     pub async fn stop(&self) {
         let _ = self.queue.send(Job::Stop).await;
     }
@@ -140,7 +170,15 @@ fn into_run(job: Job) -> Option<RunJob> {
     }
 }
 
-fn run_batch(store: &dyn Store, clock: &dyn Clock, config: &WriterConfig, batch: &mut Vec<RunJob>) {
+/// Runs and commits one batch, answers its callers, and returns the events
+/// it committed (when `collect`).
+fn run_batch(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    config: &WriterConfig,
+    batch: &mut Vec<RunJob>,
+    collect: bool,
+) -> Vec<Event> {
     let ctx = ExecContext {
         now: clock.now(),
         auto_close_after: config.auto_close_after,
@@ -149,17 +187,20 @@ fn run_batch(store: &dyn Store, clock: &dyn Clock, config: &WriterConfig, batch:
         plugins: &config.plugins,
     };
     let mut results: Vec<Option<Result<Outcome, CommandError>>> = (0..batch.len()).map(|_| None).collect();
+    let mut published = Vec::new();
     loop {
         let mut failed: Option<usize> = None;
         let mut answers = Vec::new();
+        let mut events = Vec::new();
         let committed = store.transact(&mut |txn| {
             answers.clear();
+            let mut txn = Recording { txn, events: collect.then(Vec::new) };
             for (index, (command, plan, _, span)) in batch.iter().enumerate() {
                 if results[index].is_some() {
                     continue;
                 }
                 let _entered = span.enter();
-                match execute_planned(txn, command, plan.as_ref(), &ctx) {
+                match execute_planned(&mut txn, command, plan.as_ref(), &ctx) {
                     Err(CommandError::Store(e)) => {
                         failed = Some(index);
                         return Err(e);
@@ -167,6 +208,7 @@ fn run_batch(store: &dyn Store, clock: &dyn Clock, config: &WriterConfig, batch:
                     answer => answers.push((index, answer)),
                 }
             }
+            events = txn.events.unwrap_or_default();
             Ok(())
         });
         match (committed, failed) {
@@ -174,6 +216,7 @@ fn run_batch(store: &dyn Store, clock: &dyn Clock, config: &WriterConfig, batch:
                 for (index, answer) in answers.drain(..) {
                     results[index] = Some(answer);
                 }
+                published = events;
                 break;
             }
             (Err(e), Some(index)) => {
@@ -192,8 +235,9 @@ fn run_batch(store: &dyn Store, clock: &dyn Clock, config: &WriterConfig, batch:
         }
     }
     for ((_, _, reply, _), result) in batch.drain(..).zip(results) {
-        let result = result.unwrap_or(Err(CommandError::Unavailable));
+        let result = result.unwrap_or_else(|| Err(StoreError::RolledBack("the batch did not run".into()).into()));
         // A caller that gave up (timeout, disconnect) still had its command committed.
         let _ = reply.send(result);
     }
+    published
 }

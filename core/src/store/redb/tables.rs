@@ -6,7 +6,7 @@ use redb::TableDefinition;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::StoreError;
+use crate::store::StoreError;
 
 /// Cases by id: the projection of their events.
 pub const CASES: TableDefinition<u64, &[u8]> = TableDefinition::new("cases_v1");

@@ -2,7 +2,7 @@
 //! to the events in the same transaction; replaying the events from scratch
 //! must always give the same row (a property test checks it).
 
-use crate::domain::{Case, CaseStatus, Csat, Event, EventBody};
+use super::{Case, CaseStatus, Csat, Event, EventBody};
 
 /// An event that cannot follow the case's history.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::command::{CommandError, Outcome};
-use crate::decide::{Cause, Draft};
 use crate::domain::{Actor, CaseId, CustomerId, EventBody};
-use crate::execute::{ExecContext, commit_case, load_case, stamp};
 use crate::store::WriteTxn;
+use crate::write::command::{AttemptResult, CommandError, Effect, Outcome};
+use crate::write::commit::{commit_case, load_case, stamp};
+use crate::write::context::ExecContext;
+use crate::write::decide::{Cause, Draft};
+use crate::write::outbox_rows::{MAX_ATTEMPTS, backoff, jitter};
 
 /// Health bands, by the plugin's own judgement of its score.
 pub const BANDS: [&str; 3] = ["healthy", "at_risk", "critical"];
@@ -56,7 +58,7 @@ pub fn set_health(
     ctx: &ExecContext<'_>,
 ) -> Result<Outcome, CommandError> {
     if score > 100 || !BANDS.contains(&band) {
-        return Err(CommandError::Invalid(format!("health {score} / {band} is out of range")));
+        return Err(CommandError::invalid(format!("health {score} / {band} is out of range")));
     }
     let mut customer = txn.customer(customer_id)?.ok_or(CommandError::CustomerNotFound(customer_id))?;
     let previous = customer.health.clone();
@@ -138,4 +140,71 @@ pub fn enrich(
         txn.append_event(&event)?;
     }
     Ok(Outcome::Customer { customer, created: false, events: Vec::new() })
+}
+
+/// Records an attempt: removes a finished item (applying its effect),
+/// reschedules a retryable failure with backoff, or marks the item failed.
+///
+/// # Errors
+/// Storage failures.
+pub fn record_attempt(
+    txn: &mut dyn WriteTxn,
+    id: u64,
+    result: &AttemptResult,
+    ctx: &ExecContext<'_>,
+) -> Result<Outcome, CommandError> {
+    let Some(mut item) = txn.outbox_item(id)? else { return Ok(Outcome::Nothing) };
+    let customer = item.customer_id;
+    let on_timeline = |txn: &mut dyn WriteTxn, body: EventBody| -> Result<(), CommandError> {
+        match customer {
+            Some(c) => record(txn, c, item.case_id, Actor::System, body, ctx).map(drop),
+            None => Ok(()),
+        }
+    };
+    match result {
+        AttemptResult::Done(effect) => {
+            txn.remove_outbox(id)?;
+            match effect {
+                Some(Effect::Delivered { event }) => on_timeline(txn, event.clone())?,
+                Some(Effect::Enriched { name, tier, attributes, plugin }) => {
+                    if let Some(customer) = customer {
+                        enrich(txn, customer, name.as_deref(), tier.as_deref(), attributes, plugin, ctx)?;
+                    }
+                }
+                None => {}
+            }
+        }
+        AttemptResult::Deferred(at) => {
+            item.next_try_at = *at;
+            txn.enqueue_outbox(&item)?;
+        }
+        AttemptResult::Failed { message, retryable, fault } => {
+            item.attempts += 1;
+            item.last_error = Some(message.clone());
+            if let Some((hook, kind)) = fault {
+                let body = EventBody::PluginError {
+                    plugin: item.target.clone(),
+                    hook: hook.clone(),
+                    kind: kind.clone(),
+                    message: message.clone(),
+                };
+                on_timeline(txn, body)?;
+            }
+            if *retryable && item.attempts < MAX_ATTEMPTS {
+                item.next_try_at = ctx.now + backoff(item.attempts, jitter());
+            } else {
+                item.status = "failed".into();
+                let body = EventBody::DeliveryFailed {
+                    plugin: item.target.clone(),
+                    outbox_id: item.id,
+                    work: item.kind.clone(),
+                    message: message.clone(),
+                    attempts: item.attempts,
+                };
+                on_timeline(txn, body)?;
+            }
+            txn.enqueue_outbox(&item)?;
+        }
+    }
+    Ok(Outcome::Nothing)
 }

@@ -3,31 +3,25 @@
 //! case (by the message ids it answers, then a verified case reference, then
 //! the conversation key), or open one.
 
-use crate::command::{CommandError, CustomerInput, InboundMessage, MessageKind, Outcome};
-use crate::decide::{self, CaseStart};
-use crate::domain::{Actor, CaseId, ChannelVia, CustomerId};
-use crate::execute::{ExecContext, add_message, commit_case, load_case, mark_via, upsert_customer};
+use crate::domain::{Actor, Case, CaseId, ChannelVia, CustomerId};
 use crate::store::{Sequence, WriteTxn};
+use crate::write::command::{CommandError, CustomerInput, InboundMessage, MessageKind, Outcome, Refusal, limits};
+use crate::write::commit::{commit_case, load_case};
+use crate::write::context::ExecContext;
+use crate::write::customers::write_customer;
+use crate::write::decide::{self, CaseStart};
+use crate::write::messages::{mark_via, write_message};
+use crate::write::outbox_rows::{message_key, thread_key};
 
 /// Longest subject taken from a message's first line when it has none.
 const SUBJECT_FROM_TEXT: usize = 120;
 
-/// The channel reference key of a message id.
-pub fn message_key(channel: &str, message_id: &str) -> String {
-    format!("msg|{channel}|{message_id}")
-}
-
-/// The channel reference key of a conversation.
-pub fn thread_key(channel: &str, key: &str) -> String {
-    format!("thread|{channel}|{key}")
-}
-
-/// Executes a [`crate::command::Command::ChannelMessage`]. A message id seen
+/// Writes a [`Command::ChannelMessage`](crate::write::command::Command::ChannelMessage). A message id seen
 /// before answers with its case and writes nothing.
 ///
 /// # Errors
 /// Storage failures, or a message the domain refuses (empty text).
-pub fn execute(txn: &mut dyn WriteTxn, m: &InboundMessage, ctx: &ExecContext<'_>) -> Result<Outcome, CommandError> {
+pub fn receive(txn: &mut dyn WriteTxn, m: &InboundMessage, ctx: &ExecContext<'_>) -> Result<Outcome, CommandError> {
     let seen = message_key(&m.channel, &m.message_id);
     if let Some(case_id) = txn.channel_ref(&seen)? {
         let case = load_case(txn, case_id)?;
@@ -45,7 +39,7 @@ pub fn execute(txn: &mut dyn WriteTxn, m: &InboundMessage, ctx: &ExecContext<'_>
     let body = if m.text.trim().is_empty() { m.full_text.as_deref().unwrap_or(&m.text) } else { &m.text };
     let outcome = match thread(txn, m, customer_id)? {
         Some(case) => {
-            add_message(txn, case, MessageKind::Customer, body, &Actor::Customer(customer_id), Some(via), ctx)?
+            write_message(txn, case, MessageKind::Customer, body, &Actor::Customer(customer_id), Some(via), ctx)?
         }
         None => {
             let subject = subject_of(m);
@@ -86,12 +80,12 @@ fn resolve_customer(
     let mut identities = vec![m.sender.clone()];
     identities.extend(m.other_identities.iter().cloned());
     let input = CustomerInput { name: m.sender_name.clone(), identities, ..Default::default() };
-    match upsert_customer(txn, &input, &m.plugin, ctx) {
+    match write_customer(txn, &input, &m.plugin, ctx) {
         Ok((customer, ..)) => Ok(customer.id),
-        Err(CommandError::IdentityConflict { .. }) => {
+        Err(CommandError::Refused(Refusal::IdentityConflict { .. })) => {
             let input =
                 CustomerInput { name: m.sender_name.clone(), identities: vec![m.sender.clone()], ..Default::default() };
-            Ok(upsert_customer(txn, &input, &m.plugin, ctx)?.0.id)
+            Ok(write_customer(txn, &input, &m.plugin, ctx)?.0.id)
         }
         Err(e) => Err(e),
     }
@@ -100,11 +94,7 @@ fn resolve_customer(
 /// The case `m` continues, if any: by a message id it answers, then by a
 /// verified case reference, then by its conversation key. A case of another
 /// customer is not continued by the conversation key alone.
-fn thread(
-    txn: &mut dyn WriteTxn,
-    m: &InboundMessage,
-    customer: CustomerId,
-) -> Result<Option<crate::domain::Case>, CommandError> {
+fn thread(txn: &mut dyn WriteTxn, m: &InboundMessage, customer: CustomerId) -> Result<Option<Case>, CommandError> {
     let mut candidates: Vec<CaseId> = Vec::new();
     for reference in &m.references {
         if let Some(id) = txn.channel_ref(&message_key(&m.channel, reference))? {
@@ -129,7 +119,7 @@ fn thread(
 
 fn subject_of(m: &InboundMessage) -> String {
     if let Some(subject) = m.subject.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        return subject.chars().take(crate::command::limits::SUBJECT).collect();
+        return subject.chars().take(limits::SUBJECT).collect();
     }
     let first = m.text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("(no subject)");
     let mut subject: String = first.chars().take(SUBJECT_FROM_TEXT).collect();

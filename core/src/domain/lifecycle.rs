@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::domain::CaseStatus;
+use super::CaseStatus;
 
 /// Something that may move a case's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

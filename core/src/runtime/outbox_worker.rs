@@ -11,13 +11,15 @@ use std::time::Duration;
 use jiff::SignedDuration;
 use tokio::sync::watch;
 
-use super::{AttemptResult, Effect, NotifyConfig, kind};
 use crate::case_ref::CaseRefKey;
-use crate::command::Command;
 use crate::domain::{Actor, Case, CaseId, Customer, Event, EventBody, IdentityKind};
 use crate::plugins::{CallError, PluginHost, v0_1};
-use crate::service::Frontdesk;
+use crate::runtime::notify::NotifyConfig;
+use crate::runtime::service::Frontdesk;
 use crate::store::{OutboxItem, Store, StoreError};
+use crate::write::Command;
+use crate::write::command::{AttemptResult, Effect};
+use crate::write::outbox_rows::{kind, outbound_message_id};
 
 /// How often the outbox is scanned for due items.
 const POLL: Duration = Duration::from_millis(250);
@@ -54,7 +56,12 @@ impl OutboxWorker {
     /// Runs until `stop` turns true.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         loop {
-            match self.due_items() {
+            let scan = tokio::task::spawn_blocking({
+                let worker = self.clone();
+                move || worker.due_items()
+            });
+            match scan.await.unwrap_or_else(|e| Err(StoreError::Inconsistent(format!("the outbox scan panicked: {e}"))))
+            {
                 Ok(items) if !items.is_empty() => self.attempt_all(items).await,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "outbox scan failed"),
@@ -125,7 +132,7 @@ impl OutboxWorker {
                         retryable: true,
                         fault: None,
                     });
-                    if let Err(e) = worker.frontdesk.execute(Command::OutboxAttempt { id, result }).await {
+                    if let Err(e) = worker.frontdesk.submit(Command::OutboxAttempt { id, result }).await {
                         // Not recorded: the item stays due and is tried again.
                         tracing::warn!(outbox.id = id, error = %e, "could not record an outbox attempt");
                     }
@@ -198,7 +205,7 @@ impl OutboxWorker {
             .filter(|e| e.id < reply.id)
             .filter_map(|e| match &e.body {
                 EventBody::MessageReceived { via: Some(via), .. } => Some(via.message_id.clone()),
-                EventBody::ReplySent { .. } => Some(super::outbound_message_id(case.id, e.id)),
+                EventBody::ReplySent { .. } => Some(outbound_message_id(case.id, e.id)),
                 _ => None,
             })
             .collect();

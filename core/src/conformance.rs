@@ -1,16 +1,17 @@
-//! The behaviour every [`Store`] backend must show. A backend's tests call
+//! The behaviour every [`Store`] backend must show, through the trait and
+//! through the write path that uses it (which is why it sits above both). A backend's tests call
 //! [`run_all`] with a function that opens a fresh, empty store.
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::{CaseQuery, Sequence, Store, StoreError, TimerKind};
 use crate::auth::Role;
-use crate::command::{
-    CasePatch, Command, CommandError, CustomerInput, CustomerRef, IdempotencyRecord, NewCase, Outcome,
-};
 use crate::domain::{Actor, CaseId, CaseStatus, Identity, Priority};
-use crate::execute::{ExecContext, execute};
 use crate::sla::{CaseSla, SlaBook};
+use crate::store::{CaseQuery, IdempotencyRecord, Sequence, Store, StoreError, TimerKind};
+use crate::write::ExecContext;
+use crate::write::command::{CasePatch, Command, CommandError, CustomerInput, CustomerRef, NewCase, Outcome};
+use crate::write::execute::execute;
+use crate::write::outbox_rows::PluginRoutes;
 
 /// Runs every conformance check, each on a fresh store from `open`.
 pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
@@ -37,13 +38,13 @@ fn ctx(now: Timestamp) -> ExecContext<'static> {
         auto_close_after: SignedDuration::from_hours(96),
         sla: &BOOK,
         outreach_window: SignedDuration::from_hours(24 * 7),
-        plugins: crate::outbox::PluginRoutes::NONE,
+        plugins: PluginRoutes::NONE,
     }
 }
 
 /// Executes one command in its own transaction.
 fn run(store: &dyn Store, command: &Command, now: Timestamp) -> Result<Outcome, CommandError> {
-    crate::execute::execute_alone(store, command, &ctx(now))
+    crate::write::execute::execute_alone(store, command, &ctx(now))
 }
 
 fn new_case(subject: &str, email: &str) -> Command {
@@ -303,7 +304,7 @@ fn timelines_are_in_commit_order(store: &dyn Store) {
     let b = created(run(store, &new_case("b", "t@example.com"), now));
     let reply = |case_id| Command::AddMessage {
         case_id,
-        kind: crate::command::MessageKind::Reply,
+        kind: crate::write::command::MessageKind::Reply,
         body: "hi".into(),
         actor: Actor::Agent("x".into()),
     };
@@ -313,7 +314,11 @@ fn timelines_are_in_commit_order(store: &dyn Store) {
     let events = store.case_events(a, None, 100).unwrap().items;
     assert_eq!(events.len(), 4);
     assert!(events.iter().all(|e| e.case_id == Some(a)));
-    assert_eq!(crate::projection::fold(&events).unwrap().as_ref(), Some(&case), "row is the fold of its events");
+    assert_eq!(
+        crate::domain::projection::fold(&events).unwrap().as_ref(),
+        Some(&case),
+        "row is the fold of its events"
+    );
     let page = store.case_events(a, None, 2).unwrap();
     assert_eq!(page.items.len(), 2);
     let rest = store.case_events(a, page.next, 100).unwrap();
@@ -347,8 +352,15 @@ fn tokens_and_idempotency_round_trip(store: &dyn Store) {
     let token = Role::Agent.token("dana", "fd_secret", now);
     run(store, &Command::CreateToken(token.clone()), now).unwrap();
     assert_eq!(store.token_by_hash(&token.hash).unwrap(), Some(token.clone()));
-    assert!(matches!(run(store, &Command::CreateToken(token), now), Err(CommandError::TokenNameTaken(_))));
-    let record = IdempotencyRecord { request_hash: "h".into(), status: 201, body: "{}".into(), created_at: now };
+    assert!(matches!(
+        run(store, &Command::CreateToken(token), now),
+        Err(CommandError::Refused(crate::write::command::Refusal::TokenNameTaken(_)))
+    ));
+    let record = IdempotencyRecord {
+        request_hash: "h".into(),
+        created_at: now,
+        answer: crate::store::IdempotentAnswer::Rendered { status: 201, body: "{}".into() },
+    };
     store.transact(&mut |txn| txn.put_idempotency("k", &record)).unwrap();
     assert_eq!(store.idempotency("k").unwrap(), Some(record));
     assert_eq!(store.idempotency("other").unwrap(), None);
@@ -357,7 +369,8 @@ fn tokens_and_idempotency_round_trip(store: &dyn Store) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::tables::{CASE_INDEX, CUSTOMER_CASE, CUSTOMER_EVENTS};
+    use crate::store::RedbStore;
+    use crate::store::redb::tables::{CASE_INDEX, CUSTOMER_CASE, CUSTOMER_EVENTS};
 
     /// A file from before the customer's cases moved to `CUSTOMER_EVENTS`
     /// and unfiltered listings to `CASES` (rows `customer:N` and `all` in
@@ -368,7 +381,7 @@ mod tests {
         let path = dir.path().join("old.redb");
         let now = at("2026-03-02T09:00:00Z");
         let (customer, cases) = {
-            let store = super::super::RedbStore::open(&path).unwrap();
+            let store = RedbStore::open(&path).unwrap();
             let cases: Vec<CaseId> =
                 (0..3).map(|i| created(run(&store, &new_case(&format!("c{i}"), "old@example.com"), now))).collect();
             (store.case(cases[0]).unwrap().unwrap().customer_id, cases)
@@ -389,7 +402,7 @@ mod tests {
             }
             txn.commit().unwrap();
         }
-        let store = super::super::RedbStore::open(&path).unwrap();
+        let store = RedbStore::open(&path).unwrap();
         let query = CaseQuery { customer: Some(customer), limit: 10, oldest_first: true, ..CaseQuery::default() };
         assert_eq!(store.list_cases(&query).unwrap().items.iter().map(|c| c.id).collect::<Vec<_>>(), cases);
         let all = CaseQuery { limit: 10, ..CaseQuery::default() };
@@ -409,7 +422,7 @@ mod tests {
         let counter = std::sync::atomic::AtomicUsize::new(0);
         super::run_all(&|| {
             let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Box::new(super::super::RedbStore::open(dir.path().join(format!("{n}.redb"))).unwrap())
+            Box::new(RedbStore::open(dir.path().join(format!("{n}.redb"))).unwrap())
         });
     }
 }

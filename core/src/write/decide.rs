@@ -1,14 +1,14 @@
 //! Pure decisions: given the current state, a command's inputs and "now",
-//! which events happen. No storage, no clock reads; [`crate::execute`] loads
+//! which events happen. No storage, no clock reads; [`crate::write::execute`] loads
 //! state, calls these, and writes what they return.
 
 use std::collections::BTreeSet;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::command::{CasePatch, CommandError, CustomerInput, MessageKind, check_name, limits};
+use crate::domain::lifecycle::{StatusEffect, Trigger};
 use crate::domain::{Actor, Case, CaseId, CaseStatus, Customer, CustomerId, EventBody, EventId, Identity, Priority};
-use crate::lifecycle::{StatusEffect, Trigger};
+use crate::write::command::{CasePatch, CustomerInput, MessageKind, Refusal, check_name, limits};
 
 /// An event about to be written: ids and time are stamped on commit.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,14 +62,14 @@ pub struct CaseStart<'a> {
 /// Events that open case `case_id` for `customer_id`.
 ///
 /// # Errors
-/// [`CommandError::Invalid`] for an empty or oversized subject, bad names or
+/// [`Refusal::Invalid`] for an empty or oversized subject, bad names or
 /// too many tags or fields.
 pub fn open_case(
     start: &CaseStart<'_>,
     case_id: CaseId,
     customer_id: CustomerId,
     actor: &Actor,
-) -> Result<Vec<Draft>, CommandError> {
+) -> Result<Vec<Draft>, Refusal> {
     check_start(start)?;
     let mut drafts = vec![Draft {
         case_id: Some(case_id),
@@ -102,11 +102,11 @@ pub fn open_case(
 /// Validates the parts of a new case.
 ///
 /// # Errors
-/// [`CommandError::Invalid`] naming the first bad part.
-pub fn check_start(start: &CaseStart<'_>) -> Result<(), CommandError> {
+/// [`Refusal::Invalid`] naming the first bad part.
+pub fn check_start(start: &CaseStart<'_>) -> Result<(), Refusal> {
     let subject = start.subject.trim();
     if subject.is_empty() || subject.chars().count() > limits::SUBJECT {
-        return Err(CommandError::Invalid(format!("subject must be 1-{} characters", limits::SUBJECT)));
+        return Err(Refusal::Invalid(format!("subject must be 1-{} characters", limits::SUBJECT)));
     }
     check_name("channel", start.channel)?;
     if let Some(team) = start.team {
@@ -117,11 +117,11 @@ pub fn check_start(start: &CaseStart<'_>) -> Result<(), CommandError> {
     }
     check_tags(start.tags.iter())?;
     if start.tags.len() > limits::TAGS {
-        return Err(CommandError::Invalid(format!("at most {} tags", limits::TAGS)));
+        return Err(Refusal::Invalid(format!("at most {} tags", limits::TAGS)));
     }
     check_fields(start.fields.keys())?;
     if start.fields.len() > limits::FIELDS {
-        return Err(CommandError::Invalid(format!("at most {} custom fields", limits::FIELDS)));
+        return Err(Refusal::Invalid(format!("at most {} custom fields", limits::FIELDS)));
     }
     start.message.map_or(Ok(()), check_body)
 }
@@ -140,7 +140,7 @@ pub enum MessageDecision {
 /// # Errors
 /// An illegal transition (replying on a closed case) or an empty or
 /// oversized body.
-pub fn add_message(case: &Case, kind: MessageKind, body: &str, actor: &Actor) -> Result<MessageDecision, CommandError> {
+pub fn add_message(case: &Case, kind: MessageKind, body: &str, actor: &Actor) -> Result<MessageDecision, Refusal> {
     check_body(body)?;
     let (trigger, actor, event) = match kind {
         MessageKind::Reply => (Trigger::AgentReply, actor.clone(), EventBody::ReplySent { body: body.to_owned() }),
@@ -167,7 +167,7 @@ pub fn add_message(case: &Case, kind: MessageKind, body: &str, actor: &Actor) ->
 ///
 /// # Errors
 /// An illegal transition, or bad names.
-pub fn update_case(case: &Case, patch: &CasePatch, actor: &Actor) -> Result<Vec<Draft>, CommandError> {
+pub fn update_case(case: &Case, patch: &CasePatch, actor: &Actor) -> Result<Vec<Draft>, Refusal> {
     if let Err(edit) = case.status.apply(Trigger::Edit) {
         // A refused status change is the more precise error to report.
         let status = patch.status.and_then(|to| case.status.apply(Trigger::SetStatus(to)).err());
@@ -207,7 +207,7 @@ pub fn update_case(case: &Case, patch: &CasePatch, actor: &Actor) -> Result<Vec<
         }
     }
     if tags.len() > limits::TAGS {
-        return Err(CommandError::Invalid(format!("at most {} tags", limits::TAGS)));
+        return Err(Refusal::Invalid(format!("at most {} tags", limits::TAGS)));
     }
     for tag in &patch.remove_tags {
         if tags.remove(tag) {
@@ -226,7 +226,7 @@ pub fn update_case(case: &Case, patch: &CasePatch, actor: &Actor) -> Result<Vec<
     }
     let added = patch.fields.iter().filter(|(k, v)| !v.is_null() && !case.fields.contains_key(*k)).count();
     if case.fields.len() + added > limits::FIELDS {
-        return Err(CommandError::Invalid(format!("at most {} custom fields", limits::FIELDS)));
+        return Err(Refusal::Invalid(format!("at most {} custom fields", limits::FIELDS)));
     }
     Ok(drafts)
 }
@@ -235,12 +235,12 @@ pub fn update_case(case: &Case, patch: &CasePatch, actor: &Actor) -> Result<Vec<
 ///
 /// # Errors
 /// A score outside 1-5, a long comment, or a case not yet solved.
-pub fn record_csat(case: &Case, score: u8, comment: Option<&str>) -> Result<Vec<Draft>, CommandError> {
+pub fn record_csat(case: &Case, score: u8, comment: Option<&str>) -> Result<Vec<Draft>, Refusal> {
     if !(1..=5).contains(&score) {
-        return Err(CommandError::Invalid(format!("score must be 1-5, got {score}")));
+        return Err(Refusal::Invalid(format!("score must be 1-5, got {score}")));
     }
     if comment.is_some_and(|c| c.chars().count() > limits::COMMENT) {
-        return Err(CommandError::Invalid(format!("comment must be at most {} characters", limits::COMMENT)));
+        return Err(Refusal::Invalid(format!("comment must be at most {} characters", limits::COMMENT)));
     }
     case.status.apply(Trigger::Csat)?;
     let body = EventBody::CsatReceived { score, comment: comment.map(str::to_owned) };
@@ -276,9 +276,9 @@ pub fn upsert_customer(
     input: &CustomerInput,
     now: Timestamp,
     actor: &Actor,
-) -> Result<(Customer, Option<Draft>), CommandError> {
+) -> Result<(Customer, Option<Draft>), Refusal> {
     if input.identities.is_empty() {
-        return Err(CommandError::Invalid(
+        return Err(Refusal::Invalid(
             "a customer needs at least one identity (email, chat, phone or external id)".into(),
         ));
     }
@@ -305,7 +305,7 @@ pub fn upsert_customer(
     let name = input.name.as_deref().map(str::trim).filter(|n| !n.is_empty() && customer.name.is_none());
     if let Some(name) = name {
         if name.chars().count() > 200 {
-            return Err(CommandError::Invalid("name must be at most 200 characters".into()));
+            return Err(Refusal::Invalid("name must be at most 200 characters".into()));
         }
         customer.name = Some(name.to_owned());
     }
@@ -354,20 +354,17 @@ fn status_change(case: &Case, from: CaseStatus, to: CaseStatus, caused_by: Cause
     draft(case, Actor::System, caused_by, EventBody::StatusChanged { from, to })
 }
 
-fn check_body(body: &str) -> Result<(), CommandError> {
+fn check_body(body: &str) -> Result<(), Refusal> {
     if body.trim().is_empty() || body.len() > limits::BODY {
-        return Err(CommandError::Invalid(format!(
-            "message body must be non-empty and at most {} bytes",
-            limits::BODY
-        )));
+        return Err(Refusal::Invalid(format!("message body must be non-empty and at most {} bytes", limits::BODY)));
     }
     Ok(())
 }
 
-fn check_tags<'a>(mut tags: impl Iterator<Item = &'a String>) -> Result<(), CommandError> {
+fn check_tags<'a>(mut tags: impl Iterator<Item = &'a String>) -> Result<(), Refusal> {
     tags.try_for_each(|t| check_name("tag", t))
 }
 
-fn check_fields<'a>(mut keys: impl Iterator<Item = &'a String>) -> Result<(), CommandError> {
+fn check_fields<'a>(mut keys: impl Iterator<Item = &'a String>) -> Result<(), Refusal> {
     keys.try_for_each(|k| check_name("field", k))
 }

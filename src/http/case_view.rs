@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::domain::Case;
-use crate::sla::{CaseSla, Metric, MetricState, MetricStatus, SlaBook, SlaSpan};
+use frontdesk_core::domain::Case;
+use frontdesk_core::sla::{CaseSla, Metric, MetricState, MetricStatus, SlaBook, SlaSpan};
 
 /// A case as the API returns it: its fields plus `sla`.
 #[derive(Debug, Serialize)]
@@ -51,13 +51,13 @@ pub struct MetricSummary {
     /// running, paused, met or breached.
     pub state: MetricStatus,
     /// The deadline while running.
-    #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
+    #[serde(serialize_with = "frontdesk_core::timestamp_text::serialize_opt")]
     pub due_at: Option<Timestamp>,
     /// When it breached.
-    #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
+    #[serde(serialize_with = "frontdesk_core::timestamp_text::serialize_opt")]
     pub breached_at: Option<Timestamp>,
     /// When it was met (or fulfilled after a breach).
-    #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
+    #[serde(serialize_with = "frontdesk_core::timestamp_text::serialize_opt")]
     pub completed_at: Option<Timestamp>,
     /// The cycle (next_response counts them).
     pub cycle: u32,
@@ -87,7 +87,7 @@ pub struct SlaExplanation {
     /// The case.
     pub case_id: String,
     /// The instant the explanation was computed for.
-    #[serde(serialize_with = "crate::timestamp_text::serialize")]
+    #[serde(serialize_with = "frontdesk_core::timestamp_text::serialize")]
     pub now: Timestamp,
     /// The policy applied.
     pub policy: Option<String>,
@@ -118,7 +118,7 @@ pub struct CycleExplanation {
     /// Its state.
     pub state: MetricStatus,
     /// When it started.
-    #[serde(serialize_with = "crate::timestamp_text::serialize")]
+    #[serde(serialize_with = "frontdesk_core::timestamp_text::serialize")]
     pub started_at: Timestamp,
     /// The target.
     pub target_seconds: u64,
@@ -127,16 +127,16 @@ pub struct CycleExplanation {
     /// Business seconds left before the deadline.
     pub remaining_seconds: u64,
     /// The deadline, while running.
-    #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
+    #[serde(serialize_with = "frontdesk_core::timestamp_text::serialize_opt")]
     pub due_at: Option<Timestamp>,
     /// When the warning fires, if still ahead.
-    #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
+    #[serde(serialize_with = "frontdesk_core::timestamp_text::serialize_opt")]
     pub warning_at: Option<Timestamp>,
     /// When it breached.
-    #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
+    #[serde(serialize_with = "frontdesk_core::timestamp_text::serialize_opt")]
     pub breached_at: Option<Timestamp>,
     /// When it was completed.
-    #[serde(serialize_with = "crate::timestamp_text::serialize_opt")]
+    #[serde(serialize_with = "frontdesk_core::timestamp_text::serialize_opt")]
     pub completed_at: Option<Timestamp>,
     /// Running and paused stretches with the business seconds each counted.
     pub spans: Vec<SlaSpan>,

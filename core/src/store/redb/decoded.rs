@@ -19,8 +19,8 @@ use lru::LruCache;
 use redb::ReadableTable;
 use serde::de::DeserializeOwned;
 
-use super::StoreError;
 use super::tables::decode;
+use crate::store::StoreError;
 
 /// Rows kept per table: a few pages of every busy listing.
 const KEPT: NonZeroUsize = NonZeroUsize::new(4096).expect("non-zero");

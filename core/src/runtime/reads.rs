@@ -1,0 +1,187 @@
+//! The read side of the door: every query the binary makes, async, run on
+//! tokio's blocking pool so that a store call that waits (a page fault on a
+//! large file, a round trip to a database server) never stalls a request
+//! worker. Each query reads one snapshot.
+
+use jiff::Timestamp;
+
+use crate::auth::ApiToken;
+use crate::domain::{Case, CaseId, Customer, CustomerId, Event, EventId};
+use crate::metrics::{self, ServiceMetrics};
+use crate::rules::RulesHost;
+use crate::rules::simulate::{SimulationReport, simulate};
+use crate::runtime::service::Frontdesk;
+use crate::sla::CaseSla;
+use crate::store::{CaseQuery, OutboxItem, Page, Store, StoreError};
+
+/// A read that did not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Storage failed.
+    #[error("storage failure")]
+    Storage(#[from] StoreError),
+    /// The read's thread was lost (a panic in the store, or a runtime that
+    /// is shutting down).
+    #[error("the read did not complete")]
+    Interrupted,
+}
+
+/// The outbox at a glance.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct OutboxSummary {
+    /// Items waiting for an attempt.
+    pub pending: usize,
+    /// Items that gave up.
+    pub failed: usize,
+    /// The first items, oldest first.
+    pub items: Vec<OutboxItem>,
+}
+
+impl Frontdesk {
+    /// Runs `query` against the store off the request workers.
+    pub(crate) async fn read<T, F>(&self, query: F) -> Result<T, ReadError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store_handle();
+        let answer = tokio::task::spawn_blocking(move || query(store.as_ref())).await;
+        answer.map_err(|_| ReadError::Interrupted)?.map_err(ReadError::Storage)
+    }
+
+    /// One case with its SLA state, from one snapshot.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn case(&self, id: CaseId) -> Result<Option<(Case, CaseSla)>, ReadError> {
+        self.read(move |store| store.case_with_sla(id)).await
+    }
+
+    /// Whether a case exists.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn case_exists(&self, id: CaseId) -> Result<bool, ReadError> {
+        self.read(move |store| Ok(store.case(id)?.is_some())).await
+    }
+
+    /// A page of cases, each with its SLA state, from one snapshot.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn cases(&self, query: CaseQuery) -> Result<Page<(Case, CaseSla), CaseId>, ReadError> {
+        self.read(move |store| store.list_cases_with_sla(&query)).await
+    }
+
+    /// A case's timeline after `after`, oldest first; `None` if there is no
+    /// such case.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn case_events(
+        &self,
+        id: CaseId,
+        after: Option<EventId>,
+        limit: usize,
+    ) -> Result<Option<Page<Event, EventId>>, ReadError> {
+        self.read(move |store| match store.case(id)? {
+            Some(_) => store.case_events(id, after, limit).map(Some),
+            None => Ok(None),
+        })
+        .await
+    }
+
+    /// One customer.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn customer(&self, id: CustomerId) -> Result<Option<Customer>, ReadError> {
+        self.read(move |store| store.customer(id)).await
+    }
+
+    /// A customer's timeline across all its cases; `None` if there is no
+    /// such customer.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn customer_events(
+        &self,
+        id: CustomerId,
+        after: Option<EventId>,
+        limit: usize,
+    ) -> Result<Option<Page<Event, EventId>>, ReadError> {
+        self.read(move |store| match store.customer(id)? {
+            Some(_) => store.customer_events(id, after, limit).map(Some),
+            None => Ok(None),
+        })
+        .await
+    }
+
+    /// The token stored under a secret's hash.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn token_by_hash(&self, hash: String) -> Result<Option<ApiToken>, ReadError> {
+        self.read(move |store| store.token_by_hash(&hash)).await
+    }
+
+    /// Whether any token exists.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn has_tokens(&self) -> Result<bool, ReadError> {
+        self.read(|store| Ok(!store.tokens()?.is_empty())).await
+    }
+
+    /// Service metrics over `[from, to)`, with the backlog as of now.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn service_metrics(&self, from: Timestamp, to: Timestamp) -> Result<ServiceMetrics, ReadError> {
+        let now = self.clock().now();
+        self.read(move |store| Ok(metrics::compute(&store.metrics_input(from, to)?, from, to, now))).await
+    }
+
+    /// Outbound work not yet done: how many items are pending and failed,
+    /// and the first `limit` of them, oldest first.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn outbox(&self, limit: usize) -> Result<OutboxSummary, ReadError> {
+        self.read(move |store| {
+            let mut summary = OutboxSummary::default();
+            let mut after = None;
+            loop {
+                let page = store.outbox_items(after, 500)?;
+                let Some(last) = page.last() else { return Ok(summary) };
+                after = Some(last.id);
+                for item in page {
+                    if item.status == "failed" {
+                        summary.failed += 1;
+                    } else {
+                        summary.pending += 1;
+                    }
+                    if summary.items.len() < limit {
+                        summary.items.push(item);
+                    }
+                }
+            }
+        })
+        .await
+    }
+
+    /// A dry run of `host`'s rules over the cases created since `since`
+    /// (at most `limit`), writing nothing.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn simulate(
+        &self,
+        host: std::sync::Arc<RulesHost>,
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<SimulationReport, ReadError> {
+        let now = self.clock().now();
+        self.read(move |store| simulate(&host, store, since, now, limit)).await
+    }
+}
