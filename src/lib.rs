@@ -160,8 +160,6 @@ fn case_ref_key(store: &dyn Store) -> anyhow::Result<CaseRefKey> {
     Ok(key)
 }
 
-/// On a store without tokens, creates the `admin` token and writes it to
-/// `<data_dir>/admin.token` (mode 0600).
 /// `frontdesk scripts check`: compiles every script of `dir`, prints
 /// `file:line:col: message` for each error, and returns how many there were.
 ///
@@ -255,6 +253,8 @@ pub fn sla_due(calendar: &str, start: &str, duration: &str, config: Option<&Path
     calendar.due(start, seconds).map_err(|e| usage(e.to_string()))
 }
 
+/// On a store without tokens, creates the `admin` token and writes it to
+/// `<data_dir>/admin.token` (mode 0600).
 async fn ensure_admin_token(frontdesk: &Frontdesk, data_dir: &Path) -> anyhow::Result<()> {
     if frontdesk.has_tokens().await? {
         return Ok(());

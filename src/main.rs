@@ -6,8 +6,8 @@ use clap::Parser;
 use frontdesk::UsageError;
 use frontdesk::cli::{Args, Commands, PluginsCommand, ScriptsCommand, SlaCommand, TokenCommand};
 
-/// mimalloc instead of glibc's malloc: under load the server spent about a
-/// sixth of its CPU in glibc's allocator (see BENCHMARKS.md).
+/// mimalloc instead of glibc's malloc: under load the server spent a large
+/// share of its CPU in glibc's allocator (BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::case_view::SlaExplanation;
+use super::case_body::SlaExplanation;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
@@ -107,12 +107,12 @@ async fn create_case(
     match state.frontdesk.submit(command).await? {
         Outcome::Case { case, sla, .. } => {
             tracing::Span::current().record("case.id", tracing::field::display(case.id));
-            Ok(json_answer(StatusCode::CREATED, state.views.render(case, sla)))
+            Ok(json_answer(StatusCode::CREATED, state.rendered.render(case, sla)))
         }
         Outcome::Replayed(answer) => {
             let mut response = match answer {
                 IdempotentAnswer::Created { case, sla } => {
-                    json_answer(StatusCode::CREATED, state.views.render(*case, *sla))
+                    json_answer(StatusCode::CREATED, state.rendered.render(*case, *sla))
                 }
                 IdempotentAnswer::Rendered { status, body } => {
                     json_answer(StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED), body.into())
@@ -170,16 +170,16 @@ async fn list_cases(
         limit: page_limit(query.limit, 50, 200)?,
     };
     let page = state.frontdesk.cases(case_query).await?;
-    // `{"cases":[...],"next_cursor":...}` from the rendered views, not built
-    // as a `serde_json::Value` (that was a fifth of the HTTP side's CPU under
-    // the mixed load) nor serialized again case by case.
+    // `{"cases":[...],"next_cursor":...}` from the rendered case bodies, not
+    // built as a `serde_json::Value` (a large share of the HTTP side's CPU
+    // under the mixed load, BENCHMARKS.md) nor serialized again case by case.
     let mut body = Vec::with_capacity(64 + page.items.len() * 1024);
     body.extend_from_slice(br#"{"cases":["#);
     for (i, (case, sla)) in page.items.into_iter().enumerate() {
         if i > 0 {
             body.push(b',');
         }
-        body.extend_from_slice(&state.views.render(case, sla));
+        body.extend_from_slice(&state.rendered.render(case, sla));
     }
     body.extend_from_slice(br#"],"next_cursor":"#);
     let next_cursor = page.next.map(|id| encode_cursor(id.get()));
@@ -203,7 +203,7 @@ async fn get_case(
     principal.require(Permission::ReadCases, "read cases")?;
     let id: CaseId = parse_id("case", &id)?;
     let (case, sla) = load_case(&state, id).await?;
-    Ok(json_answer(StatusCode::OK, state.views.render(case, sla)))
+    Ok(json_answer(StatusCode::OK, state.rendered.render(case, sla)))
 }
 
 /// A case and its SLA state, or 404.
@@ -298,7 +298,7 @@ async fn add_message(
         Outcome::Case { case, sla, events, created } => {
             // `{"case":...,"events":[...],"follow_up":...}`, the case rendered once.
             let mut body = br#"{"case":"#.to_vec();
-            body.extend_from_slice(&state.views.render(case, sla));
+            body.extend_from_slice(&state.rendered.render(case, sla));
             body.extend_from_slice(br#","events":"#);
             serde_json::to_writer(&mut body, &events).expect("events serialize");
             body.extend_from_slice(if created { br#","follow_up":true}"# } else { br#","follow_up":false}"# });
@@ -342,7 +342,7 @@ async fn record_csat(
 
 fn case_json(state: &AppState, outcome: Outcome) -> Result<Response, ApiError> {
     match outcome {
-        Outcome::Case { case, sla, .. } => Ok(json_answer(StatusCode::OK, state.views.render(case, sla))),
+        Outcome::Case { case, sla, .. } => Ok(json_answer(StatusCode::OK, state.rendered.render(case, sla))),
         other => Err(unexpected(other)),
     }
 }

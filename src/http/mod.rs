@@ -4,7 +4,7 @@
 
 pub mod admin;
 mod auth;
-pub mod case_view;
+pub mod case_body;
 mod cases;
 mod channels;
 mod customers;
@@ -37,7 +37,7 @@ pub struct AppState {
     case_refs: CaseRefKey,
     max_body_bytes: usize,
     known_tokens: Arc<auth::KnownTokens>,
-    views: Arc<rendered::RenderedCases>,
+    rendered: Arc<rendered::RenderedCases>,
 }
 
 impl AppState {
@@ -49,7 +49,7 @@ impl AppState {
         case_refs: CaseRefKey,
         max_body_bytes: usize,
     ) -> Self {
-        Self { frontdesk, plugins, case_refs, max_body_bytes, known_tokens: Arc::default(), views: Arc::default() }
+        Self { frontdesk, plugins, case_refs, max_body_bytes, known_tokens: Arc::default(), rendered: Arc::default() }
     }
 }
 

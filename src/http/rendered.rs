@@ -1,16 +1,16 @@
-//! Case views rendered recently, each kept with the case and SLA state it was
-//! rendered from. Serializing a case with its SLA was a third of the HTTP
-//! side's instructions under the mixed load (callgrind), and most of it
-//! repeats: a write's answer renders the case, the agent's next read renders
+//! Case bodies rendered recently, each kept with the case and SLA state it was
+//! rendered from. Serializing a case with its SLA was the largest part of
+//! the HTTP side's instructions under the mixed load (BENCHMARKS.md, eighth
+//! pass), and most of it repeats: a write's answer renders the case, the agent's next read renders
 //! the same state, and a listing that agents refresh renders the same twenty
-//! cases again. A view is reused only for values equal to those it was
+//! cases again. A body is reused only for values equal to those it was
 //! rendered from, so it cannot be stale, and comparing costs a small part of
 //! rendering.
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
-use crate::http::case_view::CaseView;
+use crate::http::case_body::CaseBody;
 use axum::body::Bytes;
 use frontdesk_core::sla::CaseSla;
 use frontdesk_core::{Case, CaseId};
@@ -28,14 +28,14 @@ struct Rendered {
     json: Bytes,
 }
 
-/// The JSON of case views (`CaseView`), by case id.
+/// The JSON of case bodies (`CaseBody`), by case id.
 pub struct RenderedCases {
-    views: Mutex<LruCache<CaseId, Rendered>>,
+    bodies: Mutex<LruCache<CaseId, Rendered>>,
 }
 
 impl Default for RenderedCases {
     fn default() -> Self {
-        Self { views: Mutex::new(LruCache::new(KEPT)) }
+        Self { bodies: Mutex::new(LruCache::new(KEPT)) }
     }
 }
 
@@ -46,7 +46,7 @@ impl std::fmt::Debug for RenderedCases {
 }
 
 impl RenderedCases {
-    /// The JSON of `case` with `sla`, as `CaseView` serializes it: the kept
+    /// The JSON of `case` with `sla`, as `CaseBody` serializes it: the kept
     /// copy if it was rendered from equal values, else rendered (and kept).
     pub fn render(&self, case: Case, sla: CaseSla) -> Bytes {
         if let Some(kept) = self.lock().get(&case.id)
@@ -55,13 +55,13 @@ impl RenderedCases {
         {
             return kept.json.clone();
         }
-        let json = Bytes::from(serde_json::to_vec(&CaseView::new(&case, &sla)).expect("case views serialize"));
+        let json = Bytes::from(serde_json::to_vec(&CaseBody::new(&case, &sla)).expect("case bodies serialize"));
         self.lock().put(case.id, Rendered { case, sla, json: json.clone() });
         json
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<CaseId, Rendered>> {
-        self.views.lock().unwrap_or_else(|e| e.into_inner())
+        self.bodies.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -83,29 +83,29 @@ mod tests {
     }
 
     fn direct(case: &Case, sla: &CaseSla) -> Vec<u8> {
-        serde_json::to_vec(&CaseView::new(case, sla)).unwrap()
+        serde_json::to_vec(&CaseBody::new(case, sla)).unwrap()
     }
 
     #[test]
-    fn a_view_is_reused_only_for_equal_values() {
-        let views = RenderedCases::default();
+    fn a_body_is_reused_only_for_equal_values() {
+        let bodies = RenderedCases::default();
         let sla = CaseSla::default();
-        let first = views.render(case(), sla.clone());
+        let first = bodies.render(case(), sla.clone());
         assert_eq!(first, direct(&case(), &sla));
-        assert_eq!(views.render(case(), sla.clone()), first);
+        assert_eq!(bodies.render(case(), sla.clone()), first);
 
         let mut moved = case();
         moved.status = CaseStatus::Pending;
-        assert_eq!(views.render(moved.clone(), sla.clone()), direct(&moved, &sla), "a changed case renders again");
+        assert_eq!(bodies.render(moved.clone(), sla.clone()), direct(&moved, &sla), "a changed case renders again");
 
         let mut timed = sla.clone();
         timed.policy = Some("urgent".into());
-        assert_eq!(views.render(moved.clone(), timed.clone()), direct(&moved, &timed), "so does a changed SLA");
+        assert_eq!(bodies.render(moved.clone(), timed.clone()), direct(&moved, &timed), "so does a changed SLA");
 
         let mut other = case();
         other.id = CaseId::new(8);
         other.customer_id = CustomerId::new(2);
-        assert_eq!(views.render(other.clone(), sla.clone()), direct(&other, &sla));
-        assert_eq!(views.render(moved.clone(), timed.clone()), direct(&moved, &timed), "ids do not mix");
+        assert_eq!(bodies.render(other.clone(), sla.clone()), direct(&other, &sla));
+        assert_eq!(bodies.render(moved.clone(), timed.clone()), direct(&moved, &timed), "ids do not mix");
     }
 }

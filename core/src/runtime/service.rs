@@ -135,12 +135,12 @@ impl Frontdesk {
 
     /// The rules' plan for `command`, evaluated in place on this worker.
     /// A hook is cut off at `[scripts] max_operations` or `timeout_ms`, so
-    /// a runaway script holds this worker briefly (a create whose hook spins
-    /// to the default limit took about 10 ms), and the other workers steal
-    /// its queued tasks meanwhile. `block_in_place` avoided even that, but
-    /// handing the worker's tasks to another thread on every request cost
-    /// about 10% of creates/s (BENCHMARKS.md). `plan` returns at once when
-    /// no script has a hook the command can reach (an empty set has none).
+    /// a runaway script holds this worker briefly, and the other workers
+    /// steal its queued tasks meanwhile. `block_in_place` avoided even that,
+    /// but handing the worker's tasks to another thread on every request
+    /// cost a measurable share of creates/s (BENCHMARKS.md, "rule plans").
+    /// `plan` returns at once when no script has a hook the command can
+    /// reach (an empty set has none).
     async fn plan(&self, command: &Command) -> Result<Option<RulePlan>, StoreError> {
         plan(&self.rules, self.store.as_ref(), command, &self.context())
     }

@@ -1,6 +1,6 @@
 //! Rows decoded recently, each kept with the stored bytes it was decoded
-//! from. A row read again with the same bytes is cloned instead of decoded: a
-//! case row takes about 1.3 µs to decode and a fraction of that to clone, a
+//! from. A row read again with the same bytes is cloned instead of decoded:
+//! cloning costs a fraction of decoding (BENCHMARKS.md, "row cache"), a
 //! listing that agents refresh reads the same rows over and over, and the
 //! writer reads the rows a rule plan has just read. Comparing the bytes each
 //! reader read in its own snapshot (or the writer in its transaction) makes a
@@ -9,8 +9,7 @@
 //! that never commit are never read back, so their entry is never returned.
 //! Two versions of each row are kept: a reader's snapshot is often one commit
 //! behind the row the writer has just kept, and with one version the two
-//! took turns decoding it (3.5% of the writer's instructions, 7% of an HTTP
-//! worker's, under the mixed load).
+//! took turns decoding it.
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;

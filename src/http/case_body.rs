@@ -11,7 +11,7 @@ use frontdesk_core::sla::{CaseSla, Metric, MetricState, MetricStatus, SlaBook, S
 
 /// A case as the API returns it: its fields plus `sla`.
 #[derive(Debug, Serialize)]
-pub struct CaseView<'a> {
+pub struct CaseBody<'a> {
     /// The case.
     #[serde(flatten)]
     pub case: &'a Case,
@@ -19,8 +19,8 @@ pub struct CaseView<'a> {
     pub sla: SlaSummary<'a>,
 }
 
-impl<'a> CaseView<'a> {
-    /// The view of `case` with `sla`.
+impl<'a> CaseBody<'a> {
+    /// The body of `case` with `sla`.
     pub fn new(case: &'a Case, sla: &'a CaseSla) -> Self {
         Self { case, sla: SlaSummary::new(sla) }
     }
