@@ -113,6 +113,16 @@ impl Request {
         self.headers.push((name.into(), value.into()));
         self
     }
+
+    /// Adds `Authorization: Bearer <token>` when there is a token, so that an
+    /// API key the operator left unset sends none:
+    /// `request.bearer(config::setting("api_key").as_deref())`.
+    pub fn bearer(self, token: Option<&str>) -> Self {
+        match token {
+            Some(token) => self.header("authorization", &format!("Bearer {token}")),
+            None => self,
+        }
+    }
 }
 
 /// Sends `request` to `api` (named in errors, for example "mail API") and
@@ -255,6 +265,14 @@ mod tests {
         for (raw, encoded) in cases {
             assert_eq!(encode_component(raw), encoded);
         }
+    }
+
+    #[test]
+    fn a_bearer_token_is_sent_only_when_there_is_one() {
+        let request = Request::get("http://127.0.0.1:9000/x").bearer(Some("crm-key"));
+        assert_eq!(request.headers, [("authorization".to_owned(), "Bearer crm-key".to_owned())]);
+        let request = Request::post_json("http://127.0.0.1:9000/x", "{}").bearer(None);
+        assert_eq!(request.headers, [("content-type".to_owned(), "application/json".to_owned())]);
     }
 
     #[test]

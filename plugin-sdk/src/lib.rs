@@ -16,6 +16,7 @@
 //!
 //! `plugin-sdk/README.md` walks through a whole plugin.
 
+pub mod config;
 pub mod http;
 
 /// A channel plugin (email, chat, messaging): parse inbound webhooks, deliver
@@ -110,23 +111,6 @@ pub mod log {
     }
 }
 
-/// The plugin's configuration (manifest defaults overlaid with the
-/// operator's `[plugins.NAME]`).
-pub mod config {
-    /// The value for `key` (strings as they are, other values as JSON text).
-    pub fn get(key: &str) -> Option<String> {
-        crate::channel::frontdesk::plugin::config::get(key)
-    }
-
-    /// The value for `key`, or an error naming the missing key.
-    pub fn require(key: &str) -> Result<String, crate::channel::PluginError> {
-        get(key).ok_or_else(|| crate::channel::PluginError {
-            message: format!("config key `{key}` is not set"),
-            retryable: false,
-        })
-    }
-}
-
 /// The server's clock.
 pub mod clock {
     /// Milliseconds since the Unix epoch.
@@ -151,6 +135,23 @@ pub mod clock {
 /// The plugin's private key-value store (needs the `kv` capability).
 pub mod kv {
     pub use crate::channel::frontdesk::plugin::kv::{delete, get, set};
+}
+
+impl crate::channel::DeliveryReceipt {
+    /// The receipt for a provider's 2xx answer to a delivery: the provider
+    /// id is the `id` field of its JSON body, a string or a number (as
+    /// text). A body that is not JSON, or has no such `id`, gives none.
+    pub fn from_answer(body: &[u8]) -> Self {
+        let id = match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(answer) => match answer.get("id") {
+                Some(serde_json::Value::String(id)) => Some(id.clone()),
+                Some(serde_json::Value::Number(id)) => Some(id.to_string()),
+                _ => None,
+            },
+            Err(_) => None,
+        };
+        Self { provider_id: id }
+    }
 }
 
 impl crate::channel::PluginError {
@@ -186,6 +187,21 @@ mod tests {
             let hash = hex(&Sha256::digest(&text));
             assert_eq!(hash, expected, "{path} changed after release; put changes in a new version folder");
         }
+    }
+
+    #[test]
+    fn the_provider_id_is_read_from_the_answer() {
+        let id = |body: &[u8]| crate::channel::DeliveryReceipt::from_answer(body).provider_id;
+        assert_eq!(id(br#"{"id": "abc"}"#).as_deref(), Some("abc"));
+        assert_eq!(id(br#"{"id": "p1", "status": "queued"}"#).as_deref(), Some("p1"));
+        assert_eq!(id(br#"{"id": 7}"#).as_deref(), Some("7"));
+        assert_eq!(id(br#"{"id": null}"#), None);
+        assert_eq!(id(br#"{"id": ["a"]}"#), None);
+        assert_eq!(id(br#"["abc"]"#), None);
+        assert_eq!(id(b"{}"), None);
+        assert_eq!(id(b"queued"), None);
+        assert_eq!(id(b"ok"), None);
+        assert_eq!(id(b""), None);
     }
 
     fn hex(bytes: &[u8]) -> String {

@@ -23,24 +23,16 @@ impl Guest for Chat {
     }
 
     fn deliver(message: OutboundMessage) -> Result<DeliveryReceipt, PluginError> {
-        let api_url = setting("api_url").ok_or_else(|| PluginError::permanent("chat api_url is not configured"))?;
+        let api_url =
+            config::setting("api_url").ok_or_else(|| PluginError::permanent("chat api_url is not configured"))?;
         let (url, payload) = delivery(&api_url, &message)?;
-        let mut request = http::Request::post_json(url, payload.to_string());
-        if let Some(key) = setting("api_key") {
-            request = request.header("authorization", &format!("Bearer {key}"));
-        }
+        let request = http::Request::post_json(url, payload.to_string()).bearer(config::setting("api_key").as_deref());
         let response = http::send_to(API, &request)?;
-        Ok(DeliveryReceipt { provider_id: provider_id(&response.body) })
+        Ok(DeliveryReceipt::from_answer(&response.body))
     }
 }
 
 frontdesk_plugin_sdk::export_channel!(Chat);
-
-/// A config value; `None` when unset or blank (the manifest lists every key,
-/// with an empty default for those without one).
-fn setting(key: &str) -> Option<String> {
-    config::get(key).filter(|value| !value.trim().is_empty())
-}
 
 /// One chat message as the webhook posts it. Other fields (`sent_at`, ...)
 /// are ignored: the server stamps messages with its own clock.
@@ -113,14 +105,6 @@ pub fn delivery(api_url: &str, message: &OutboundMessage) -> Result<(String, Val
         format!("{}/conversations/{}/messages", api_url.trim_end_matches('/'), http::encode_component(conversation));
     let payload = json!({ "text": message.text, "message_id": message.message_id, "case_id": message.case_id });
     Ok((url, payload))
-}
-
-fn provider_id(body: &[u8]) -> Option<String> {
-    match serde_json::from_slice::<Value>(body).ok()?.get("id")? {
-        Value::String(id) => Some(id.clone()),
-        Value::Number(id) => Some(id.to_string()),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -223,11 +207,5 @@ mod tests {
         let error = delivery("http://127.0.0.1:9000", &reply(None)).unwrap_err();
         assert!(!error.retryable);
         assert!(error.message.contains("case 42"));
-    }
-
-    #[test]
-    fn the_provider_id_is_read_from_the_answer() {
-        assert_eq!(provider_id(br#"{"id": "p1"}"#).as_deref(), Some("p1"));
-        assert_eq!(provider_id(b"ok"), None);
     }
 }

@@ -39,14 +39,8 @@ impl Guest for Crm {
 
 frontdesk_plugin_sdk::export_crm!(Crm);
 
-/// A config value; `None` when unset or blank (the manifest lists every key,
-/// with an empty default for those without one).
-fn setting(key: &str) -> Option<String> {
-    config::get(key).filter(|value| !value.trim().is_empty())
-}
-
 fn api_url() -> Result<String, PluginError> {
-    setting("api_url").ok_or_else(|| PluginError::permanent("crm api_url is not configured"))
+    config::setting("api_url").ok_or_else(|| PluginError::permanent("crm api_url is not configured"))
 }
 
 /// The answer to `GET /contacts?email=...`.
@@ -129,10 +123,7 @@ fn empty_patch() -> CustomerPatch {
 
 /// Adds `Authorization: Bearer <api_key>` when a key is configured.
 fn authorized(request: http::Request) -> http::Request {
-    match setting("api_key") {
-        Some(key) => request.header("authorization", &format!("Bearer {key}")),
-        None => request,
-    }
+    request.bearer(config::setting("api_key").as_deref())
 }
 
 #[cfg(test)]

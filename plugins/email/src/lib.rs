@@ -31,25 +31,17 @@ impl Guest for Email {
     }
 
     fn deliver(message: OutboundMessage) -> Result<DeliveryReceipt, PluginError> {
-        let api_url = setting("api_url").ok_or_else(|| PluginError::permanent("email api_url is not configured"))?;
-        let from = setting("from_address").unwrap_or_else(|| DEFAULT_FROM.to_owned());
+        let api_url =
+            config::setting("api_url").ok_or_else(|| PluginError::permanent("email api_url is not configured"))?;
+        let from = config::setting("from_address").unwrap_or_else(|| DEFAULT_FROM.to_owned());
         let mail = outbound_mail(&message, &from)?;
-        let mut request = http::Request::post_json(api_url, mail.to_string());
-        if let Some(key) = setting("api_key") {
-            request = request.header("authorization", &format!("Bearer {key}"));
-        }
+        let request = http::Request::post_json(api_url, mail.to_string()).bearer(config::setting("api_key").as_deref());
         let response = http::send_to(API, &request)?;
-        Ok(DeliveryReceipt { provider_id: provider_id(&response.body) })
+        Ok(DeliveryReceipt::from_answer(&response.body))
     }
 }
 
 frontdesk_plugin_sdk::export_channel!(Email);
-
-/// A config value; `None` when unset or blank (the manifest lists every key,
-/// with an empty default for those without one).
-fn setting(key: &str) -> Option<String> {
-    config::get(key).filter(|value| !value.trim().is_empty())
-}
 
 /// An inbound mail as the webhook posts it. Fields not listed are ignored.
 #[derive(Debug, Deserialize)]
@@ -206,15 +198,6 @@ fn unique_ids(ids: impl IntoIterator<Item = String>) -> Vec<String> {
 
 fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
-/// The provider's id for the sent mail: the `id` field of its JSON answer.
-fn provider_id(body: &[u8]) -> Option<String> {
-    match serde_json::from_slice::<Value>(body).ok()?.get("id")? {
-        Value::String(id) => Some(id.clone()),
-        Value::Number(id) => Some(id.to_string()),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -393,13 +376,5 @@ mod tests {
         let message = OutboundMessage { to: Identity { kind: "handle".into(), value: "ann".into() }, ..reply() };
         let error = outbound_mail(&message, DEFAULT_FROM).unwrap_err();
         assert!(!error.retryable);
-    }
-
-    #[test]
-    fn the_provider_id_is_read_from_the_answer() {
-        assert_eq!(provider_id(br#"{"id": "abc"}"#).as_deref(), Some("abc"));
-        assert_eq!(provider_id(br#"{"id": 7}"#).as_deref(), Some("7"));
-        assert_eq!(provider_id(b"{}"), None);
-        assert_eq!(provider_id(b"queued"), None);
     }
 }
