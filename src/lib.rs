@@ -19,7 +19,7 @@ use frontdesk_core::runtime::Frontdesk;
 use frontdesk_core::runtime::outbox_worker::OutboxWorker;
 use frontdesk_core::store::{RedbStore, Store, StoreError};
 use frontdesk_core::write::command::{Command, Outcome};
-use frontdesk_core::write::outbox_rows::PluginRoutes;
+use frontdesk_core::write::context::PluginRoutes;
 use frontdesk_core::write::writer::WriterConfig;
 use frontdesk_core::write::{ExecContext, execute::execute_alone};
 use frontdesk_core::{Clock, SystemClock};
@@ -297,7 +297,7 @@ pub fn create_token(role: Role, name: &str, config: Option<&Path>, data_dir: Opt
         auto_close_after: config.cases.auto_close_after()?,
         sla: &book,
         outreach_window: config.outreach_window()?,
-        plugins: frontdesk_core::write::outbox_rows::PluginRoutes::NONE,
+        plugins: frontdesk_core::write::context::PluginRoutes::NONE,
     };
     match execute_alone(&store, &command, &ctx)? {
         Outcome::Token(token) => {

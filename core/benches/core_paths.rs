@@ -95,7 +95,7 @@ fn context(now: Timestamp, sla: &SlaBook) -> ExecContext<'_> {
         now,
         auto_close_after: SignedDuration::from_hours(96),
         outreach_window: SignedDuration::from_hours(24 * 7),
-        plugins: frontdesk_core::write::outbox_rows::PluginRoutes::NONE,
+        plugins: frontdesk_core::write::context::PluginRoutes::NONE,
         sla,
     }
 }

@@ -84,7 +84,7 @@ fn ctx(book: &SlaBook) -> ExecContext<'_> {
         auto_close_after: SignedDuration::from_hours(96),
         sla: book,
         outreach_window: SignedDuration::from_hours(168),
-        plugins: frontdesk_core::write::outbox_rows::PluginRoutes::NONE,
+        plugins: frontdesk_core::write::context::PluginRoutes::NONE,
     }
 }
 

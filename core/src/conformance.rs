@@ -10,8 +10,8 @@ use crate::sla::{CaseSla, SlaBook};
 use crate::store::{CaseQuery, IdempotencyRecord, Sequence, Store, StoreError, TimerKind};
 use crate::write::ExecContext;
 use crate::write::command::{CasePatch, Command, CommandError, CustomerInput, CustomerRef, NewCase, Outcome};
+use crate::write::context::PluginRoutes;
 use crate::write::execute::execute;
-use crate::write::outbox_rows::PluginRoutes;
 
 /// Runs every conformance check, each on a fresh store from `open`.
 pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {

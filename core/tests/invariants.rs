@@ -55,7 +55,7 @@ fn run(store: &RedbStore, command: &Command, now: Timestamp) -> Result<Outcome, 
         auto_close_after: SignedDuration::from_hours(96),
         sla: &book,
         outreach_window: SignedDuration::from_hours(24 * 7),
-        plugins: frontdesk_core::write::outbox_rows::PluginRoutes::NONE,
+        plugins: frontdesk_core::write::context::PluginRoutes::NONE,
     };
     execute_alone(store, command, &ctx)
 }

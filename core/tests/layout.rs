@@ -48,6 +48,7 @@ const LAYERS: &[&[&str]] = &[
     &["plugins"],
     &["write"],
     &["runtime"],
+    &["conformance"],
 ];
 
 /// Folders whose sub-modules are layered as well, each with its own order,
@@ -58,7 +59,6 @@ const FOLDER_LAYERS: &[(&str, &[&str])] = &[
         "write",
         &[
             "command",
-            "refusal",
             "decide",
             "context",
             "outbox_rows",
@@ -70,10 +70,11 @@ const FOLDER_LAYERS: &[(&str, &[&str])] = &[
             "rule_actions",
             "execute",
             "plan",
+            "recording",
             "writer",
         ],
     ),
-    ("runtime", &["events", "service", "timers", "outbox_worker"]),
+    ("runtime", &["notify", "events", "service", "reads", "timers", "outbox_worker"]),
 ];
 
 /// Upward imports inside a layered folder that are allowed anyway:
@@ -96,6 +97,27 @@ fn core_imports_only_downward() {
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// The HTTP layer reaches the core only through its door
+/// (`runtime::Frontdesk`): no handler may name the store, whose calls block.
+#[test]
+fn http_handlers_use_no_store_type() {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let http = Path::new(&manifest).join("../src/http");
+    let files = read_tree(&http);
+    assert!(!files.is_empty(), "no handlers under {}", http.display());
+    let problems: Vec<String> = files
+        .iter()
+        .flat_map(|(path, source)| {
+            source
+                .lines()
+                .enumerate()
+                .filter(|(_, line)| line.contains("frontdesk_core::store"))
+                .map(move |(n, line)| format!("src/http/{path}:{}: {}", n + 1, line.trim()))
+        })
+        .collect();
+    assert!(problems.is_empty(), "HTTP code names the store; use runtime::Frontdesk:\n{}", problems.join("\n"));
 }
 
 /// The order to check against: [`LAYERS`], [`FOLDER_LAYERS`] and

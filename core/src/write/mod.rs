@@ -32,5 +32,5 @@ pub mod writer;
 
 pub use command::Refusal;
 pub use command::{Command, CommandError, Outcome};
-pub use context::ExecContext;
+pub use context::{ExecContext, PluginRoutes};
 pub use writer::{CommitListener, QueueError, Writer, WriterConfig};

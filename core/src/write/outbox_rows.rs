@@ -4,7 +4,6 @@
 //! with retries. An item leaves the outbox only when its attempt's outcome
 //! is committed, so a crash at any point loses nothing.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use jiff::SignedDuration;
@@ -30,22 +29,6 @@ pub const MAX_ATTEMPTS: u32 = 10;
 pub const FIRST_RETRY: Duration = Duration::from_secs(1);
 /// The longest delay between attempts.
 pub const MAX_RETRY: Duration = Duration::from_secs(300);
-
-/// Which plugins outbound work goes to.
-#[derive(Debug, Clone, Default)]
-pub struct PluginRoutes {
-    /// Channel plugins: replies on cases of these channels are delivered.
-    pub channels: BTreeSet<String>,
-    /// CRM plugins: each gets case events and new customers.
-    pub crms: Vec<String>,
-}
-
-impl PluginRoutes {
-    /// No plugins: nothing is queued (the CLI, tests of the core).
-    pub const NONE: &'static PluginRoutes = &NO_PLUGINS;
-}
-
-static NO_PLUGINS: PluginRoutes = PluginRoutes { channels: BTreeSet::new(), crms: Vec::new() };
 
 /// Kinds of outbound work.
 pub mod kind {

@@ -17,8 +17,8 @@ use crate::sla::SlaBook;
 use crate::store::{Store, StoreError};
 use crate::write::command::{Command, CommandError, Outcome};
 use crate::write::context::ExecContext;
+use crate::write::context::PluginRoutes;
 use crate::write::execute::execute_planned;
-use crate::write::outbox_rows::PluginRoutes;
 use crate::write::recording::Recording;
 
 /// Tuning of the write path.
