@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, ClockJumps};
 use crate::command::{Command, CommandError, Outcome};
 use crate::execute::ExecContext;
 use crate::rules::plan::{plan, plan_tick};
@@ -60,6 +60,8 @@ impl Frontdesk {
         tick_every: Duration,
     ) -> Running {
         let timers_changed = Arc::new(Notify::new());
+        // Subscribed here, not when the ticker first runs, so no jump is missed.
+        let jumps = ClockJumps::of(clock.as_ref());
         let (writer, writer_thread) =
             Writer::spawn(store.clone(), clock.clone(), config.clone(), timers_changed.clone());
         let frontdesk =
@@ -67,7 +69,7 @@ impl Frontdesk {
         let (stop, stopped) = watch::channel(false);
         let tasks = vec![
             tokio::spawn(timers::run(frontdesk.clone(), timers_changed, stopped.clone())),
-            tokio::spawn(tick(frontdesk.clone(), tick_every, stopped)),
+            tokio::spawn(tick(frontdesk.clone(), tick_every, jumps, stopped)),
         ];
         Running { frontdesk, writer_thread, tasks, stop }
     }
@@ -162,14 +164,17 @@ impl Frontdesk {
     }
 }
 
-/// Runs `on_tick` every `every` until stopped.
-async fn tick(frontdesk: Arc<Frontdesk>, every: Duration, mut stop: watch::Receiver<bool>) {
+/// Runs `on_tick` every `every` until stopped, and after each jump of a clock
+/// moved by hand: the interval follows the wall clock, so it would not see
+/// the time a test skips.
+async fn tick(frontdesk: Arc<Frontdesk>, every: Duration, mut jumps: ClockJumps, mut stop: watch::Receiver<bool>) {
     let mut interval = tokio::time::interval(every.max(Duration::from_millis(100)));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     interval.tick().await;
     loop {
         tokio::select! {
             _ = interval.tick() => {}
+            _ = jumps.next() => {}
             _ = stop.changed() => break,
         }
         if *stop.borrow() {
