@@ -21,12 +21,19 @@ pub fn repo() -> PathBuf {
 /// A running server over a data directory.
 pub struct Server {
     child: Child,
+    api: Api,
+    /// What the server logged so far.
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+/// HTTP calls to a server, as its admin unless told otherwise. Shared by the
+/// real binary ([`Server`]) and the in-process [`crate::app::TestApp`],
+/// which both deref to it, so a test reads the same on either.
+pub struct Api {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     /// The admin token from `admin.token`.
     pub token: String,
-    /// What the server logged so far.
-    pub log: Arc<Mutex<Vec<String>>>,
     agent: ureq::Agent,
 }
 
@@ -111,12 +118,45 @@ impl Server {
             }
         };
         let token = std::fs::read_to_string(dir.join("data/admin.token")).expect("admin token").trim().to_owned();
+        Server { child, api: Api::new(format!("http://{addr}"), token), log }
+    }
+
+    /// The server's log so far, as one string.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub fn stop(mut self) {
+        signal(&self.child, libc::SIGTERM);
+        let status = self.child.wait().expect("wait");
+        assert!(status.success(), "server exited with {status}; log:\n{}", self.log.lock().unwrap().join("\n"));
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill9(mut self) {
+        signal(&self.child, libc::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
+
+impl std::ops::Deref for Server {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl Api {
+    /// A client of the server at `base` that calls as `token`.
+    pub fn new(base: String, token: String) -> Api {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();
-        Server { child, base: format!("http://{addr}"), token, log, agent }
+        Api { base, token, agent }
     }
 
     /// Sends `method path` with an optional JSON body as `token`; returns the
@@ -154,11 +194,6 @@ impl Server {
             request = request.header(*k, *v);
         }
         read(request.send(body).expect("http call"))
-    }
-
-    /// The server's log so far, as one string.
-    pub fn log_text(&self) -> String {
-        self.log.lock().unwrap().join("\n")
     }
 
     /// POST with headers, as the admin.
@@ -201,19 +236,6 @@ impl Server {
         let (status, body) = self.post("/api/v1/tokens", json!({"name": name, "role": role}));
         assert_eq!(status, 201, "{body}");
         body["token"].as_str().unwrap().to_owned()
-    }
-
-    /// SIGTERM, then waits for a clean exit.
-    pub fn stop(mut self) {
-        signal(&self.child, libc::SIGTERM);
-        let status = self.child.wait().expect("wait");
-        assert!(status.success(), "server exited with {status}; log:\n{}", self.log.lock().unwrap().join("\n"));
-    }
-
-    /// SIGKILL: no chance to flush anything.
-    pub fn kill9(mut self) {
-        signal(&self.child, libc::SIGKILL);
-        let _ = self.child.wait();
     }
 }
 

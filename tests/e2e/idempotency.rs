@@ -33,3 +33,22 @@ fn the_same_key_twice_yields_one_case_also_across_restarts() {
     assert_eq!(status, 201);
     assert_ne!(other["id"], first["id"], "another key is another case");
 }
+
+/// Before the one-door change the stored answer was the case before its
+/// rules, so a replay showed a case the rules had not routed yet.
+#[test]
+fn a_replay_shows_the_case_as_its_rules_left_it() {
+    let dir = workdir();
+    std::fs::create_dir_all(dir.path().join("scripts")).unwrap();
+    std::fs::write(
+        dir.path().join("scripts/route.rhai"),
+        r#"fn on_case_created(ticket, customer) { route_to("billing"); add_tag("money"); }"#,
+    )
+    .unwrap();
+    let server = Server::start(dir.path());
+    let body = json!({"subject": "Charged twice", "customer": {"email": "hal@example.com"}});
+    let (_, first) = server.post_with("/api/v1/cases", &[("Idempotency-Key", "order-9")], &body);
+    assert_eq!((first["team"].as_str(), first["tags"][0].as_str()), (Some("billing"), Some("money")), "{first}");
+    let (status, replay) = server.post_with("/api/v1/cases", &[("Idempotency-Key", "order-9")], &body);
+    assert_eq!((status, &replay), (201, &first), "the replay is the first answer, rules included");
+}

@@ -1,7 +1,9 @@
-//! The case lifecycle through the API.
+//! The case lifecycle through the API. Auto-close waits for time, so it runs
+//! in process on a moved clock ([`TestApp`]).
 
 use serde_json::json;
 
+use crate::app::TestApp;
 use crate::harness::{Server, workdir};
 
 #[test]
@@ -88,11 +90,11 @@ fn case_walks_its_whole_lifecycle_and_closed_is_final() {
 
 #[test]
 fn solved_cases_close_by_themselves_after_the_configured_time() {
-    let dir = workdir();
-    let server = Server::start_with(dir.path(), "[cases]\nauto_close_after = \"1s\"\n");
+    let server = TestApp::start_with("[cases]\nauto_close_after = \"4d\"\n");
     let case = server.create_case("Quick one", "bob@example.com", "api");
     let path = format!("/api/v1/cases/{}", case["id"].as_str().unwrap());
     assert_eq!(server.patch(&path, json!({"status": "solved"})).0, 200);
+    server.advance(jiff::SignedDuration::from_hours(4 * 24));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let (_, case) = server.get(&path);
@@ -101,7 +103,7 @@ fn solved_cases_close_by_themselves_after_the_configured_time() {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "case did not auto-close: {case}");
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let (_, events) = server.get(&format!("{path}/events"));
     let last = events["events"].as_array().unwrap().last().unwrap().clone();

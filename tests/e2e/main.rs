@@ -1,6 +1,9 @@
-//! End-to-end tests: the real `frontdesk` binary, a real redb file in a temp
-//! directory, real HTTP on 127.0.0.1.
+//! End-to-end tests: a real redb file in a temp directory, real HTTP on
+//! 127.0.0.1, and either the real `frontdesk` binary ([`harness::Server`]) or,
+//! for tests that wait for time, the server in process on a clock the test
+//! moves ([`app::TestApp`]).
 
+mod app;
 mod harness;
 mod plugin_kit;
 

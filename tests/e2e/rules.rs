@@ -1,12 +1,16 @@
-//! Rules in Rhai through the real server: the default scripts on real cases,
-//! hot reload, broken and hostile scripts.
+//! Rules in Rhai through the server: the default scripts on real cases,
+//! hot reload, broken and hostile scripts. Rules that wait for time (SLA
+//! escalation, outreach on tick) run in process on a moved clock
+//! ([`TestApp`]).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use jiff::SignedDuration;
 use serde_json::{Value, json};
 
-use crate::harness::{Server, workdir};
+use crate::app::TestApp;
+use crate::harness::{Api, Server, workdir};
 use crate::plugin_kit::{self, FakeProvider};
 
 /// Copies the repository's default scripts into `dir/scripts`.
@@ -22,12 +26,12 @@ fn copy_default_scripts(dir: &Path) {
     }
 }
 
-fn events(server: &Server, id: &str) -> Vec<Value> {
+fn events(server: &Api, id: &str) -> Vec<Value> {
     let (_, body) = server.get(&format!("/api/v1/cases/{id}/events"));
     body["events"].as_array().unwrap().clone()
 }
 
-fn create(server: &Server, subject: &str, customer: Value) -> Value {
+fn create(server: &Api, subject: &str, customer: Value) -> Value {
     let (status, case) = server.post("/api/v1/cases", json!({"subject": subject, "customer": customer}));
     assert_eq!(status, 201, "{case}");
     case
@@ -84,9 +88,12 @@ fn escalation_raises_priority_on_warning_and_escalates_on_breach() {
          [notify]\ntargets = {{ \"agent:sam\" = \"sam@acme.example\" }}\n",
         provider.addr
     );
-    let server = Server::start_with(dir.path(), &config);
+    let server = TestApp::start_in(dir, &config);
     let case = create(&server, "A question", json!({"email": "q@example.com"}));
     let id = case["id"].as_str().unwrap().to_owned();
+    server.advance(SignedDuration::from_secs(1));
+    eventually("the warning", || events(&server, &id).iter().any(|e| e["type"] == "sla_warning"));
+    server.advance(SignedDuration::from_secs(1));
     eventually("the escalation", || events(&server, &id).iter().any(|e| e["type"] == "escalated"));
     let (_, now) = server.get(&format!("/api/v1/cases/{id}"));
     let summary: Vec<String> = events(&server, &id)
@@ -103,7 +110,7 @@ fn escalation_raises_priority_on_warning_and_escalates_on_breach() {
         all.iter().any(|e| e["type"] == "note_added" && e["data"]["body"].as_str().unwrap().contains("first_response"))
     );
     // The lead of `support` (where routing put it) gets the notification.
-    assert!(plugin_kit::eventually(10, || !provider.accepted().is_empty()), "{}", server.log_text());
+    assert!(plugin_kit::eventually(10, || !provider.accepted().is_empty()), "{}", server.get("/api/v1/admin/outbox").1);
     let mail = provider.accepted()[0].json();
     assert_eq!(mail["to"], "sam@acme.example", "{mail}");
     assert_eq!(mail["subject"], format!("[Frontdesk] Case #{id}: A question"), "{mail}");
@@ -116,13 +123,12 @@ fn escalation_raises_priority_on_warning_and_escalates_on_breach() {
 fn outreach_nudges_cases_pending_too_long_on_tick() {
     let dir = workdir();
     copy_default_scripts(dir.path());
-    let outreach = dir.path().join("scripts/40-outreach.rhai");
-    let source = std::fs::read_to_string(&outreach).unwrap().replace("{ 3 * 86400 }", "{ 1 }");
-    std::fs::write(&outreach, source).unwrap();
-    let server = Server::start_with(dir.path(), "[scripts]\ntick_interval = \"1s\"\n");
+    let server = TestApp::start_in(dir, "");
     let case = create(&server, "Which plan?", json!({"email": "p@example.com"}));
     let id = case["id"].as_str().unwrap().to_owned();
     server.patch(&format!("/api/v1/cases/{id}"), json!({"status": "pending"}));
+    // The default rule waits three days; moving the clock also runs a tick.
+    server.advance(SignedDuration::from_hours(3 * 24) + SignedDuration::from_mins(1));
     eventually("the nudge", || {
         events(&server, &id)
             .iter()
@@ -361,10 +367,8 @@ fn simulate_replays_recent_cases_through_candidate_rules_and_writes_nothing() {
 
 #[test]
 fn a_rule_does_not_open_the_same_outreach_twice_within_the_window() {
-    let dir = workdir();
-    let scripts = dir.path().join("scripts");
-    std::fs::create_dir_all(&scripts).unwrap();
-    let server = Server::start_with(dir.path(), "[scripts]\ntick_interval = \"1s\"\noutreach_window = \"1h\"\n");
+    let server = TestApp::start_with("[scripts]\noutreach_window = \"1h\"\n");
+    let scripts = server.dir().join("scripts");
     let (_, customer) = server.post("/api/v1/customers", json!({"email": "renewal@example.com", "name": "Rene"}));
     let id = customer["id"].as_str().unwrap();
     std::fs::write(
@@ -372,12 +376,32 @@ fn a_rule_does_not_open_the_same_outreach_twice_within_the_window() {
         format!("fn on_tick(now) {{ open_case(\"{id}\", \"Renewal in 30 days\", \"Call about the renewal.\"); }}\n"),
     )
     .unwrap();
-    let outreach_cases = || {
-        let (_, list) = server.get(&format!("/api/v1/cases?customer={id}"));
+    // A second rule opens one case per tick (its subject names the tick), so
+    // the test knows how many ticks have run; both rules run in every tick.
+    let (_, counter) = server.post("/api/v1/customers", json!({"email": "ticks@example.com"}));
+    let counter = counter["id"].as_str().unwrap();
+    std::fs::write(
+        scripts.join("ticks.rhai"),
+        format!("fn on_tick(now) {{ open_case(\"{counter}\", `tick ${{now}}`, \"\"); }}\n"),
+    )
+    .unwrap();
+    eventually("both rules loaded", || {
+        let (_, loaded) = server.get("/api/v1/admin/scripts");
+        loaded["scripts"].as_array().unwrap().iter().filter(|s| s["status"] == "ok").count() == 2
+    });
+    let cases_of = |customer: &str| {
+        let (_, list) = server.get(&format!("/api/v1/cases?customer={customer}"));
         list["cases"].as_array().unwrap().clone()
     };
+    let outreach_cases = || cases_of(id);
+    let tick = |n: usize| {
+        server.advance(SignedDuration::from_mins(1));
+        eventually("the tick", || cases_of(counter).len() >= n);
+    };
+    tick(1);
     eventually("the outreach case", || !outreach_cases().is_empty());
-    std::thread::sleep(Duration::from_millis(2_500));
+    tick(2);
+    tick(3);
     let cases = outreach_cases();
     assert_eq!(cases.len(), 1, "ticks kept running but the outreach opened once: {cases:#?}");
     assert_eq!(cases[0]["channel"], "outreach");

@@ -1,11 +1,16 @@
-//! The SLA clock through the real server: deadlines, warnings and breaches
+//! The SLA clock through the server: deadlines, warnings and breaches
 //! recorded by the scheduler, listing by SLA state, explanations, restarts.
+//! Tests that wait for a deadline run in process on a moved clock
+//! ([`TestApp`]); one breach, the CLI and start-up errors run on the real
+//! binary and its wall clock.
 
 use std::time::{Duration, Instant};
 
+use jiff::SignedDuration;
 use serde_json::{Value, json};
 
-use crate::harness::{Server, workdir};
+use crate::app::TestApp;
+use crate::harness::{Api, Server, workdir};
 
 const CONFIG: &str = r#"
 [[sla.policies]]
@@ -24,7 +29,7 @@ name = "standard"
 targets.normal = { first_response = "1h", resolution = "1d" }
 "#;
 
-fn wait_for(server: &Server, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+fn wait_for(server: &Api, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (_, body) = server.get(path);
@@ -32,19 +37,39 @@ fn wait_for(server: &Server, path: &str, what: &str, done: impl Fn(&Value) -> bo
             return body;
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}: {body}");
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-fn event_types(server: &Server, id: &str) -> Vec<String> {
+fn event_types(server: &Api, id: &str) -> Vec<String> {
     let (_, events) = server.get(&format!("/api/v1/cases/{id}/events"));
     events["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect()
 }
 
+/// Moves the clock one second and returns once the scheduler has handled
+/// every timer due by then, so a test can check that something did *not*
+/// happen. The scheduler handles due timers in deadline order, so the
+/// warning of a probe case created just before (urgent: warned after 1 s,
+/// breached after 2 s) is the last one it handles. The probe is warned, never
+/// breached, so it stays off the breached list.
+fn settle(app: &TestApp) {
+    let (status, probe) = app.post(
+        "/api/v1/cases",
+        json!({"subject": "Probe", "priority": "urgent", "customer": {"email": "probe@example.com"}}),
+    );
+    assert_eq!(status, 201, "{probe}");
+    let probe = probe["id"].as_str().unwrap().to_owned();
+    app.advance(SignedDuration::from_secs(1));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !event_types(app, &probe).iter().any(|t| t == "sla_warning") {
+        assert!(Instant::now() < deadline, "the scheduler did not warn the probe case");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn a_missed_first_response_is_warned_then_breached_exactly_once() {
-    let dir = workdir();
-    let server = Server::start_with(dir.path(), CONFIG);
+    let server = TestApp::start_with(CONFIG);
     let (status, case) = server.post(
         "/api/v1/cases",
         json!({"subject": "Down!", "priority": "urgent", "customer": {"email": "ops@example.com"}}),
@@ -59,6 +84,10 @@ fn a_missed_first_response_is_warned_then_breached_exactly_once() {
 
     let id = case["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/cases/{id}");
+    // Time passes as it would: the warning first, then the breach.
+    server.advance(SignedDuration::from_secs(1));
+    wait_for(&server, &format!("{path}/events"), "the warning", |e| e.to_string().contains("sla_warning"));
+    server.advance(SignedDuration::from_secs(1));
     let breached =
         wait_for(&server, &path, "the breach", |c| c["sla"]["metrics"]["first_response"]["state"] == "breached");
     assert_eq!(breached["sla"]["metrics"]["first_response"]["breached_at"], first["due_at"]);
@@ -67,8 +96,8 @@ fn a_missed_first_response_is_warned_then_breached_exactly_once() {
     assert_eq!(list["cases"].as_array().unwrap().len(), 1);
     assert_eq!(list["cases"][0]["id"], id.as_str());
 
-    // Give the scheduler time to (wrongly) fire again before counting.
-    std::thread::sleep(Duration::from_millis(500));
+    // Let the scheduler see a later time, when it could (wrongly) fire again, before counting.
+    settle(&server);
     let types = event_types(&server, &id);
     assert_eq!(types.iter().filter(|t| *t == "sla_warning").count(), 1, "{types:?}");
     assert_eq!(types.iter().filter(|t| *t == "sla_breached").count(), 1, "{types:?}");
@@ -120,21 +149,39 @@ fn a_reply_in_time_is_met_and_pending_pauses_resolution() {
 
 #[test]
 fn a_deadline_that_passed_while_the_server_was_down_is_recorded_at_start_with_its_real_time() {
-    let dir = workdir();
-    let server = Server::start_with(dir.path(), CONFIG);
+    let mut server = TestApp::start_with(CONFIG);
     let (_, case) = server.post(
         "/api/v1/cases",
         json!({"subject": "Down!", "priority": "urgent", "customer": {"email": "ops@example.com"}}),
     );
     let due_at = case["sla"]["metrics"]["first_response"]["due_at"].clone();
-    server.stop();
-    std::thread::sleep(Duration::from_secs(3));
-    let server = Server::start_with(dir.path(), CONFIG);
+    server.restart_after(SignedDuration::from_secs(3));
     let path = format!("/api/v1/cases/{}", case["id"].as_str().unwrap());
     let breached =
         wait_for(&server, &path, "the breach", |c| c["sla"]["metrics"]["first_response"]["state"] == "breached");
     assert_eq!(breached["sla"]["metrics"]["first_response"]["breached_at"], due_at);
     let types = event_types(&server, case["id"].as_str().unwrap());
+    assert_eq!(types.iter().filter(|t| *t == "sla_breached").count(), 1, "{types:?}");
+}
+
+#[test]
+fn the_real_binary_records_a_breach_when_the_wall_clock_reaches_it() {
+    let dir = workdir();
+    let server = Server::start_with(
+        dir.path(),
+        "[[sla.policies]]\nname = \"fast\"\nwarning_at = 0.5\ntargets.normal = { first_response = \"1s\" }\n",
+    );
+    let case = server.create_case("Down!", "ops@example.com", "api");
+    let due_at = case["sla"]["metrics"]["first_response"]["due_at"].clone();
+    let id = case["id"].as_str().unwrap().to_owned();
+    let breached = wait_for(&server, &format!("/api/v1/cases/{id}"), "the breach", |c| {
+        c["sla"]["metrics"]["first_response"]["state"] == "breached"
+    });
+    assert_eq!(breached["sla"]["metrics"]["first_response"]["breached_at"], due_at);
+    let (_, list) = server.get("/api/v1/cases?sla=breached");
+    assert_eq!(list["cases"][0]["id"], id.as_str());
+    let types = event_types(&server, &id);
+    assert_eq!(types.iter().filter(|t| *t == "sla_warning").count(), 1, "{types:?}");
     assert_eq!(types.iter().filter(|t| *t == "sla_breached").count(), 1, "{types:?}");
 }
 
@@ -180,8 +227,7 @@ fn a_policy_condition_that_does_not_compile_stops_the_server_with_its_position()
 
 #[test]
 fn a_pending_case_does_not_breach_its_resolution_target() {
-    let dir = workdir();
-    let server = Server::start_with(dir.path(), CONFIG);
+    let server = TestApp::start_with(CONFIG);
     let (_, waiting) = server.post(
         "/api/v1/cases",
         json!({"subject": "Waiting", "priority": "high", "customer": {"email": "w@example.com"}}),
@@ -196,10 +242,13 @@ fn a_pending_case_does_not_breach_its_resolution_target() {
     assert_eq!(paused["sla"]["metrics"]["resolution"]["state"], "paused");
     // The other case, left running, breaches: the scheduler is working.
     let running_path = format!("/api/v1/cases/{}", running["id"].as_str().unwrap());
+    server.advance(SignedDuration::from_secs(2));
     wait_for(&server, &running_path, "the running case's breach", |c| {
         c["sla"]["metrics"]["resolution"]["state"] == "breached"
     });
-    std::thread::sleep(Duration::from_secs(1));
+    // Long after the target, the paused case is still not breached.
+    server.advance(SignedDuration::from_hours(1));
+    settle(&server);
     let (_, still) = server.get(&waiting_path);
     assert_eq!(still["sla"]["metrics"]["resolution"]["state"], "paused", "{still}");
     assert!(!event_types(&server, waiting["id"].as_str().unwrap()).iter().any(|t| t == "sla_breached"));

@@ -123,3 +123,268 @@ pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<Option<Ca
     }
     Ok(state)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each event kind folded into a case gives the row the API then shows;
+    //! histories that cannot happen are errors, not rows.
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::Metric;
+    use crate::domain::{Actor, CaseId, CustomerId, EventId, Identity, Priority};
+    use CaseStatus as S;
+    use EventBody as B;
+
+    fn at(minutes: i64) -> jiff::Timestamp {
+        "2026-03-02T09:00:00Z"
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .checked_add(jiff::SignedDuration::from_mins(minutes))
+            .unwrap()
+    }
+
+    fn event(id: u64, minutes: i64, body: EventBody) -> Event {
+        Event {
+            id: EventId::new(id),
+            case_id: Some(CaseId::new(1)),
+            customer_id: CustomerId::new(7),
+            at: at(minutes),
+            actor: Actor::Agent("ann".into()),
+            caused_by: None,
+            body,
+        }
+    }
+
+    fn created() -> Event {
+        event(
+            1,
+            0,
+            B::CaseCreated {
+                subject: "Printer on fire".into(),
+                channel: "email".into(),
+                priority: Priority::High,
+                team: Some("support".into()),
+                assignee: None,
+                tags: ["vip".to_owned()].into(),
+                fields: [("plan".to_owned(), json!("pro"))].into(),
+                follow_up_of: Some(CaseId::new(9)),
+            },
+        )
+    }
+
+    /// The row `case_created` gives.
+    fn new_case() -> Case {
+        Case {
+            id: CaseId::new(1),
+            subject: "Printer on fire".into(),
+            status: S::New,
+            priority: Priority::High,
+            channel: "email".into(),
+            customer_id: CustomerId::new(7),
+            team: Some("support".into()),
+            assignee: None,
+            tags: ["vip".to_owned()].into(),
+            fields: [("plan".to_owned(), json!("pro"))].into(),
+            created_at: at(0),
+            updated_at: at(0),
+            first_response_at: None,
+            solved_at: None,
+            closed_at: None,
+            reopen_count: 0,
+            agent_replies: 0,
+            escalation_level: 0,
+            csat: None,
+            linked_case_ids: vec![CaseId::new(9)],
+            version: 1,
+            last_event_id: EventId::new(1),
+        }
+    }
+
+    #[test]
+    fn case_created_gives_a_new_case_linked_to_what_it_follows_up() {
+        assert_eq!(apply(None, &created()), Ok(new_case()));
+    }
+
+    #[test]
+    fn each_event_kind_changes_just_its_part_of_the_row() {
+        let solved = Case { status: S::Solved, solved_at: Some(at(-5)), ..new_case() };
+        let identity = Identity::email("ann@example.com").unwrap();
+        // (the case before, the event at +10 minutes, the case after but for
+        // the bookkeeping every event does: updated_at, version, last_event_id)
+        let table: Vec<(Case, EventBody, Case)> = vec![
+            (
+                new_case(),
+                B::ReplySent { body: "On it".into() },
+                Case { first_response_at: Some(at(10)), agent_replies: 1, ..new_case() },
+            ),
+            (
+                // A later reply counts, but the first response stays the first.
+                Case { first_response_at: Some(at(5)), agent_replies: 1, ..new_case() },
+                B::ReplySent { body: "More".into() },
+                Case { first_response_at: Some(at(5)), agent_replies: 2, ..new_case() },
+            ),
+            (new_case(), B::StatusChanged { from: S::New, to: S::Open }, Case { status: S::Open, ..new_case() }),
+            (
+                new_case(),
+                B::StatusChanged { from: S::Open, to: S::Solved },
+                Case { status: S::Solved, solved_at: Some(at(10)), ..new_case() },
+            ),
+            (
+                // Reopening counts and forgets the solve.
+                solved.clone(),
+                B::StatusChanged { from: S::Solved, to: S::Open },
+                Case { status: S::Open, solved_at: None, reopen_count: 1, ..new_case() },
+            ),
+            (
+                // Closing is not a reopen, and keeps when it was solved.
+                solved.clone(),
+                B::StatusChanged { from: S::Solved, to: S::Closed },
+                Case { status: S::Closed, closed_at: Some(at(10)), ..solved.clone() },
+            ),
+            (
+                new_case(),
+                B::PriorityChanged { from: Priority::High, to: Priority::Low },
+                Case { priority: Priority::Low, ..new_case() },
+            ),
+            (
+                new_case(),
+                B::Assigned { from: None, to: Some("dana".into()) },
+                Case { assignee: Some("dana".into()), ..new_case() },
+            ),
+            (new_case(), B::TeamChanged { from: Some("support".into()), to: None }, Case { team: None, ..new_case() }),
+            (
+                new_case(),
+                B::TagAdded { tag: "refund".into() },
+                Case { tags: ["refund".to_owned(), "vip".to_owned()].into(), ..new_case() },
+            ),
+            (new_case(), B::TagRemoved { tag: "vip".into() }, Case { tags: [].into(), ..new_case() }),
+            (
+                new_case(),
+                B::FieldSet { key: "seats".into(), value: json!(40) },
+                Case {
+                    fields: [("plan".to_owned(), json!("pro")), ("seats".to_owned(), json!(40))].into(),
+                    ..new_case()
+                },
+            ),
+            (
+                new_case(),
+                B::FieldSet { key: "plan".into(), value: json!(null) },
+                Case { fields: [].into(), ..new_case() },
+            ),
+            (
+                solved.clone(),
+                B::CsatReceived { score: 4, comment: Some("quick".into()) },
+                Case { csat: Some(Csat { score: 4, comment: Some("quick".into()), at: at(10) }), ..solved.clone() },
+            ),
+            (
+                new_case(),
+                B::Escalated { level: 2, reason: "breach".into() },
+                Case { escalation_level: 2, ..new_case() },
+            ),
+            (
+                // The level never goes down.
+                Case { escalation_level: 3, ..new_case() },
+                B::Escalated { level: 1, reason: "again".into() },
+                Case { escalation_level: 3, ..new_case() },
+            ),
+        ];
+        // Events that are on the timeline but leave the row as it was.
+        let timeline_only = [
+            B::MessageReceived { body: "hello".into(), via: None },
+            B::NoteAdded { body: "internal".into() },
+            B::SlaWarning { metric: Metric::FirstResponse, cycle: 0, warning_at: at(9), due_at: Some(at(20)) },
+            B::SlaBreached { metric: Metric::Resolution, cycle: 0, breached_at: at(9) },
+            B::SlaMet { metric: Metric::FirstResponse, cycle: 0, business_seconds: 60 },
+            B::OutreachOpened { rule: "40-outreach.rhai".into() },
+            B::ScriptError {
+                file: "a.rhai".into(),
+                hook: "on_message".into(),
+                message: "no".into(),
+                line: Some(1),
+                column: None,
+            },
+            B::PluginError { plugin: "email".into(), hook: "deliver".into(), kind: "trap".into(), message: "x".into() },
+            B::ReplyDelivered {
+                plugin: "email".into(),
+                reply_event: EventId::new(2),
+                message_id: "<m@x>".into(),
+                provider_id: None,
+                attempts: 1,
+            },
+            B::DeliveryFailed {
+                plugin: "email".into(),
+                outbox_id: 1,
+                work: "deliver".into(),
+                message: "x".into(),
+                attempts: 5,
+            },
+            B::HealthChanged {
+                score: 30,
+                band: "critical".into(),
+                reasons: vec![],
+                previous_score: None,
+                previous_band: None,
+                plugin: "health".into(),
+            },
+            B::CustomerUpdated {
+                created: false,
+                name: None,
+                tier: None,
+                identities_added: vec![identity],
+                attributes_set: vec![],
+                source: None,
+            },
+        ];
+        let unchanged = timeline_only.into_iter().map(|body| (new_case(), body, new_case()));
+        for (before, body, mut expected) in table.into_iter().chain(unchanged) {
+            let version = before.version;
+            let got = apply(Some(before), &event(20, 10, body.clone()));
+            expected.updated_at = at(10);
+            expected.version = version + 1;
+            expected.last_event_id = EventId::new(20);
+            assert_eq!(got, Ok(expected), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn histories_that_cannot_happen_are_errors() {
+        let reply = event(2, 1, B::ReplySent { body: "hi".into() });
+        assert_eq!(apply(None, &reply), Err(ProjectionError::NotCreated(EventId::new(2))));
+        let again = Event { id: EventId::new(3), ..created() };
+        assert_eq!(apply(Some(new_case()), &again), Err(ProjectionError::AlreadyCreated(EventId::new(3))));
+        let customer_only = Event { case_id: None, ..event(4, 1, B::NoteAdded { body: "x".into() }) };
+        assert_eq!(apply(Some(new_case()), &customer_only), Err(ProjectionError::NoCase(EventId::new(4))));
+        assert_eq!(apply(None, &Event { case_id: None, ..created() }), Err(ProjectionError::NoCase(EventId::new(1))));
+        assert_eq!(fold([&created(), &again]), Err(ProjectionError::AlreadyCreated(EventId::new(3))));
+    }
+
+    #[test]
+    fn replaying_a_history_gives_the_row_and_nothing_gives_no_row() {
+        assert_eq!(fold(&Vec::new()), Ok(None));
+        let history = [
+            created(),
+            event(2, 1, B::MessageReceived { body: "It smokes".into(), via: None }),
+            event(3, 2, B::ReplySent { body: "On it".into() }),
+            event(4, 2, B::StatusChanged { from: S::New, to: S::Open }),
+            event(5, 3, B::StatusChanged { from: S::Open, to: S::Solved }),
+            event(6, 4, B::StatusChanged { from: S::Solved, to: S::Open }),
+            event(7, 5, B::StatusChanged { from: S::Open, to: S::Solved }),
+            event(8, 6, B::StatusChanged { from: S::Solved, to: S::Closed }),
+        ];
+        let expected = Case {
+            status: S::Closed,
+            first_response_at: Some(at(2)),
+            agent_replies: 1,
+            solved_at: Some(at(5)),
+            closed_at: Some(at(6)),
+            reopen_count: 1,
+            updated_at: at(6),
+            version: 8,
+            last_event_id: EventId::new(8),
+            ..new_case()
+        };
+        assert_eq!(fold(&history), Ok(Some(expected)));
+    }
+}

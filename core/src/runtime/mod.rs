@@ -25,7 +25,7 @@ pub use outbox_worker::OutboxWorker;
 pub use reads::{OutboxSummary, ReadError};
 pub use service::{Frontdesk, SubmitError};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, ClockJumps};
 use crate::rules::RulesHost;
 use crate::store::Store;
 use crate::write::{Writer, WriterConfig};
@@ -48,6 +48,8 @@ pub fn start(
     config: WriterConfig,
     tick_every: Duration,
 ) -> Running {
+    // Subscribed here, not when the ticker first runs, so no jump is missed.
+    let jumps = ClockJumps::of(clock.as_ref());
     let feed = Arc::new(events::CommitFeed::new());
     let timers_changed = feed.timers_changed.clone();
     let (writer, writer_thread) = Writer::spawn(store.clone(), clock.clone(), config.clone(), feed.clone());
@@ -55,7 +57,7 @@ pub fn start(
     let (stop, stopped) = watch::channel(false);
     let tasks = vec![
         tokio::spawn(timers::run(frontdesk.clone(), timers_changed, stopped.clone())),
-        tokio::spawn(service::tick_every(frontdesk.clone(), tick_every, stopped)),
+        tokio::spawn(service::tick_every(frontdesk.clone(), tick_every, jumps, stopped)),
     ];
     Running { frontdesk, writer_thread, tasks, stop }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, ClockJumps};
 use crate::domain::{CaseId, CustomerId};
 use crate::rules::{RulePlan, RulesHost};
 use crate::runtime::events::{CommitFeed, Committed};
@@ -163,14 +163,22 @@ impl Frontdesk {
     }
 }
 
-/// Runs `on_tick` every `every` until stopped.
-pub(crate) async fn tick_every(frontdesk: Arc<Frontdesk>, every: Duration, mut stop: watch::Receiver<bool>) {
+/// Runs `on_tick` every `every` until stopped, and after each jump of a clock
+/// moved by hand: the interval follows the wall clock, so it would not see
+/// the time a test skips.
+pub(crate) async fn tick_every(
+    frontdesk: Arc<Frontdesk>,
+    every: Duration,
+    mut jumps: ClockJumps,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut interval = tokio::time::interval(every.max(Duration::from_millis(100)));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     interval.tick().await;
     loop {
         tokio::select! {
             _ = interval.tick() => {}
+            _ = jumps.next() => {}
             _ = stop.changed() => break,
         }
         if *stop.borrow() {
