@@ -268,7 +268,8 @@ pub fn auto_close_at(case: &Case, after: SignedDuration) -> Option<Timestamp> {
 }
 
 /// Merges `input` into `existing` (or a new customer `id`): identities are
-/// added, name and tier filled in only where unknown, attributes overwritten.
+/// added, the name filled in only where unknown, a given tier replaces the
+/// old one, attributes are overwritten (the event names the ones that changed).
 /// Returns the customer and, if anything changed, the event recording it.
 pub fn upsert_customer(
     existing: Option<&Customer>,
@@ -314,15 +315,16 @@ pub fn upsert_customer(
         check_name("tier", tier)?;
         customer.tier = Some(tier.to_owned());
     }
-    let mut attributes_changed = false;
+    let mut attributes_set = Vec::new();
     for (key, value) in &input.attributes {
         check_name("attribute", key)?;
         if customer.attributes.get(key) != Some(value) {
             customer.attributes.insert(key.clone(), value.clone());
-            attributes_changed = true;
+            attributes_set.push(key.clone());
         }
     }
-    let changed = created || !identities_added.is_empty() || name.is_some() || tier.is_some() || attributes_changed;
+    let changed =
+        created || !identities_added.is_empty() || name.is_some() || tier.is_some() || !attributes_set.is_empty();
     if !changed {
         return Ok((customer, None));
     }
@@ -337,7 +339,7 @@ pub fn upsert_customer(
             name: name.map(str::to_owned),
             tier: tier.map(str::to_owned),
             identities_added,
-            attributes_set: Vec::new(),
+            attributes_set,
             source: None,
         },
     };
@@ -810,8 +812,16 @@ mod tests {
             }
             assert_eq!(customer, expected, "{given:?}");
             assert_eq!(event.is_some(), changes, "{given:?}");
-            if let Some(B::CustomerUpdated { created, .. }) = event.map(|e| e.body) {
+            if let Some(B::CustomerUpdated { created, attributes_set, .. }) = event.map(|e| e.body) {
                 assert!(!created);
+                // The event names exactly the attributes whose value changed.
+                let changed: Vec<String> = expected
+                    .attributes
+                    .iter()
+                    .filter(|(k, v)| known_customer().attributes.get(*k) != Some(*v))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                assert_eq!(attributes_set, changed, "{given:?}");
             }
         }
     }
