@@ -13,6 +13,7 @@ use redb::{
 };
 
 mod decoded;
+mod error;
 pub(crate) mod tables;
 
 use decoded::DecodedRows;
