@@ -77,7 +77,7 @@ fn failed_transactions_write_nothing(store: &dyn Store) {
     let now = at("2026-03-02T09:00:00Z");
     let mut drawn = 0;
     let result = store.transact(&mut |txn| {
-        drawn = txn.allocate(Sequence::Case);
+        drawn = txn.allocate(Sequence::Case)?;
         execute(txn, &new_case("doomed", "a@example.com"), &ctx(now))
             .map_err(|e| StoreError::Inconsistent(e.to_string()))?;
         Err(StoreError::Inconsistent("abort on purpose".into()))

@@ -775,7 +775,7 @@ impl WriteTxn for RedbTxn<'_> {
         Ok(false)
     }
 
-    fn allocate(&mut self, sequence: Sequence) -> u64 {
+    fn allocate(&mut self, sequence: Sequence) -> Result<u64, StoreError> {
         let slot = match sequence {
             Sequence::Case => &mut self.counters.case,
             Sequence::Customer => &mut self.counters.customer,
@@ -784,7 +784,7 @@ impl WriteTxn for RedbTxn<'_> {
         };
         let id = *slot;
         *slot += 1;
-        id
+        Ok(id)
     }
 
     fn put_case(&mut self, previous: Option<&Case>, case: &Case) -> Result<(), StoreError> {
