@@ -281,7 +281,11 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// What a command may read and write inside a write transaction. Reads see
-/// the transaction's own earlier writes.
+/// the transaction's own earlier writes. Times (timers, outreach, metric
+/// rows) are kept to at least the millisecond.
+///
+/// Every method here and in [`Store`] has a check in the conformance suite
+/// (`crate::conformance::COVERAGE`); a test fails until a new one does too.
 pub trait WriteTxn {
     /// One case.
     ///
