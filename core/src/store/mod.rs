@@ -18,7 +18,7 @@ use crate::sla::CaseSla;
 
 pub use error::StoreError;
 pub use overlay::{Overlay, PREVIEW_ID_BASE};
-pub use records::{IdempotencyRecord, IdempotentAnswer, OutboxItem};
+pub use records::{CaseRecord, CsatRecord, IdempotencyRecord, IdempotentAnswer, OutboxItem};
 pub use redb::RedbStore;
 
 /// Which id sequence to draw from.

@@ -26,7 +26,7 @@ use tables::*;
 
 use crate::domain::{Case, Customer};
 use crate::sla::CaseSla;
-use crate::store::StoreError;
+use crate::store::{CaseRecord, StoreError};
 
 /// The next id of each sequence, kept in memory by the one writer and saved
 /// in `META` with every transaction.
@@ -42,7 +42,7 @@ struct Counters {
 /// writer alike: a plan reads the rows its command touches just before the
 /// writer does, so the writer mostly finds them decoded.
 struct RowCaches {
-    cases: DecodedRows<Case>,
+    cases: DecodedRows<Case, CaseRecord<'static>>,
     slas: DecodedRows<CaseSla>,
     customers: DecodedRows<Customer>,
 }
@@ -299,5 +299,32 @@ mod tests {
         let index = txn.open_table(CASE_INDEX).unwrap();
         assert_eq!(index.range(("customer:", 0)..("customer;", 0)).unwrap().count(), 0, "old rows are gone");
         assert_eq!(index.range(("all", 0)..=("all", u64::MAX)).unwrap().count(), 0);
+    }
+
+    /// The adapter reads a case row as files written before
+    /// [`CaseRecord`] hold it, and writes one byte for byte the same.
+    #[test]
+    fn case_rows_keep_their_file_format() {
+        use crate::store::records::tests::{CASE_ROW_V1, fixture_case};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rows.redb");
+        let case = fixture_case();
+        let store = RedbStore::open(&path).unwrap();
+        store.transact(&mut |txn| txn.put_case(None, &case)).unwrap();
+        drop(store);
+        let db = Database::create(&path).unwrap();
+        {
+            let txn = db.begin_read().unwrap();
+            let written = txn.open_table(CASES).unwrap().get(case.id.get()).unwrap().expect("the row").value().to_vec();
+            assert_eq!(String::from_utf8(written).unwrap(), CASE_ROW_V1.trim_end());
+        }
+        // The same row under another id, as an older file holds it.
+        let older = CASE_ROW_V1.trim_end().replacen("\"id\":\"42\"", "\"id\":\"43\"", 1);
+        let txn = db.begin_write().unwrap();
+        txn.open_table(CASES).unwrap().insert(43, older.as_bytes()).unwrap();
+        txn.commit().unwrap();
+        drop(db);
+        let store = RedbStore::open(&path).unwrap();
+        assert_eq!(store.case(CaseId::new(43)).unwrap(), Some(Case { id: CaseId::new(43), ..case }));
     }
 }

@@ -8,7 +8,7 @@ use super::decoded::DecodedRows;
 use super::tables::*;
 use crate::domain::{Case, CaseId, Event, EventId};
 use crate::store::derived::listing_key;
-use crate::store::{CaseQuery, Page, StoreError};
+use crate::store::{CaseQuery, CaseRecord, Page, StoreError};
 
 /// Scanning stops after this many index rows per page, so a listing with
 /// filters that rarely match stays bounded; it then returns a short page with
@@ -69,7 +69,7 @@ fn driving(query: &CaseQuery) -> Driving {
 /// The cases a listing shows, read in `txn`.
 pub(super) fn scan_cases(
     txn: &ReadTransaction,
-    decoded: &DecodedRows<Case>,
+    decoded: &DecodedRows<Case, CaseRecord<'static>>,
     query: &CaseQuery,
 ) -> Result<Page<Case, CaseId>, StoreError> {
     let index = txn.open_table(CASE_INDEX)?;

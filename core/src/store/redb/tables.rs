@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 
 use crate::store::StoreError;
 
-/// Cases by id: the projection of their events.
+/// Cases by id: the projection of their events, as a
+/// [`CaseRecord`](crate::store::CaseRecord) (not the API's case shape).
 pub const CASES: TableDefinition<u64, &[u8]> = TableDefinition::new("cases_v1");
 /// Events by id (ids grow in commit order).
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events_v1");

@@ -13,7 +13,7 @@ use crate::auth::ApiToken;
 use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, Identity, Metric};
 use crate::metrics::Resolution;
 use crate::sla::CaseSla;
-use crate::store::{IdempotencyRecord, OutboxItem, Sequence, StoreError, TimerKind, WriteTxn, derived};
+use crate::store::{CaseRecord, IdempotencyRecord, OutboxItem, Sequence, StoreError, TimerKind, WriteTxn, derived};
 
 impl RedbStore {
     /// [`crate::store::Store::transact`]: runs `work` in one write
@@ -188,7 +188,7 @@ impl<'t> RedbTxn<'t> {
                 }
                 self.customer_events.insert((dirty.case.customer_id.get(), CUSTOMER_CASE | id), ())?;
             }
-            let row = encode(&dirty.case);
+            let row = encode(&CaseRecord::from(&dirty.case));
             self.cases.insert(id, row.as_slice())?;
             // A case's next reader is usually its next command, in the writer
             // or in that command's rule plan: it clones instead of decoding.
