@@ -1,12 +1,14 @@
 //! The embedded backend: one redb file. One write transaction per
-//! [`Store::transact`](crate::store::Store::transact) (the writer's batch), committed with immediate
-//! durability; reads use their own read transactions and never wait on it.
+//! [`Store::transact`](crate::store::Store::transact) (the writer's batch),
+//! committed with immediate durability; reads use their own read
+//! transactions and never wait on it.
 //!
-//! This file opens the file (repairing and upgrading it); the rest, one job
-//! each: [`read`] the snapshot reads of [`Store`](crate::store::Store), [`query`] the listings
-//! that scan an index, [`txn`] the write transaction, [`tables`] the tables
-//! and their encoding, [`decoded`] the rows kept decoded, [`error`] redb's
-//! errors as [`StoreError`]s.
+//! Here: opening the file, with redb's repair after a crash and the upgrade
+//! of an older layout. The rest, one job each: [`read`] the snapshot reads
+//! of [`Store`](crate::store::Store), [`query`] the listings that scan an
+//! index, [`txn`] the write transaction, [`tables`] the tables and their
+//! encoding, [`decoded`] the rows kept decoded, [`error`] redb's errors as
+//! [`StoreError`]s.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
