@@ -1,17 +1,84 @@
 //! The behaviour every [`Store`] backend must show, through the trait and
-//! through the write path that uses it (which is why it sits above both). A backend's tests call
-//! [`run_all`] with a function that opens a fresh, empty store.
+//! through the write path that uses it (which is why it sits above both). A
+//! backend's tests call [`run_all`] with a function that opens a fresh,
+//! empty store; redb's do so in `store/redb`.
+//!
+//! Every method of [`Store`] and [`WriteTxn`] is called by at least one check
+//! that asserts on what it returns: [`COVERAGE`] says which, and a unit test
+//! reads both traits from `store/mod.rs` and fails when a method has no entry
+//! there, or when the check named does not call it. A method added to either
+//! trait therefore comes with the check that states its contract. The checks
+//! call [`Store`] methods on a value named `store` and [`WriteTxn`] methods on
+//! one named `txn`, which is how that test tells `store.case(` from `txn.case(`.
 
 use jiff::{SignedDuration, Timestamp};
 
 use crate::auth::Role;
-use crate::domain::{Actor, CaseId, CaseStatus, Identity, Priority};
+use crate::domain::{Actor, Case, CaseId, CaseStatus, Event, EventBody, EventId, Identity, Metric, Priority};
+use crate::metrics::{BacklogRow, Resolution};
 use crate::sla::{CaseSla, SlaBook};
-use crate::store::{CaseQuery, IdempotencyRecord, Sequence, Store, StoreError, TimerKind};
+use crate::store::{
+    CaseQuery, IdempotencyRecord, OutboxItem, Sequence, SlaFilter, Store, StoreError, TimerKind, WriteTxn,
+};
 use crate::write::ExecContext;
 use crate::write::command::{CasePatch, Command, CommandError, CustomerInput, CustomerRef, NewCase, Outcome};
 use crate::write::context::PluginRoutes;
 use crate::write::execute::execute;
+
+/// Every method of [`Store`] (`"Store"`) and [`WriteTxn`] (`"WriteTxn"`),
+/// with the check of [`run_all`] that calls it and asserts on its result.
+/// Kept complete by a unit test; a method may have several checks, one is
+/// named.
+pub const COVERAGE: &[(&str, &str, &str)] = &[
+    ("Store", "case", "timelines_are_in_commit_order"),
+    ("Store", "case_sla", "failed_transactions_write_nothing"),
+    ("Store", "list_cases", "listing_uses_indexes_that_follow_changes"),
+    ("Store", "case_with_sla", "cases_are_read_with_their_sla_state"),
+    ("Store", "list_cases_with_sla", "cases_are_read_with_their_sla_state"),
+    ("Store", "case_events", "timelines_are_in_commit_order"),
+    ("Store", "customer", "identities_resolve_to_their_customer"),
+    ("Store", "customer_by_identity", "identities_resolve_to_their_customer"),
+    ("Store", "customer_events", "listing_by_customer_pages_both_ways"),
+    ("Store", "token_by_hash", "tokens_and_idempotency_round_trip"),
+    ("Store", "tokens", "tokens_and_idempotency_round_trip"),
+    ("Store", "idempotency", "tokens_and_idempotency_round_trip"),
+    ("Store", "outreach_opened_at", "outreach_times_round_trip"),
+    ("Store", "open_load", "changes_to_one_case_in_one_transaction_all_show"),
+    ("Store", "due_timers", "timers_come_due_in_order"),
+    ("Store", "next_timer_at", "timers_come_due_in_order"),
+    ("Store", "metrics_input", "metrics_input_reads_the_window_and_the_backlog"),
+    ("Store", "transact", "failed_transactions_write_nothing"),
+    ("Store", "plugin_state", "plugin_state_is_per_plugin"),
+    ("Store", "outbox_items", "outbox_items_come_back_in_id_order"),
+    ("Store", "channel_ref", "channel_refs_point_at_their_case"),
+    ("WriteTxn", "case", "rows_written_directly_read_back"),
+    ("WriteTxn", "customer", "failed_transactions_write_nothing"),
+    ("WriteTxn", "case_sla", "failed_transactions_write_nothing"),
+    ("WriteTxn", "put_sla", "cases_are_read_with_their_sla_state"),
+    ("WriteTxn", "set_case_index", "case_index_keys_are_set_and_cleared"),
+    ("WriteTxn", "customer_id_by_identity", "identities_resolve_to_their_customer"),
+    ("WriteTxn", "idempotency", "tokens_and_idempotency_round_trip"),
+    ("WriteTxn", "token_name_taken", "tokens_and_idempotency_round_trip"),
+    ("WriteTxn", "allocate", "rows_written_directly_read_back"),
+    ("WriteTxn", "put_case", "rows_written_directly_read_back"),
+    ("WriteTxn", "put_customer", "identities_resolve_to_their_customer"),
+    ("WriteTxn", "append_event", "rows_written_directly_read_back"),
+    ("WriteTxn", "put_idempotency", "tokens_and_idempotency_round_trip"),
+    ("WriteTxn", "put_token", "tokens_and_idempotency_round_trip"),
+    ("WriteTxn", "record_resolution", "metrics_input_reads_the_window_and_the_backlog"),
+    ("WriteTxn", "record_sla_outcome", "metrics_input_reads_the_window_and_the_backlog"),
+    ("WriteTxn", "record_csat", "metrics_input_reads_the_window_and_the_backlog"),
+    ("WriteTxn", "outreach_opened_at", "outreach_times_round_trip"),
+    ("WriteTxn", "record_outreach", "outreach_times_round_trip"),
+    ("WriteTxn", "open_load", "rows_written_directly_read_back"),
+    ("WriteTxn", "enqueue_outbox", "outbox_items_come_back_in_id_order"),
+    ("WriteTxn", "set_timer", "timers_come_due_in_order"),
+    ("WriteTxn", "put_plugin_state", "plugin_state_is_per_plugin"),
+    ("WriteTxn", "outbox_item", "outbox_items_come_back_in_id_order"),
+    ("WriteTxn", "remove_outbox", "outbox_items_come_back_in_id_order"),
+    ("WriteTxn", "channel_ref", "channel_refs_point_at_their_case"),
+    ("WriteTxn", "set_channel_ref", "channel_refs_point_at_their_case"),
+];
 
 /// Runs every conformance check, each on a fresh store from `open`.
 pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
@@ -25,9 +92,17 @@ pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
     timers_come_due_in_order(open().as_ref());
     tokens_and_idempotency_round_trip(open().as_ref());
     cases_are_read_with_their_sla_state(open().as_ref());
+    rows_written_directly_read_back(open().as_ref());
+    case_index_keys_are_set_and_cleared(open().as_ref());
+    outbox_items_come_back_in_id_order(open().as_ref());
+    plugin_state_is_per_plugin(open().as_ref());
+    channel_refs_point_at_their_case(open().as_ref());
+    outreach_times_round_trip(open().as_ref());
+    metrics_input_reads_the_window_and_the_backlog(open().as_ref());
 }
 
-fn at(text: &str) -> Timestamp {
+/// A timestamp from RFC 3339 text.
+pub(crate) fn at(text: &str) -> Timestamp {
     text.parse().expect("valid timestamp")
 }
 
@@ -43,11 +118,12 @@ fn ctx(now: Timestamp) -> ExecContext<'static> {
 }
 
 /// Executes one command in its own transaction.
-fn run(store: &dyn Store, command: &Command, now: Timestamp) -> Result<Outcome, CommandError> {
+pub(crate) fn run(store: &dyn Store, command: &Command, now: Timestamp) -> Result<Outcome, CommandError> {
     crate::write::execute::execute_alone(store, command, &ctx(now))
 }
 
-fn new_case(subject: &str, email: &str) -> Command {
+/// Creates a case for the customer with `email` (matched or created).
+pub(crate) fn new_case(subject: &str, email: &str) -> Command {
     Command::CreateCase(NewCase {
         subject: subject.into(),
         customer: CustomerRef::Match(CustomerInput {
@@ -66,27 +142,75 @@ fn new_case(subject: &str, email: &str) -> Command {
     })
 }
 
-fn created(outcome: Result<Outcome, CommandError>) -> CaseId {
+/// The id of the case `outcome` created; panics on anything else.
+pub(crate) fn created(outcome: Result<Outcome, CommandError>) -> CaseId {
     match outcome {
         Ok(Outcome::Case { case, .. }) => case.id,
         other => panic!("expected a case, got {other:?}"),
     }
 }
 
+/// An outbox item for `case`, queued at `now`.
+fn outbox_item(id: u64, case: Option<CaseId>, now: Timestamp) -> OutboxItem {
+    OutboxItem {
+        id,
+        kind: "notify".into(),
+        target: format!("agent-{id}"),
+        payload: serde_json::json!({ "case": case, "lines": ["a", "b"], "n": id }),
+        case_id: case,
+        created_at: now,
+        attempts: 0,
+        next_try_at: now,
+        status: "pending".into(),
+        customer_id: None,
+        last_error: None,
+    }
+}
+
+/// Nothing a failed transaction wrote is visible afterwards, whatever kind
+/// of row it was, and its ids are never handed out twice.
 fn failed_transactions_write_nothing(store: &dyn Store) {
     let now = at("2026-03-02T09:00:00Z");
     let mut drawn = 0;
     let result = store.transact(&mut |txn| {
-        drawn = txn.allocate(Sequence::Case);
-        execute(txn, &new_case("doomed", "a@example.com"), &ctx(now))
+        drawn = txn.allocate(Sequence::Case)?;
+        let outcome = execute(txn, &new_case("doomed", "a@example.com"), &ctx(now))
             .map_err(|e| StoreError::Inconsistent(e.to_string()))?;
+        let doomed = created(Ok(outcome));
+        txn.set_case_index(SlaFilter::Breached.index_key(), doomed, true)?;
+        txn.set_timer(doomed, TimerKind::AutoClose, Some(now))?;
+        let item = outbox_item(txn.allocate(Sequence::Outbox)?, Some(doomed), now);
+        txn.enqueue_outbox(&item)?;
+        txn.put_plugin_state("crm", "k", Some(b"v"))?;
+        txn.set_channel_ref("msg|mail|1", doomed)?;
+        txn.record_outreach("rule|1|hi", now)?;
+        txn.put_token(&Role::Agent.token("doomed", "fd_doomed", now))?;
+        let resolution =
+            Resolution { case_id: doomed, created_at: now, solved_at: now, agent_replies: 1, reopen_count: 0 };
+        txn.record_resolution(doomed, Some(&resolution))?;
+        txn.record_sla_outcome(now, doomed, Metric::FirstResponse, 1, true)?;
+        txn.record_csat(doomed, now, 5)?;
         Err(StoreError::Inconsistent("abort on purpose".into()))
     });
     assert!(result.is_err());
     assert!(store.list_cases(&CaseQuery { limit: 10, ..CaseQuery::default() }).unwrap().items.is_empty());
     assert!(store.customer_by_identity(&Identity::email("a@example.com").unwrap()).unwrap().is_none());
+    let breached = CaseQuery { sla: Some(SlaFilter::Breached), limit: 10, ..CaseQuery::default() };
+    assert!(store.list_cases(&breached).unwrap().items.is_empty());
+    assert_eq!(store.next_timer_at().unwrap(), None);
+    assert!(store.outbox_items(None, 10).unwrap().is_empty());
+    assert_eq!(store.plugin_state("crm", "k").unwrap(), None);
+    assert_eq!(store.channel_ref("msg|mail|1").unwrap(), None);
+    assert_eq!(store.outreach_opened_at("rule|1|hi").unwrap(), None);
+    assert!(store.tokens().unwrap().is_empty());
+    let day = at("2026-03-02T00:00:00Z");
+    let metrics = store.metrics_input(day, day.checked_add(SignedDuration::from_hours(24)).unwrap()).unwrap();
+    assert!(metrics.resolutions.is_empty() && metrics.sla.is_empty() && metrics.csat.is_empty(), "{metrics:?}");
+    assert!(metrics.backlog.is_empty() && metrics.reopened == 0, "{metrics:?}");
     let id = created(run(store, &new_case("kept", "a@example.com"), now));
-    assert_eq!(id.get(), drawn, "ids of an aborted transaction are not burnt");
+    // A database sequence skips the ids of an aborted transaction and redb
+    // draws them again; either way an id is never handed out twice.
+    assert!(id.get() >= drawn, "ids grow: {id} after the aborted {drawn}");
 
     // An aborted edit of a stored case is not what the next transaction sees.
     let customer = store.case(id).unwrap().expect("the kept case").customer_id;
@@ -296,6 +420,24 @@ fn identities_resolve_to_their_customer(store: &dyn Store) {
         assert_eq!(store.customer_by_identity(&identity).unwrap().map(|c| c.id), Some(customer.id));
     }
     assert!(store.customer_by_identity(&Identity::chat("someone").unwrap()).unwrap().is_none());
+    assert_eq!(store.customer(customer.id).unwrap().as_ref(), Some(&customer));
+    assert_eq!(store.customer(crate::domain::CustomerId::new(9_999)).unwrap(), None);
+
+    // An identity added by a write resolves at once inside its transaction.
+    let phone = Identity::phone("+1 555 010 9999").unwrap();
+    let mut grown = customer.clone();
+    grown.identities.push(phone.clone());
+    store
+        .transact(&mut |txn| {
+            assert_eq!(txn.customer_id_by_identity(&Identity::chat("ann").unwrap())?, Some(customer.id));
+            assert_eq!(txn.customer_id_by_identity(&phone)?, None);
+            txn.put_customer(&grown)?;
+            assert_eq!(txn.customer_id_by_identity(&phone)?, Some(customer.id));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(store.customer_by_identity(&phone).unwrap().as_ref(), Some(&grown));
+    assert_eq!(store.customer(customer.id).unwrap().as_ref(), Some(&grown), "the row follows its write");
 }
 
 fn timelines_are_in_commit_order(store: &dyn Store) {
@@ -353,76 +495,373 @@ fn tokens_and_idempotency_round_trip(store: &dyn Store) {
     run(store, &Command::CreateToken(token.clone()), now).unwrap();
     assert_eq!(store.token_by_hash(&token.hash).unwrap(), Some(token.clone()));
     assert!(matches!(
-        run(store, &Command::CreateToken(token), now),
+        run(store, &Command::CreateToken(token.clone()), now),
         Err(CommandError::Refused(crate::write::command::Refusal::TokenNameTaken(_)))
     ));
+    let other = Role::Integration.token("eve", "fd_other", now);
+    store
+        .transact(&mut |txn| {
+            assert!(txn.token_name_taken("dana")?);
+            assert!(!txn.token_name_taken("eve")?);
+            txn.put_token(&other)?;
+            assert!(txn.token_name_taken("eve")?, "a token written in the transaction counts");
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(store.token_by_hash(&other.hash).unwrap().as_ref(), Some(&other));
+    assert_eq!(store.token_by_hash("no such hash").unwrap(), None);
+    let mut all = store.tokens().unwrap();
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(all, [token, other], "every token, in any order");
+
     let record = IdempotencyRecord {
         request_hash: "h".into(),
         created_at: now,
         answer: crate::store::IdempotentAnswer::Rendered { status: 201, body: "{}".into() },
     };
-    store.transact(&mut |txn| txn.put_idempotency("k", &record)).unwrap();
+    store
+        .transact(&mut |txn| {
+            assert_eq!(txn.idempotency("k")?, None);
+            txn.put_idempotency("k", &record)?;
+            assert_eq!(txn.idempotency("k")?.as_ref(), Some(&record), "seen inside its transaction");
+            Ok(())
+        })
+        .unwrap();
     assert_eq!(store.idempotency("k").unwrap(), Some(record));
     assert_eq!(store.idempotency("other").unwrap(), None);
 }
 
+/// Rows written through the trait itself, not the write path, read back
+/// inside their transaction and after it, with their derived rows (indexes,
+/// open load) in step; ids of one sequence only grow.
+fn rows_written_directly_read_back(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let id = created(run(store, &new_case("direct", "d@example.com"), now));
+    let stored = store.case(id).unwrap().expect("the case");
+    let mut renamed = stored.clone();
+    renamed.subject = "renamed".into();
+    renamed.assignee = Some("kim".into());
+    renamed.tags.insert("direct".into());
+    let mut drawn = Vec::new();
+    let mut note = None;
+    store
+        .transact(&mut |txn| {
+            for _ in 0..3 {
+                drawn.push(txn.allocate(Sequence::Event)?);
+            }
+            let previous = txn.case(id)?.expect("the stored case");
+            assert_eq!(previous, stored);
+            assert_eq!(txn.open_load("kim")?, 0);
+            txn.put_case(Some(&previous), &renamed)?;
+            assert_eq!(txn.case(id)?.as_ref(), Some(&renamed), "a case reads back inside its transaction");
+            assert_eq!(txn.open_load("kim")?, 1, "the open load follows inside the transaction");
+            let event = Event {
+                id: EventId::new(txn.allocate(Sequence::Event)?),
+                case_id: Some(id),
+                customer_id: stored.customer_id,
+                at: now,
+                actor: Actor::System,
+                caused_by: None,
+                body: EventBody::NoteAdded { body: "written directly".into() },
+            };
+            txn.append_event(&event)?;
+            note = Some(event);
+            Ok(())
+        })
+        .unwrap();
+    assert!(drawn.windows(2).all(|w| w[0] < w[1]), "ids grow in draw order: {drawn:?}");
+    let note = note.expect("the event");
+    assert!(note.id.get() > drawn[2]);
+    assert_eq!(store.case(id).unwrap().as_ref(), Some(&renamed));
+    assert_eq!(store.open_load("kim").unwrap(), 1);
+    let tagged = store.list_cases(&CaseQuery { tag: Some("direct".into()), limit: 10, ..CaseQuery::default() });
+    assert_eq!(tagged.unwrap().items, [renamed.clone()], "the indexes follow a direct write");
+    assert_eq!(store.case_events(id, None, 100).unwrap().items.last(), Some(&note));
+    assert_eq!(store.customer_events(stored.customer_id, None, 100).unwrap().items.last(), Some(&note));
+    let mut next = 0;
+    store
+        .transact(&mut |txn| {
+            next = txn.allocate(Sequence::Event)?;
+            Ok(())
+        })
+        .unwrap();
+    assert!(next > note.id.get(), "a later transaction draws a later id");
+}
+
+/// Index keys the write path sets besides the row's own (`sla:breached`,
+/// `sla:at_risk`) list their cases until cleared; setting one twice lists
+/// the case once.
+fn case_index_keys_are_set_and_cleared(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let a = created(run(store, &new_case("a", "a@example.com"), now));
+    let b = created(run(store, &new_case("b", "b@example.com"), now));
+    let listed = |sla: SlaFilter| -> Vec<CaseId> {
+        let query = CaseQuery { sla: Some(sla), limit: 10, ..CaseQuery::default() };
+        store.list_cases(&query).unwrap().items.iter().map(|c| c.id).collect()
+    };
+    store
+        .transact(&mut |txn| {
+            txn.set_case_index(SlaFilter::Breached.index_key(), a, true)?;
+            txn.set_case_index(SlaFilter::Breached.index_key(), a, true)?;
+            txn.set_case_index(SlaFilter::AtRisk.index_key(), b, true)?;
+            txn.set_case_index(SlaFilter::AtRisk.index_key(), a, false)
+        })
+        .unwrap();
+    assert_eq!(listed(SlaFilter::Breached), [a]);
+    assert_eq!(listed(SlaFilter::AtRisk), [b]);
+    store.transact(&mut |txn| txn.set_case_index(SlaFilter::Breached.index_key(), a, false)).unwrap();
+    assert_eq!(listed(SlaFilter::Breached), []);
+    assert_eq!(listed(SlaFilter::AtRisk), [b]);
+}
+
+/// Outbox items come back as queued, in id order after `after`, at most
+/// `limit`; queueing an id again replaces its item (a retry), and removing
+/// one removes it.
+fn outbox_items_come_back_in_id_order(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let case = created(run(store, &new_case("a", "a@example.com"), now));
+    let mut items = Vec::new();
+    store
+        .transact(&mut |txn| {
+            let ids =
+                [txn.allocate(Sequence::Outbox)?, txn.allocate(Sequence::Outbox)?, txn.allocate(Sequence::Outbox)?];
+            items = ids.iter().map(|id| outbox_item(*id, Some(case), now)).collect();
+            items[2].case_id = None;
+            // Queued out of order: the listing orders them.
+            for item in items.iter().rev() {
+                txn.enqueue_outbox(item)?;
+            }
+            assert_eq!(txn.outbox_item(items[1].id)?.as_ref(), Some(&items[1]), "seen inside its transaction");
+            Ok(())
+        })
+        .unwrap();
+    let ids = |after, limit| -> Vec<u64> { store.outbox_items(after, limit).unwrap().iter().map(|i| i.id).collect() };
+    assert_eq!(store.outbox_items(None, 10).unwrap(), items);
+    assert_eq!(ids(Some(items[0].id), 10), [items[1].id, items[2].id]);
+    assert_eq!(ids(None, 2), [items[0].id, items[1].id]);
+    assert_eq!(ids(Some(items[2].id), 10), Vec::<u64>::new());
+
+    let mut retried = items[1].clone();
+    retried.attempts = 1;
+    retried.next_try_at = now.checked_add(SignedDuration::from_mins(5)).unwrap();
+    retried.last_error = Some("timeout".into());
+    store
+        .transact(&mut |txn| {
+            assert_eq!(txn.outbox_item(items[0].id)?.as_ref(), Some(&items[0]));
+            txn.remove_outbox(items[0].id)?;
+            assert_eq!(txn.outbox_item(items[0].id)?, None, "removed inside its transaction");
+            txn.enqueue_outbox(&retried)?;
+            assert_eq!(txn.outbox_item(u64::MAX - 1)?, None);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(store.outbox_items(None, 10).unwrap(), [retried, items[2].clone()]);
+}
+
+/// A plugin's key-value state is its own: the same key of another plugin is
+/// another entry, an empty value is a value, and `None` deletes.
+fn plugin_state_is_per_plugin(store: &dyn Store) {
+    store
+        .transact(&mut |txn| {
+            txn.put_plugin_state("crm", "cursor", Some(b"41"))?;
+            txn.put_plugin_state("health", "cursor", Some(b"7"))?;
+            txn.put_plugin_state("crm", "empty", Some(b""))?;
+            txn.put_plugin_state("crm", "cursor", Some(b"42"))
+        })
+        .unwrap();
+    assert_eq!(store.plugin_state("crm", "cursor").unwrap().as_deref(), Some(&b"42"[..]), "the last write wins");
+    assert_eq!(store.plugin_state("health", "cursor").unwrap().as_deref(), Some(&b"7"[..]));
+    assert_eq!(store.plugin_state("crm", "empty").unwrap(), Some(Vec::new()));
+    assert_eq!(store.plugin_state("crm", "missing").unwrap(), None);
+    assert_eq!(store.plugin_state("other", "cursor").unwrap(), None);
+    store.transact(&mut |txn| txn.put_plugin_state("crm", "cursor", None)).unwrap();
+    assert_eq!(store.plugin_state("crm", "cursor").unwrap(), None);
+    assert_eq!(store.plugin_state("health", "cursor").unwrap().as_deref(), Some(&b"7"[..]), "only that plugin's");
+    assert_eq!(store.plugin_state("crm", "empty").unwrap(), Some(Vec::new()));
+}
+
+/// A channel reference points at the case it was last set to, inside its
+/// transaction and after.
+fn channel_refs_point_at_their_case(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let a = created(run(store, &new_case("a", "a@example.com"), now));
+    let b = created(run(store, &new_case("b", "b@example.com"), now));
+    store
+        .transact(&mut |txn| {
+            assert_eq!(txn.channel_ref("msg|mail|<1@x>")?, None);
+            txn.set_channel_ref("msg|mail|<1@x>", a)?;
+            txn.set_channel_ref("thread|chat|t-9", a)?;
+            assert_eq!(txn.channel_ref("msg|mail|<1@x>")?, Some(a), "seen inside its transaction");
+            txn.set_channel_ref("thread|chat|t-9", b)
+        })
+        .unwrap();
+    assert_eq!(store.channel_ref("msg|mail|<1@x>").unwrap(), Some(a));
+    assert_eq!(store.channel_ref("thread|chat|t-9").unwrap(), Some(b), "pointed again, it points at the new case");
+    assert_eq!(store.channel_ref("thread|chat|other").unwrap(), None);
+    store
+        .transact(&mut |txn| {
+            assert_eq!(txn.channel_ref("thread|chat|t-9")?, Some(b), "and in a later transaction");
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// When an outreach was last opened comes back to the millisecond, inside
+/// its transaction and after; recording it again replaces it.
+fn outreach_times_round_trip(store: &dyn Store) {
+    let first = at("2026-03-02T09:00:00.250Z");
+    let again = at("2026-03-09T10:30:00.001Z");
+    let key = "rules/outreach.rhai|7|Renewal";
+    store
+        .transact(&mut |txn| {
+            assert_eq!(txn.outreach_opened_at(key)?, None);
+            txn.record_outreach(key, first)?;
+            assert_eq!(txn.outreach_opened_at(key)?, Some(first), "seen inside its transaction");
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(store.outreach_opened_at(key).unwrap(), Some(first));
+    assert_eq!(store.outreach_opened_at("rules/outreach.rhai|8|Renewal").unwrap(), None);
+    store.transact(&mut |txn| txn.record_outreach(key, again)).unwrap();
+    assert_eq!(store.outreach_opened_at(key).unwrap(), Some(again));
+}
+
+/// `metrics_input(from, to)` returns each case's latest resolution, the SLA
+/// outcomes and each case's latest rating dated in `[from, to)`, in any
+/// order, and the backlog as it is now: unsolved cases by creation day and
+/// status, and how many of them were reopened, kept in step by `put_case`.
+fn metrics_input_reads_the_window_and_the_backlog(store: &dyn Store) {
+    let created_at = at("2026-03-01T10:00:00Z");
+    let (from, to) = (at("2026-03-02T00:00:00Z"), at("2026-03-03T00:00:00Z"));
+    let (before, inside, later) = (at("2026-03-01T23:59:59Z"), at("2026-03-02T12:00:00Z"), at("2026-03-02T18:00:00Z"));
+    let cases: Vec<CaseId> =
+        (0..5).map(|i| created(run(store, &new_case(&format!("c{i}"), "m@example.com"), created_at))).collect();
+    let [a, b, c, d, e] = cases[..] else { unreachable!() };
+    let resolved = |case: CaseId, solved_at: Timestamp, agent_replies: u32| Resolution {
+        case_id: case,
+        created_at,
+        solved_at,
+        agent_replies,
+        reopen_count: 0,
+    };
+    store
+        .transact(&mut |txn| {
+            // The backlog: a and e stay new, b pending, c open again after a
+            // reopen, d solved (no longer backlog).
+            let edit = |txn: &mut dyn WriteTxn, case: CaseId, change: &dyn Fn(&mut Case)| {
+                let previous = txn.case(case)?.expect("the case");
+                let mut next = previous.clone();
+                change(&mut next);
+                txn.put_case(Some(&previous), &next)
+            };
+            edit(txn, b, &|case| case.status = CaseStatus::Pending)?;
+            edit(txn, c, &|case| {
+                case.status = CaseStatus::Open;
+                case.reopen_count = 1;
+            })?;
+            edit(txn, d, &|case| case.status = CaseStatus::Solved)?;
+
+            txn.record_resolution(a, Some(&resolved(a, from, 1)))?;
+            txn.record_resolution(b, Some(&resolved(b, before, 1)))?;
+            txn.record_resolution(c, Some(&resolved(c, inside, 1)))?;
+            txn.record_resolution(c, Some(&resolved(c, later, 2)))?;
+            txn.record_resolution(d, Some(&resolved(d, to, 1)))?;
+            txn.record_resolution(e, Some(&resolved(e, inside, 1)))?;
+            txn.record_resolution(e, None)?;
+
+            txn.record_sla_outcome(inside, a, Metric::FirstResponse, 1, true)?;
+            txn.record_sla_outcome(later, b, Metric::Resolution, 1, false)?;
+            txn.record_sla_outcome(before, c, Metric::FirstResponse, 1, false)?;
+            txn.record_sla_outcome(to, a, Metric::NextResponse, 2, true)?;
+
+            txn.record_csat(a, inside, 5)?;
+            txn.record_csat(a, later, 3)?;
+            txn.record_csat(b, before, 1)?;
+            txn.record_csat(c, from, 4)
+        })
+        .unwrap();
+    let mut input = store.metrics_input(from, to).unwrap();
+    input.resolutions.sort_by_key(|r| r.case_id);
+    assert_eq!(input.resolutions, [resolved(a, from, 1), resolved(c, later, 2)], "latest, from inclusive, to not");
+    input.sla.sort();
+    assert_eq!(input.sla, [(Metric::FirstResponse, true), (Metric::Resolution, false)]);
+    input.csat.sort_unstable();
+    assert_eq!(input.csat, [3, 4], "each case's latest rating in the window");
+    input.backlog.sort_by_key(|row| (row.created_day, row.status));
+    let day = created_at.as_second().div_euclid(86_400);
+    let row = |status, count| BacklogRow { created_day: day, status, count };
+    assert_eq!(
+        input.backlog,
+        [row(CaseStatus::New, 2), row(CaseStatus::Open, 1), row(CaseStatus::Pending, 1)],
+        "unsolved cases only"
+    );
+    assert_eq!(input.reopened, 1);
+
+    let earlier = store.metrics_input(before, from).unwrap();
+    assert_eq!(earlier.resolutions, [resolved(b, before, 1)]);
+    assert_eq!((earlier.sla, earlier.csat), (vec![(Metric::FirstResponse, false)], vec![1]));
+    let empty = store.metrics_input(inside, inside).unwrap();
+    assert!(empty.resolutions.is_empty() && empty.sla.is_empty() && empty.csat.is_empty(), "an empty window");
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::store::RedbStore;
-    use crate::store::redb::tables::{CASE_INDEX, CUSTOMER_CASE, CUSTOMER_EVENTS};
+    use std::collections::BTreeSet;
 
-    /// A file from before the customer's cases moved to `CUSTOMER_EVENTS`
-    /// and unfiltered listings to `CASES` (rows `customer:N` and `all` in
-    /// `CASE_INDEX`) lists the same cases once opened, without those rows.
-    #[test]
-    fn an_older_files_case_index_is_upgraded_on_open() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.redb");
-        let now = at("2026-03-02T09:00:00Z");
-        let (customer, cases) = {
-            let store = RedbStore::open(&path).unwrap();
-            let cases: Vec<CaseId> =
-                (0..3).map(|i| created(run(&store, &new_case(&format!("c{i}"), "old@example.com"), now))).collect();
-            (store.case(cases[0]).unwrap().unwrap().customer_id, cases)
-        };
-        {
-            // Rewrite the file into the older layout.
-            let db = redb::Database::create(&path).unwrap();
-            let txn = db.begin_write().unwrap();
-            {
-                let mut by_customer = txn.open_table(CUSTOMER_EVENTS).unwrap();
-                let mut index = txn.open_table(CASE_INDEX).unwrap();
-                let key = format!("customer:{customer}");
-                for case in &cases {
-                    assert!(by_customer.remove((customer.get(), CUSTOMER_CASE | case.get())).unwrap().is_some());
-                    index.insert((key.as_str(), case.get()), ()).unwrap();
-                    index.insert(("all", case.get()), ()).unwrap();
-                }
-            }
-            txn.commit().unwrap();
-        }
-        let store = RedbStore::open(&path).unwrap();
-        let query = CaseQuery { customer: Some(customer), limit: 10, oldest_first: true, ..CaseQuery::default() };
-        assert_eq!(store.list_cases(&query).unwrap().items.iter().map(|c| c.id).collect::<Vec<_>>(), cases);
-        let all = CaseQuery { limit: 10, ..CaseQuery::default() };
-        let newest_first: Vec<CaseId> = cases.iter().rev().copied().collect();
-        assert_eq!(store.list_cases(&all).unwrap().items.iter().map(|c| c.id).collect::<Vec<_>>(), newest_first);
-        drop(store);
-        let db = redb::Database::create(&path).unwrap();
-        let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
-        let index = txn.open_table(CASE_INDEX).unwrap();
-        assert_eq!(index.range(("customer:", 0)..("customer;", 0)).unwrap().count(), 0, "old rows are gone");
-        assert_eq!(index.range(("all", 0)..=("all", u64::MAX)).unwrap().count(), 0);
+    use super::*;
+
+    /// The methods declared by `pub trait {name}` in `source`.
+    fn trait_methods(source: &str, name: &str) -> BTreeSet<String> {
+        let start = source.find(&format!("pub trait {name}")).unwrap_or_else(|| panic!("trait {name} not found"));
+        let body = &source[start..];
+        let body = &body[..body.find("\n}\n").expect("the trait's closing brace")];
+        body.lines()
+            .filter_map(|line| line.trim_start().strip_prefix("fn "))
+            .map(|rest| rest.split(['(', '<']).next().expect("a name").to_owned())
+            .collect()
     }
 
+    /// The text of the top-level function `name` in this file.
+    fn body_of<'a>(source: &'a str, name: &str) -> &'a str {
+        let start = ["\nfn ", "\npub fn "]
+            .iter()
+            .find_map(|prefix| source.find(&format!("{prefix}{name}(")))
+            .unwrap_or_else(|| panic!("no function named {name}"));
+        let body = &source[start..];
+        &body[..body.find("\n}\n").expect("the function's closing brace")]
+    }
+
+    /// A method added to [`Store`] or [`WriteTxn`] fails this test until
+    /// [`COVERAGE`] names a check that calls it, so every backend is held to
+    /// its contract from the start.
     #[test]
-    fn redb_store_conforms() {
-        let dir = tempfile::tempdir().unwrap();
-        let counter = std::sync::atomic::AtomicUsize::new(0);
-        super::run_all(&|| {
-            let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Box::new(RedbStore::open(dir.path().join(format!("{n}.redb"))).unwrap())
-        });
+    fn every_trait_method_has_a_conformance_check() {
+        let traits = include_str!("store/mod.rs");
+        let this = include_str!("conformance.rs");
+        let declared: BTreeSet<(String, String)> = ["Store", "WriteTxn"]
+            .into_iter()
+            .flat_map(|t| trait_methods(traits, t).into_iter().map(move |m| (t.to_owned(), m)))
+            .collect();
+        assert!(declared.len() > 40, "the traits were read: {declared:?}");
+        let listed: BTreeSet<(String, String)> =
+            COVERAGE.iter().map(|(t, m, _)| ((*t).to_owned(), (*m).to_owned())).collect();
+        assert_eq!(listed.len(), COVERAGE.len(), "a method listed twice");
+        let missing: Vec<_> = declared.difference(&listed).collect();
+        assert!(
+            missing.is_empty(),
+            "methods without a conformance check (add one and list it in COVERAGE): {missing:?}"
+        );
+        let stale: Vec<_> = listed.difference(&declared).collect();
+        assert!(stale.is_empty(), "COVERAGE lists methods the traits no longer have: {stale:?}");
+
+        let run_all = body_of(this, "run_all");
+        for (t, method, check) in COVERAGE {
+            let receiver = if *t == "Store" { "store" } else { "txn" };
+            assert!(
+                body_of(this, check).contains(&format!("{receiver}.{method}(")),
+                "{check} is listed for {t}::{method} but does not call {receiver}.{method}("
+            );
+            assert!(run_all.contains(&format!("    {check}(")), "run_all does not run {check}");
+        }
     }
 }

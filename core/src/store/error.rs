@@ -1,4 +1,7 @@
-//! Storage errors.
+//! Storage errors, the same for every backend: a caller handles a full
+//! disk the same whether redb or a database server reports it, so no
+//! backend's error type appears here. Each adapter converts its own errors
+//! into [`StoreError::Backend`] (redb's: `store/redb/error.rs`).
 
 use std::path::PathBuf;
 
@@ -8,7 +11,8 @@ pub enum StoreError {
     /// Another process holds the database.
     #[error("the database {0} is in use by another frontdesk process (stop it first)")]
     InUse(PathBuf),
-    /// A stored record does not decode.
+    /// A stored record does not decode. Records are JSON in every backend,
+    /// hence the one decoder's error.
     #[error("record {key} in {table} cannot be decoded")]
     Corrupt {
         /// Table name.
@@ -25,9 +29,17 @@ pub enum StoreError {
     /// The batch's transaction was rolled back because of another failure.
     #[error("the write was rolled back: {0}")]
     RolledBack(String),
-    /// The database failed.
+    /// The backend failed: its file, its connection, its transaction. Boxed,
+    /// so the backend's own error (and its chain) reaches the log unchanged
+    /// while nothing above the adapter depends on its type.
     #[error("database failure")]
-    Db(#[source] redb::Error),
+    Backend {
+        /// What the backend was doing (`commit`, `open table`, ...), for logs.
+        operation: &'static str,
+        /// The backend's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The file system failed.
     #[error("i/o failure on {path}")]
     Io {
@@ -39,21 +51,10 @@ pub enum StoreError {
     },
 }
 
-macro_rules! from_redb {
-    ($($t:ty),*) => {$(
-        impl From<$t> for StoreError {
-            fn from(e: $t) -> Self {
-                StoreError::Db(e.into())
-            }
-        }
-    )*};
+impl StoreError {
+    /// A backend failure during `operation`; what adapters convert their
+    /// errors with.
+    pub fn backend(operation: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StoreError::Backend { operation, source: source.into() }
+    }
 }
-
-from_redb!(
-    redb::Error,
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);

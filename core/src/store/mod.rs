@@ -18,7 +18,7 @@ use crate::sla::CaseSla;
 
 pub use error::StoreError;
 pub use overlay::{Overlay, PREVIEW_ID_BASE};
-pub use records::{IdempotencyRecord, IdempotentAnswer, OutboxItem};
+pub use records::{CaseRecord, CsatRecord, IdempotencyRecord, IdempotentAnswer, OutboxItem};
 pub use redb::RedbStore;
 
 /// Which id sequence to draw from.
@@ -281,7 +281,11 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// What a command may read and write inside a write transaction. Reads see
-/// the transaction's own earlier writes.
+/// the transaction's own earlier writes. Times (timers, outreach, metric
+/// rows) are kept to at least the millisecond.
+///
+/// Every method here and in [`Store`] has a check in the conformance suite
+/// (`crate::conformance::COVERAGE`); a test fails until a new one does too.
 pub trait WriteTxn {
     /// One case.
     ///
@@ -331,8 +335,19 @@ pub trait WriteTxn {
     /// Storage failures.
     fn token_name_taken(&self, name: &str) -> Result<bool, StoreError>;
 
-    /// The next id of a sequence. Ids of an aborted transaction may be skipped.
-    fn allocate(&mut self, sequence: Sequence) -> u64;
+    /// The next id of `sequence`, drawn from the store so that a backend
+    /// shared by several processes never hands one id out twice.
+    ///
+    /// Ids of one sequence grow in the order they are drawn, and the single
+    /// writer draws them in commit order: listings and timelines sort by id.
+    /// They are unique across every process sharing one store. They need not
+    /// be dense: ids drawn by a transaction that aborts may be skipped (a
+    /// database sequence does not roll back), and may equally be drawn again
+    /// (redb's counters do roll back), so nothing may rely on either.
+    ///
+    /// # Errors
+    /// Storage failures: a networked backend's sequence can be unreachable.
+    fn allocate(&mut self, sequence: Sequence) -> Result<u64, StoreError>;
 
     /// Writes a case row and keeps its indexes in step with `previous`,
     /// which must be the row as this transaction last saw it (`txn.case()`)

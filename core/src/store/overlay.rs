@@ -130,9 +130,9 @@ impl WriteTxn for Overlay<'_> {
         Ok(self.store.tokens()?.iter().any(|t| t.name == name))
     }
 
-    fn allocate(&mut self, _: Sequence) -> u64 {
+    fn allocate(&mut self, _: Sequence) -> Result<u64, StoreError> {
         self.next_id += 1;
-        self.next_id
+        Ok(self.next_id)
     }
 
     fn put_case(&mut self, _: Option<&Case>, case: &Case) -> Result<(), StoreError> {

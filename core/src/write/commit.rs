@@ -40,7 +40,7 @@ pub(crate) fn commit_sla_check(
             *due_at = sla.metrics.get(metric).and_then(|m| m.due_at);
         }
     }
-    let events = stamp(txn, drafts, ctx);
+    let events = stamp(txn, drafts, ctx)?;
     let mut state = case.clone();
     for event in &events {
         state = projection::apply(Some(state), event).map_err(|e| StoreError::Inconsistent(e.to_string()))?;
@@ -114,7 +114,14 @@ pub(crate) fn load_case(txn: &dyn WriteTxn, id: CaseId) -> Result<Case, CommandE
 }
 
 /// Gives drafts their ids and time.
-pub(crate) fn stamp(txn: &mut dyn WriteTxn, drafts: Vec<Draft>, ctx: &ExecContext<'_>) -> Vec<Event> {
+///
+/// # Errors
+/// The store cannot hand out an event id.
+pub(crate) fn stamp(
+    txn: &mut dyn WriteTxn,
+    drafts: Vec<Draft>,
+    ctx: &ExecContext<'_>,
+) -> Result<Vec<Event>, StoreError> {
     let mut events: Vec<Event> = Vec::with_capacity(drafts.len());
     for draft in drafts {
         let caused_by = match draft.caused_by {
@@ -123,7 +130,7 @@ pub(crate) fn stamp(txn: &mut dyn WriteTxn, drafts: Vec<Draft>, ctx: &ExecContex
             Cause::Draft(index) => events.get(index).map(|e| e.id),
         };
         events.push(Event {
-            id: EventId::new(txn.allocate(Sequence::Event)),
+            id: EventId::new(txn.allocate(Sequence::Event)?),
             case_id: draft.case_id,
             customer_id: draft.customer_id,
             at: ctx.now,
@@ -132,7 +139,7 @@ pub(crate) fn stamp(txn: &mut dyn WriteTxn, drafts: Vec<Draft>, ctx: &ExecContex
             body: draft.body,
         });
     }
-    events
+    Ok(events)
 }
 
 /// Writes the drafts of one case: events, the folded row, its indexes and its
@@ -144,7 +151,7 @@ pub(crate) fn commit_case(
     ctx: &ExecContext<'_>,
     created: bool,
 ) -> Result<Outcome, CommandError> {
-    let mut events = stamp(txn, drafts, ctx);
+    let mut events = stamp(txn, drafts, ctx)?;
     let case = fold(previous.clone(), &events)?;
     let stored_sla = match &previous {
         Some(p) => txn.case_sla(p.id)?,
@@ -162,7 +169,7 @@ pub(crate) fn commit_case(
         // Each `sla_met` names the reply or status change that met it.
         let cause = events.last().map_or(Cause::None, |e| Cause::Event(e.id));
         let drafts = met.into_iter().map(|outcome| sla_draft(&case, outcome, cause)).collect();
-        let more = stamp(txn, drafts, ctx);
+        let more = stamp(txn, drafts, ctx)?;
         case = fold(Some(case), &more)?;
         events.extend(more);
     }

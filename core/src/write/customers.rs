@@ -39,13 +39,13 @@ pub(crate) fn write_customer(
     let created = existing.is_none();
     let new_id = match &existing {
         Some(c) => c.id,
-        None => CustomerId::new(txn.allocate(Sequence::Customer)),
+        None => CustomerId::new(txn.allocate(Sequence::Customer)?),
     };
     let (customer, draft) = decide::upsert_customer(existing.as_ref(), new_id, input, ctx.now, actor)?;
     let event_id = match draft {
         Some(draft) => {
             txn.put_customer(&customer)?;
-            let events = stamp(txn, vec![draft], ctx);
+            let events = stamp(txn, vec![draft], ctx)?;
             for event in &events {
                 txn.append_event(event)?;
             }

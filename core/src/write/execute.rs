@@ -235,7 +235,7 @@ fn create_case(txn: &mut dyn WriteTxn, new: &NewCase, ctx: &ExecContext<'_>) -> 
         CustomerRef::Id(id) => txn.customer(*id)?.ok_or(CommandError::CustomerNotFound(*id))?.id,
         CustomerRef::Match(input) => write_customer(txn, input, &new.actor, ctx)?.0.id,
     };
-    let case_id = CaseId::new(txn.allocate(Sequence::Case));
+    let case_id = CaseId::new(txn.allocate(Sequence::Case)?);
     let case_drafts = decide::open_case(&start, case_id, customer_id, &new.actor)?;
     commit_case(txn, None, case_drafts, ctx, true)
 }

@@ -54,7 +54,7 @@ pub fn receive(txn: &mut dyn WriteTxn, m: &InboundMessage, ctx: &ExecContext<'_>
                 assignee: None,
                 follow_up_of: None,
             };
-            let id = CaseId::new(txn.allocate(Sequence::Case));
+            let id = CaseId::new(txn.allocate(Sequence::Case)?);
             let mut drafts = decide::open_case(&start, id, customer_id, &m.plugin)?;
             mark_via(&mut drafts, Some(via));
             commit_case(txn, None, drafts, ctx, true)?

@@ -25,7 +25,7 @@ pub(crate) fn write_message(
             commit_case(txn, Some(case), drafts, ctx, false)
         }
         MessageDecision::FollowUp => {
-            let id = CaseId::new(txn.allocate(Sequence::Case));
+            let id = CaseId::new(txn.allocate(Sequence::Case)?);
             let start = CaseStart {
                 subject: &case.subject,
                 channel: &case.channel,

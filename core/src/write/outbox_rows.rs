@@ -109,7 +109,7 @@ fn push(
     ctx: &ExecContext<'_>,
 ) -> Result<(), StoreError> {
     let item = OutboxItem {
-        id: txn.allocate(Sequence::Outbox),
+        id: txn.allocate(Sequence::Outbox)?,
         kind: kind.into(),
         target: target.into(),
         payload,

@@ -37,7 +37,7 @@ pub fn record(
     }
     let customer = txn.customer(customer_id)?.ok_or(CommandError::CustomerNotFound(customer_id))?;
     let draft = Draft { case_id: None, customer_id, actor, caused_by: Cause::None, body };
-    for event in stamp(txn, vec![draft], ctx) {
+    for event in stamp(txn, vec![draft], ctx)? {
         txn.append_event(&event)?;
     }
     Ok(Outcome::Customer { customer, created: false, events: Vec::new() })
@@ -81,7 +81,7 @@ pub fn set_health(
             plugin: plugin_name,
         };
         let draft = Draft { case_id: None, customer_id, actor: plugin.clone(), caused_by: Cause::None, body };
-        let events = stamp(txn, vec![draft], ctx);
+        let events = stamp(txn, vec![draft], ctx)?;
         for event in &events {
             txn.append_event(event)?;
         }
@@ -136,7 +136,7 @@ pub fn enrich(
         source,
     };
     let draft = Draft { case_id: None, customer_id, actor: plugin.clone(), caused_by: Cause::None, body };
-    for event in stamp(txn, vec![draft], ctx) {
+    for event in stamp(txn, vec![draft], ctx)? {
         txn.append_event(&event)?;
     }
     Ok(Outcome::Customer { customer, created: false, events: Vec::new() })

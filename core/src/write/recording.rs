@@ -51,7 +51,7 @@ impl WriteTxn for Recording<'_> {
         self.txn.token_name_taken(name)
     }
 
-    fn allocate(&mut self, sequence: Sequence) -> u64 {
+    fn allocate(&mut self, sequence: Sequence) -> Result<u64, StoreError> {
         self.txn.allocate(sequence)
     }
 

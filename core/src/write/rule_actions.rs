@@ -370,7 +370,7 @@ fn notify(
         return Err(CommandError::invalid("notify needs a target and a text".into()));
     }
     let item = OutboxItem {
-        id: txn.allocate(Sequence::Outbox),
+        id: txn.allocate(Sequence::Outbox)?,
         kind: crate::write::outbox_rows::kind::NOTIFY.into(),
         target: target.to_owned(),
         payload: serde_json::json!({ "text": text }),
@@ -412,7 +412,7 @@ fn open_case(
         tracing::debug!(rule = %rule_file, %customer, "outreach already opened within the window");
         return Ok(None);
     }
-    let id = CaseId::new(txn.allocate(Sequence::Case));
+    let id = CaseId::new(txn.allocate(Sequence::Case)?);
     let start = CaseStart {
         subject,
         channel: "outreach",

@@ -11,6 +11,7 @@
 //! behind the row the writer has just kept, and with one version the two
 //! took turns decoding it.
 
+use std::marker::PhantomData;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
@@ -44,17 +45,25 @@ impl<T> Versions<T> {
 /// Row id -> its last two versions.
 type Kept<T> = LruCache<u64, Versions<T>>;
 
-/// Decoded rows of one table, by id.
+/// Decoded rows of one table, by id. A row of type `T` is stored as the
+/// record `R` (a case as its [`crate::store::CaseRecord`]); most rows are
+/// their own record.
 #[derive(Debug)]
-pub(super) struct DecodedRows<T> {
+pub(super) struct DecodedRows<T, R = T> {
     table: &'static str,
     rows: Mutex<Kept<T>>,
+    record: PhantomData<fn() -> R>,
 }
 
-impl<T: Clone + DeserializeOwned> DecodedRows<T> {
+impl<T: Clone, R: DeserializeOwned + Into<T>> DecodedRows<T, R> {
     /// An empty cache for rows of `table` (named in decoding errors).
     pub fn new(table: &'static str) -> Self {
-        Self { table, rows: Mutex::new(LruCache::new(KEPT)) }
+        Self { table, rows: Mutex::new(LruCache::new(KEPT)), record: PhantomData }
+    }
+
+    /// `bytes` decoded as a record and made a row.
+    fn decode_row(&self, id: u64, bytes: &[u8]) -> Result<T, StoreError> {
+        decode::<R>(self.table, id, bytes).map(Into::into)
     }
 
     /// The row stored under `id` in `table` (of this cache's kind), if any.
@@ -74,7 +83,7 @@ impl<T: Clone + DeserializeOwned> DecodedRows<T> {
         if let Some(row) = self.lock().get(&id).and_then(|versions| versions.find(bytes)) {
             return Ok(row.clone());
         }
-        let row: T = decode(self.table, id, bytes)?;
+        let row = self.decode_row(id, bytes)?;
         self.put(id, (bytes.into(), row.clone()));
         Ok(row)
     }
@@ -97,7 +106,7 @@ impl<T: Clone + DeserializeOwned> DecodedRows<T> {
         T: PartialEq + std::fmt::Debug,
     {
         // Every test build checks the round trip this relies on.
-        debug_assert_eq!(decode::<T>(self.table, id, &bytes).ok().as_ref(), Some(&row), "a kept row decodes to itself");
+        debug_assert_eq!(self.decode_row(id, &bytes).ok().as_ref(), Some(&row), "a kept row decodes to itself");
         self.put(id, (bytes, row));
     }
 

@@ -2,13 +2,15 @@
 //! file can be inspected and migrated with ordinary tools; bump a table's
 //! `_v1` suffix when its encoding changes.
 
+use jiff::Timestamp;
 use redb::TableDefinition;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::store::StoreError;
 
-/// Cases by id: the projection of their events.
+/// Cases by id: the projection of their events, as a
+/// [`CaseRecord`](crate::store::CaseRecord) (not the API's case shape).
 pub const CASES: TableDefinition<u64, &[u8]> = TableDefinition::new("cases_v1");
 /// Events by id (ids grow in commit order).
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events_v1");
@@ -54,6 +56,9 @@ pub const CASE_MARKS: TableDefinition<(u64, &str), i64> = TableDefinition::new("
 pub const OUTREACH: TableDefinition<&str, i64> = TableDefinition::new("outreach_v1");
 /// Named counters (`backlog:reopened`, `load:<agent>`).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters_v1");
+
+/// The [`COUNTERS`] entry of unsolved cases that were reopened.
+pub const REOPENED_BACKLOG: &str = "backlog:reopened";
 /// Idempotency key -> the first answer.
 pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency_v1");
 /// Token hash -> token record.
@@ -76,4 +81,17 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 /// Decodes a record, naming it on failure.
 pub fn decode<T: DeserializeOwned>(table: &'static str, key: impl ToString, bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt { table, key: key.to_string(), source })
+}
+
+/// A timestamp as the tables key it: milliseconds since the epoch.
+pub fn millis(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+/// A timestamp from a table's key or value.
+///
+/// # Errors
+/// [`StoreError::Inconsistent`] for milliseconds outside jiff's range.
+pub fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(ms).map_err(|e| StoreError::Inconsistent(format!("bad timestamp {ms}: {e}")))
 }
