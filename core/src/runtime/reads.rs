@@ -1,7 +1,8 @@
-//! The read side of the door: every query the binary makes, async, run on
-//! tokio's blocking pool so that a store call that waits (a page fault on a
-//! large file, a round trip to a database server) never stalls a request
-//! worker. Each query reads one snapshot.
+//! The read side of the door: every query the binary makes, async. A store
+//! whose reads may wait ([`Store::reads_wait`]: a round trip to a database
+//! server) is read on tokio's blocking pool, so it never stalls a request
+//! worker; one that only touches its own memory-mapped file (redb) is read
+//! in place, which is cheaper than the hop. Each query reads one snapshot.
 
 use jiff::Timestamp;
 
@@ -45,6 +46,9 @@ impl Frontdesk {
         F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     {
         let store = self.store_handle();
+        if !store.reads_wait() {
+            return query(store.as_ref()).map_err(ReadError::Storage);
+        }
         let answer = tokio::task::spawn_blocking(move || query(store.as_ref())).await;
         answer.map_err(|_| ReadError::Interrupted)?.map_err(ReadError::Storage)
     }
@@ -55,14 +59,6 @@ impl Frontdesk {
     /// See [`ReadError`].
     pub async fn case(&self, id: CaseId) -> Result<Option<(Case, CaseSla)>, ReadError> {
         self.read(move |store| store.case_with_sla(id)).await
-    }
-
-    /// Whether a case exists.
-    ///
-    /// # Errors
-    /// See [`ReadError`].
-    pub async fn case_exists(&self, id: CaseId) -> Result<bool, ReadError> {
-        self.read(move |store| Ok(store.case(id)?.is_some())).await
     }
 
     /// A page of cases, each with its SLA state, from one snapshot.

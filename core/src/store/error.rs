@@ -26,6 +26,10 @@ pub enum StoreError {
     /// A stored history that does not fold (a bug, never user input).
     #[error("inconsistent history: {0}")]
     Inconsistent(String),
+    /// Events that do not fold into their case's row (a bug, never user
+    /// input), with the projection's own error.
+    #[error("events do not fold into their case")]
+    Fold(#[from] crate::domain::projection::ProjectionError),
     /// The batch's transaction was rolled back because of another failure.
     #[error("the write was rolled back: {0}")]
     RolledBack(String),

@@ -6,7 +6,7 @@
 mod derived;
 mod error;
 mod overlay;
-mod records;
+pub(crate) mod records;
 pub(crate) mod redb;
 
 use jiff::Timestamp;
@@ -278,6 +278,14 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Storage failures.
     fn channel_ref(&self, key: &str) -> Result<Option<CaseId>, StoreError>;
+
+    /// Whether a read may wait on something outside this process (a
+    /// database server, the network), so that a caller on an async runtime
+    /// must move it to a blocking thread. `true` unless the backend knows its
+    /// reads only touch memory it maps itself.
+    fn reads_wait(&self) -> bool {
+        true
+    }
 }
 
 /// What a command may read and write inside a write transaction. Reads see

@@ -43,7 +43,7 @@ pub(crate) fn commit_sla_check(
     let events = stamp(txn, drafts, ctx)?;
     let mut state = case.clone();
     for event in &events {
-        state = projection::apply(Some(state), event).map_err(|e| StoreError::Inconsistent(e.to_string()))?;
+        state = projection::apply(Some(state), event).map_err(StoreError::Fold)?;
         txn.append_event(event)?;
         record_aggregates(txn, &state, event)?;
     }
@@ -189,7 +189,7 @@ pub(crate) fn commit_case(
 fn fold(state: Option<Case>, events: &[Event]) -> Result<Case, CommandError> {
     let mut state = state;
     for event in events {
-        state = Some(projection::apply(state, event).map_err(|e| StoreError::Inconsistent(e.to_string()))?);
+        state = Some(projection::apply(state, event).map_err(StoreError::Fold)?);
     }
     state.ok_or_else(|| StoreError::Inconsistent("a case command produced no case".into()).into())
 }

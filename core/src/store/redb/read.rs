@@ -195,4 +195,11 @@ impl Store for RedbStore {
         let table = txn.open_table(CHANNEL_REFS)?;
         Ok(table.get(key)?.map(|v| CaseId::new(v.value())))
     }
+
+    /// Reads are B-tree lookups in the memory-mapped file, answered from
+    /// the page cache; moving each to the blocking pool cost the realistic
+    /// mix more than a tenth of its throughput (BENCHMARKS.md, "one door").
+    fn reads_wait(&self) -> bool {
+        false
+    }
 }

@@ -11,6 +11,9 @@
 //! call [`Store`] methods on a value named `store` and [`WriteTxn`] methods on
 //! one named `txn`, which is how that test tells `store.case(` from `txn.case(`.
 
+#[cfg(test)]
+mod redb;
+
 use jiff::{SignedDuration, Timestamp};
 
 use crate::auth::Role;
@@ -50,6 +53,7 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("Store", "transact", "failed_transactions_write_nothing"),
     ("Store", "plugin_state", "plugin_state_is_per_plugin"),
     ("Store", "outbox_items", "outbox_items_come_back_in_id_order"),
+    ("Store", "reads_wait", "reads_answer_alike_on_any_thread"),
     ("Store", "channel_ref", "channel_refs_point_at_their_case"),
     ("WriteTxn", "case", "rows_written_directly_read_back"),
     ("WriteTxn", "customer", "failed_transactions_write_nothing"),
@@ -99,6 +103,7 @@ pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
     channel_refs_point_at_their_case(open().as_ref());
     outreach_times_round_trip(open().as_ref());
     metrics_input_reads_the_window_and_the_backlog(open().as_ref());
+    reads_answer_alike_on_any_thread(open().as_ref());
 }
 
 /// A timestamp from RFC 3339 text.
@@ -680,6 +685,20 @@ fn plugin_state_is_per_plugin(store: &dyn Store) {
     assert_eq!(store.plugin_state("crm", "empty").unwrap(), Some(Vec::new()));
 }
 
+/// A read answers the same on whichever thread runs it, so the runtime may
+/// run it in place or on its blocking pool as [`Store::reads_wait`] says;
+/// that answer is the store's, fixed for its life.
+fn reads_answer_alike_on_any_thread(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let id = created(run(store, &new_case("anywhere", "t@example.com"), now));
+    let mode = store.reads_wait();
+    let here = store.case_with_sla(id).unwrap();
+    let there = std::thread::scope(|s| s.spawn(|| store.case_with_sla(id).unwrap()).join().unwrap());
+    assert!(here.is_some());
+    assert_eq!(here, there, "a read on another thread sees the same snapshot");
+    assert_eq!(store.reads_wait(), mode, "a store's read mode does not change");
+}
+
 /// A channel reference points at the case it was last set to, inside its
 /// transaction and after.
 fn channel_refs_point_at_their_case(store: &dyn Store) {
@@ -836,8 +855,8 @@ mod tests {
     /// its contract from the start.
     #[test]
     fn every_trait_method_has_a_conformance_check() {
-        let traits = include_str!("store/mod.rs");
-        let this = include_str!("conformance.rs");
+        let traits = include_str!("../store/mod.rs");
+        let this = include_str!("mod.rs");
         let declared: BTreeSet<(String, String)> = ["Store", "WriteTxn"]
             .into_iter()
             .flat_map(|t| trait_methods(traits, t).into_iter().map(move |m| (t.to_owned(), m)))

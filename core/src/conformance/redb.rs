@@ -1,0 +1,108 @@
+//! The redb adapter against the conformance suite, and what only redb
+//! promises besides: ids of an aborted transaction are drawn again, files
+//! of older layouts are upgraded on open, case rows keep their format.
+//! Here, above the store, because these tests use the suite.
+
+use redb::{Database, ReadableDatabase};
+
+use super::{at, created, new_case, run};
+use crate::domain::{Case, CaseId};
+use crate::store::redb::tables::*;
+use crate::store::{CaseQuery, RedbStore, Sequence, Store, StoreError};
+
+#[test]
+fn redb_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    super::run_all(&|| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Box::new(RedbStore::open(dir.path().join(format!("{n}.redb"))).unwrap())
+    });
+}
+
+/// redb's counters roll back with the transaction (the trait allows a
+/// backend to skip those ids instead).
+#[test]
+fn ids_of_an_aborted_transaction_are_drawn_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(dir.path().join("ids.redb")).unwrap();
+    let mut drawn = 0;
+    let result = store.transact(&mut |txn| {
+        drawn = txn.allocate(Sequence::Case)?;
+        Err(StoreError::Inconsistent("abort on purpose".into()))
+    });
+    assert!(result.is_err());
+    let id = created(run(&store, &new_case("kept", "a@example.com"), at("2026-03-02T09:00:00Z")));
+    assert_eq!(id.get(), drawn, "ids of an aborted transaction are not burnt");
+}
+
+/// A file from before the customer's cases moved to `CUSTOMER_EVENTS`
+/// and unfiltered listings to `CASES` (rows `customer:N` and `all` in
+/// `CASE_INDEX`) lists the same cases once opened, without those rows.
+#[test]
+fn an_older_files_case_index_is_upgraded_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.redb");
+    let now = at("2026-03-02T09:00:00Z");
+    let (customer, cases) = {
+        let store = RedbStore::open(&path).unwrap();
+        let cases: Vec<CaseId> =
+            (0..3).map(|i| created(run(&store, &new_case(&format!("c{i}"), "old@example.com"), now))).collect();
+        (store.case(cases[0]).unwrap().unwrap().customer_id, cases)
+    };
+    {
+        // Rewrite the file into the older layout.
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut by_customer = txn.open_table(CUSTOMER_EVENTS).unwrap();
+            let mut index = txn.open_table(CASE_INDEX).unwrap();
+            let key = format!("customer:{customer}");
+            for case in &cases {
+                assert!(by_customer.remove((customer.get(), CUSTOMER_CASE | case.get())).unwrap().is_some());
+                index.insert((key.as_str(), case.get()), ()).unwrap();
+                index.insert(("all", case.get()), ()).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+    }
+    let store = RedbStore::open(&path).unwrap();
+    let query = CaseQuery { customer: Some(customer), limit: 10, oldest_first: true, ..CaseQuery::default() };
+    assert_eq!(store.list_cases(&query).unwrap().items.iter().map(|c| c.id).collect::<Vec<_>>(), cases);
+    let all = CaseQuery { limit: 10, ..CaseQuery::default() };
+    let newest_first: Vec<CaseId> = cases.iter().rev().copied().collect();
+    assert_eq!(store.list_cases(&all).unwrap().items.iter().map(|c| c.id).collect::<Vec<_>>(), newest_first);
+    drop(store);
+    let db = redb::Database::create(&path).unwrap();
+    let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
+    let index = txn.open_table(CASE_INDEX).unwrap();
+    assert_eq!(index.range(("customer:", 0)..("customer;", 0)).unwrap().count(), 0, "old rows are gone");
+    assert_eq!(index.range(("all", 0)..=("all", u64::MAX)).unwrap().count(), 0);
+}
+
+/// The adapter reads a case row as files written before
+/// [`CaseRecord`] hold it, and writes one byte for byte the same.
+#[test]
+fn case_rows_keep_their_file_format() {
+    use crate::store::records::tests::{CASE_ROW_V1, fixture_case};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rows.redb");
+    let case = fixture_case();
+    let store = RedbStore::open(&path).unwrap();
+    store.transact(&mut |txn| txn.put_case(None, &case)).unwrap();
+    drop(store);
+    let db = Database::create(&path).unwrap();
+    {
+        let txn = db.begin_read().unwrap();
+        let written = txn.open_table(CASES).unwrap().get(case.id.get()).unwrap().expect("the row").value().to_vec();
+        assert_eq!(String::from_utf8(written).unwrap(), CASE_ROW_V1.trim_end());
+    }
+    // The same row under another id, as an older file holds it.
+    let older = CASE_ROW_V1.trim_end().replacen("\"id\":\"42\"", "\"id\":\"43\"", 1);
+    let txn = db.begin_write().unwrap();
+    txn.open_table(CASES).unwrap().insert(43, older.as_bytes()).unwrap();
+    txn.commit().unwrap();
+    drop(db);
+    let store = RedbStore::open(&path).unwrap();
+    assert_eq!(store.case(CaseId::new(43)).unwrap(), Some(Case { id: CaseId::new(43), ..case }));
+}
