@@ -17,7 +17,7 @@
 //!    in-memory [`store::Overlay`], and the redb adapter.
 //! 8. [`rules`]: the Rhai host: hooks, actions, hot reload, dry runs.
 //! 9. [`plugins`]: the wasmtime host for channel, CRM and health plugins.
-//! 10. [`write`]: commands, the pure decisions, and the single writer that
+//! 10. [`write`](mod@write): commands, the pure decisions, and the single writer that
 //!     commits them in batches.
 //! 11. [`runtime`]: [`runtime::Frontdesk`], the one door the binary uses
 //!     (submit, async reads, committed events), with its timers and outbox

@@ -1,9 +1,9 @@
 //! [`Frontdesk`]: the one door through which the binary reaches the core.
 //! Writes go through the rules (evaluated on the calling worker, off the
-//! writer) and then the writer queue; reads run on tokio's blocking pool,
-//! so a slow store never stalls a request worker. Also keeps the in-flight
-//! set of idempotency keys, so a duplicate that arrives while the first is
-//! still being written is told so instead of racing it.
+//! writer) and then the writer queue; reads ([`crate::runtime::reads`])
+//! run where the store says they cannot stall a request worker. Also keeps
+//! the in-flight set of idempotency keys, so a duplicate that arrives while
+//! the first is still being written is told so instead of racing it.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

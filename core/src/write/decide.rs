@@ -1,6 +1,6 @@
 //! Pure decisions: given the current state, a command's inputs and "now",
-//! which events happen. No storage, no clock reads; [`crate::write::execute`] loads
-//! state, calls these, and writes what they return.
+//! which events happen. No storage, no clock reads; [`crate::write::execute`]
+//! loads state, calls these, and writes what they return.
 
 use std::collections::BTreeSet;
 

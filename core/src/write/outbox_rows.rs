@@ -1,7 +1,7 @@
 //! The durable outbox: outbound work (a reply to deliver through a channel
 //! plugin, a case event or a new customer for a CRM) is written in the same
-//! transaction as the change that caused it, and `runtime::outbox_worker` works it off
-//! with retries. An item leaves the outbox only when its attempt's outcome
+//! transaction as the change that caused it, and `runtime::outbox_worker`
+//! works it off with retries. An item leaves the outbox only when its attempt's outcome
 //! is committed, so a crash at any point loses nothing.
 
 use std::time::Duration;

@@ -49,7 +49,7 @@ struct RowCaches {
     customers: DecodedRows<Customer>,
 }
 
-/// redb-backed [`Store`].
+/// redb-backed [`Store`](crate::store::Store).
 pub struct RedbStore {
     db: Database,
     path: PathBuf,
