@@ -2,7 +2,9 @@
 //! whose reads may wait ([`Store::reads_wait`]: a round trip to a database
 //! server) is read on tokio's blocking pool, so it never stalls a request
 //! worker; one that only touches its own memory-mapped file (redb) is read
-//! in place, which is cheaper than the hop. Each query reads one snapshot.
+//! in place, which is cheaper than the hop. Work that grows with the data
+//! (metrics over a range, the outbox, a dry run of the rules) always goes to
+//! the pool, as the dry run did before. Each query reads one snapshot.
 
 use jiff::Timestamp;
 
@@ -39,16 +41,29 @@ pub struct OutboxSummary {
 }
 
 impl Frontdesk {
-    /// Runs `query` against the store off the request workers.
+    /// Runs a bounded `query` (a lookup, a page): in place when the store's
+    /// reads never wait, on the blocking pool when they may.
     pub(crate) async fn read<T, F>(&self, query: F) -> Result<T, ReadError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     {
-        let store = self.store_handle();
-        if !store.reads_wait() {
-            return query(store.as_ref()).map_err(ReadError::Storage);
+        if !self.store().reads_wait() {
+            return query(self.store()).map_err(ReadError::Storage);
         }
+        self.scan(query).await
+    }
+
+    /// Runs `query` on the blocking pool, whatever the store: for work that
+    /// grows with the data (a metrics range, the whole outbox, a dry run of
+    /// the rules over thousands of cases), which would hold a request worker
+    /// for its whole length even on a store whose reads never wait.
+    async fn scan<T, F>(&self, query: F) -> Result<T, ReadError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store_handle();
         let answer = tokio::task::spawn_blocking(move || query(store.as_ref())).await;
         answer.map_err(|_| ReadError::Interrupted)?.map_err(ReadError::Storage)
     }
@@ -135,7 +150,7 @@ impl Frontdesk {
     /// See [`ReadError`].
     pub async fn service_metrics(&self, from: Timestamp, to: Timestamp) -> Result<ServiceMetrics, ReadError> {
         let now = self.clock().now();
-        self.read(move |store| Ok(metrics::compute(&store.metrics_input(from, to)?, from, to, now))).await
+        self.scan(move |store| Ok(metrics::compute(&store.metrics_input(from, to)?, from, to, now))).await
     }
 
     /// Outbound work not yet done: how many items are pending and failed,
@@ -144,7 +159,7 @@ impl Frontdesk {
     /// # Errors
     /// See [`ReadError`].
     pub async fn outbox(&self, limit: usize) -> Result<OutboxSummary, ReadError> {
-        self.read(move |store| {
+        self.scan(move |store| {
             let mut summary = OutboxSummary::default();
             let mut after = None;
             loop {
@@ -178,6 +193,6 @@ impl Frontdesk {
         limit: usize,
     ) -> Result<SimulationReport, ReadError> {
         let now = self.clock().now();
-        self.read(move |store| simulate(&host, store, since, now, limit)).await
+        self.scan(move |store| simulate(&host, store, since, now, limit)).await
     }
 }
