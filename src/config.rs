@@ -33,6 +33,40 @@ pub struct FileConfig {
     pub plugins: BTreeMap<String, toml::Table>,
     /// `[notify]`: where rules' notifications go.
     pub notify: frontdesk_core::runtime::NotifyConfig,
+    /// `[console]`: the agent console's sessions.
+    pub console: ConsoleConfig,
+}
+
+/// `[console]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// A session not used for this long ends (`8h`).
+    pub session_idle: String,
+    /// A session ends this long after sign-in, used or not (`7d`).
+    pub session_max: String,
+    /// Mark the session cookie `Secure` (serve the console over TLS,
+    /// directly or behind a proxy, when this is on).
+    pub secure_cookies: bool,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self { session_idle: "8h".into(), session_max: "7d".into(), secure_cookies: false }
+    }
+}
+
+impl ConsoleConfig {
+    /// The session policy these settings describe.
+    ///
+    /// # Errors
+    /// A bad duration, or an idle limit longer than the absolute one.
+    pub fn sessions(&self) -> anyhow::Result<crate::console::SessionPolicy> {
+        let idle = jiff::SignedDuration::try_from(seconds(&self.session_idle)?)?;
+        let absolute = jiff::SignedDuration::try_from(seconds(&self.session_max)?)?;
+        anyhow::ensure!(idle <= absolute, "console.session_idle must not exceed console.session_max");
+        Ok(crate::console::SessionPolicy { idle, absolute, secure_cookies: self.secure_cookies })
+    }
 }
 
 /// `[server]`.

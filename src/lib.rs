@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod http;
 pub mod plugins;
 pub mod scripts;
@@ -133,13 +134,21 @@ pub async fn run(
     };
     running.spawn_until_shutdown(|stop| outbox.run(stop));
     ensure_admin_token(running.frontdesk(), &config.server.data_dir).await?;
-    let state = http::AppState::new(running.frontdesk().clone(), plugin_host, case_refs, config.server.max_body_bytes);
+    let state = http::AppState::new(running.frontdesk().clone(), plugin_host, case_refs, config.server.max_body_bytes)
+        .with_sessions(config.console.sessions()?);
+    let console = state.console_handle();
     let router = http::router(state, config.server.request_timeout()?);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %config.server.data_dir.display(), "frontdesk listening");
     let limits = server::ConnectionLimits {
         max_connections: config.server.max_connections,
         header_read_timeout: config.server.header_read_timeout()?,
+    };
+    // Open console pages hold their live feed; end those first, so the
+    // drain waits only on real requests.
+    let shutdown = async move {
+        shutdown.await;
+        console.close();
     };
     server::serve(listener, router, limits, shutdown).await;
     tracing::info!("http stopped; finishing queued writes");

@@ -65,7 +65,7 @@ async fn submitted_events_reach_subscribers_after_commit_and_reads_see_them() {
     assert_eq!(ids, published, "subscribers saw exactly what the timeline holds");
 
     // A refused command publishes nothing and says why.
-    let reply = Command::AddMessage {
+    let reply = Command::AddMessage { idempotency: None,
         case_id: CaseId::new(999),
         kind: MessageKind::Reply,
         body: "x".into(),
@@ -73,7 +73,7 @@ async fn submitted_events_reach_subscribers_after_commit_and_reads_see_them() {
     };
     assert!(matches!(frontdesk.submit(reply).await, Err(SubmitError::CaseNotFound(_))));
     let solve_new =
-        Command::AddMessage { case_id: case.id, kind: MessageKind::Reply, body: String::new(), actor: Actor::System };
+        Command::AddMessage { idempotency: None, case_id: case.id, kind: MessageKind::Reply, body: String::new(), actor: Actor::System };
     assert!(matches!(frontdesk.submit(solve_new).await, Err(SubmitError::Refused(Refusal::Invalid(_)))));
     assert!(feed.try_recv().is_err(), "refused commands publish no events");
     assert!(frontdesk.case(CaseId::new(999)).await.unwrap().is_none());

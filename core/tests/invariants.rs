@@ -118,7 +118,7 @@ proptest! {
                         Op::Create { .. } | Op::Wait { .. } => unreachable!(),
                     }) else { continue };
                     match other {
-                        Op::Message { kind, .. } => Command::AddMessage { case_id, kind, body: "b".into(), actor: agent },
+                        Op::Message { kind, .. } => Command::AddMessage { idempotency: None, case_id, kind, body: "b".into(), actor: agent },
                         Op::SetStatus { status, .. } => Command::UpdateCase {
                             case_id, patch: CasePatch { status: Some(status), ..CasePatch::default() }, actor: agent,
                         },

@@ -16,7 +16,7 @@ use frontdesk_core::sla::CaseSla;
 use frontdesk_core::write::command::{
     CasePatch, Command, CustomerRef, IdempotencyClaim, MessageKind, NewCase, Outcome,
 };
-use frontdesk_core::{Case, CaseId, CaseStatus, CustomerId, Priority};
+use frontdesk_core::{Case, CaseId, CaseStatus, CustomerId, Event, Priority};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
@@ -66,6 +66,21 @@ struct MessageText {
 /// The longest accepted `Idempotency-Key`.
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
+/// The request's `Idempotency-Key`, scoped to the token and bound to the
+/// body it came with.
+fn idempotency_claim(headers: &HeaderMap, principal: &Principal, raw: &[u8]) -> Result<Option<IdempotencyClaim>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY);
+    let key = key.ok_or_else(|| {
+        ApiError::InvalidBody(format!("Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} visible characters"))
+    })?;
+    // Keys are scoped to the token, so two clients cannot collide.
+    Ok(Some(IdempotencyClaim {
+        key: format!("{}:{key}", principal.name),
+        request_hash: hash_secret(&String::from_utf8_lossy(raw)),
+    }))
+}
+
 async fn create_case(
     State(state): State<AppState>,
     principal: Principal,
@@ -73,20 +88,7 @@ async fn create_case(
     ApiJson(body, raw): ApiJson<CreateCaseBody>,
 ) -> Result<Response, ApiError> {
     principal.require(Permission::CreateCases, "create cases")?;
-    let idempotency = match headers.get("idempotency-key") {
-        None => None,
-        Some(value) => {
-            let key = value.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY);
-            let key = key.ok_or_else(|| {
-                ApiError::InvalidBody(format!("Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} visible characters"))
-            })?;
-            // Keys are scoped to the token, so two clients cannot collide.
-            Some(IdempotencyClaim {
-                key: format!("{}:{key}", principal.name),
-                request_hash: hash_secret(&String::from_utf8_lossy(&raw)),
-            })
-        }
-    };
+    let idempotency = idempotency_claim(&headers, &principal, &raw)?;
     let customer = match body.customer.id {
         Some(id) => CustomerRef::Id(id),
         None => CustomerRef::Match(body.customer.into_input()?),
@@ -111,7 +113,7 @@ async fn create_case(
         }
         Outcome::Replayed(answer) => {
             let mut response = match answer {
-                IdempotentAnswer::Created { case, sla } => {
+                IdempotentAnswer::Created { case, sla } | IdempotentAnswer::Posted { case, sla, .. } => {
                     json_answer(StatusCode::CREATED, state.rendered.render(*case, *sla))
                 }
                 IdempotentAnswer::Rendered { status, body } => {
@@ -285,7 +287,8 @@ async fn add_message(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    ApiJson(body, _): ApiJson<MessageBody>,
+    headers: HeaderMap,
+    ApiJson(body, raw): ApiJson<MessageBody>,
 ) -> Result<Response, ApiError> {
     match body.kind {
         MessageKind::Reply => principal.require(Permission::Reply, "send replies")?,
@@ -293,19 +296,30 @@ async fn add_message(
         MessageKind::Customer => principal.require(Permission::AddCustomerMessage, "add customer messages")?,
     }
     let case_id: CaseId = parse_id("case", &id)?;
-    let command = Command::AddMessage { case_id, kind: body.kind, body: body.body, actor: principal.actor() };
+    let idempotency = idempotency_claim(&headers, &principal, &raw)?;
+    let command = Command::AddMessage { case_id, kind: body.kind, body: body.body, actor: principal.actor(), idempotency };
     match state.frontdesk.submit(command).await? {
-        Outcome::Case { case, sla, events, created } => {
-            // `{"case":...,"events":[...],"follow_up":...}`, the case rendered once.
-            let mut body = br#"{"case":"#.to_vec();
-            body.extend_from_slice(&state.rendered.render(case, sla));
-            body.extend_from_slice(br#","events":"#);
-            serde_json::to_writer(&mut body, &events).expect("events serialize");
-            body.extend_from_slice(if created { br#","follow_up":true}"# } else { br#","follow_up":false}"# });
-            Ok(json_answer(StatusCode::CREATED, body.into()))
+        Outcome::Case { case, sla, events, created } => Ok(message_answer(&state, case, sla, &events, created)),
+        Outcome::Replayed(IdempotentAnswer::Posted { case, sla, events, follow_up }) => {
+            let mut response = message_answer(&state, *case, *sla, &events, follow_up);
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(response)
         }
+        Outcome::Replayed(_) => Err(ApiError::Submit(frontdesk_core::runtime::SubmitError::Refused(
+            frontdesk_core::write::Refusal::IdempotencyKeyReused,
+        ))),
         other => Err(unexpected(other)),
     }
+}
+
+/// `{"case":...,"events":[...],"follow_up":...}`, the case rendered once.
+fn message_answer(state: &AppState, case: Case, sla: CaseSla, events: &[Event], follow_up: bool) -> Response {
+    let mut body = br#"{"case":"#.to_vec();
+    body.extend_from_slice(&state.rendered.render(case, sla));
+    body.extend_from_slice(br#","events":"#);
+    serde_json::to_writer(&mut body, events).expect("events serialize");
+    body.extend_from_slice(if follow_up { br#","follow_up":true}"# } else { br#","follow_up":false}"# });
+    json_answer(StatusCode::CREATED, body.into())
 }
 
 async fn list_case_events(

@@ -89,21 +89,26 @@ impl ApiError {
                     (StatusCode::SERVICE_UNAVAILABLE, "plugin_unavailable")
                 }
             },
-            ApiError::Submit(e) => match e {
-                SubmitError::CaseNotFound(_) | SubmitError::CustomerNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-                SubmitError::Refused(refusal) => match refusal {
-                    Refusal::Transition(_) => (StatusCode::CONFLICT, "illegal_transition"),
-                    Refusal::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_input"),
-                    Refusal::IdentityConflict { .. } => (StatusCode::CONFLICT, "identity_conflict"),
-                    Refusal::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
-                    Refusal::TokenNameTaken(_) => (StatusCode::CONFLICT, "conflict"),
-                },
-                SubmitError::InFlight => (StatusCode::CONFLICT, "idempotency_in_flight"),
-                SubmitError::Overloaded => (StatusCode::TOO_MANY_REQUESTS, "overloaded"),
-                SubmitError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
-                SubmitError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-            },
+            ApiError::Submit(e) => submit_status_and_code(e),
         }
+    }
+}
+
+/// The status and code of a command the core did not commit.
+pub fn submit_status_and_code(e: &SubmitError) -> (StatusCode, &'static str) {
+    match e {
+        SubmitError::CaseNotFound(_) | SubmitError::CustomerNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        SubmitError::Refused(refusal) => match refusal {
+            Refusal::Transition(_) => (StatusCode::CONFLICT, "illegal_transition"),
+            Refusal::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_input"),
+            Refusal::IdentityConflict { .. } => (StatusCode::CONFLICT, "identity_conflict"),
+            Refusal::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
+            Refusal::TokenNameTaken(_) => (StatusCode::CONFLICT, "conflict"),
+        },
+        SubmitError::InFlight => (StatusCode::CONFLICT, "idempotency_in_flight"),
+        SubmitError::Overloaded => (StatusCode::TOO_MANY_REQUESTS, "overloaded"),
+        SubmitError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+        SubmitError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }
 

@@ -27,7 +27,7 @@ use frontdesk_core::runtime::Frontdesk;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-pub use error::ApiError;
+pub use error::{ApiError, submit_status_and_code};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -38,6 +38,7 @@ pub struct AppState {
     max_body_bytes: usize,
     known_tokens: Arc<auth::KnownTokens>,
     rendered: Arc<rendered::RenderedCases>,
+    console: Arc<crate::console::ConsoleState>,
 }
 
 impl AppState {
@@ -49,7 +50,36 @@ impl AppState {
         case_refs: CaseRefKey,
         max_body_bytes: usize,
     ) -> Self {
-        Self { frontdesk, plugins, case_refs, max_body_bytes, known_tokens: Arc::default(), rendered: Arc::default() }
+        Self {
+            frontdesk,
+            plugins,
+            case_refs,
+            max_body_bytes,
+            known_tokens: Arc::default(),
+            rendered: Arc::default(),
+            console: Arc::default(),
+        }
+    }
+
+    /// The same state with the console's sessions under `policy`.
+    pub fn with_sessions(mut self, policy: crate::console::SessionPolicy) -> Self {
+        self.console = Arc::new(crate::console::ConsoleState::new(policy));
+        self
+    }
+
+    /// The core.
+    pub fn frontdesk(&self) -> &Frontdesk {
+        &self.frontdesk
+    }
+
+    /// The console's state.
+    pub fn console(&self) -> &crate::console::ConsoleState {
+        &self.console
+    }
+
+    /// The console's state, to keep beyond the router (to end live feeds).
+    pub fn console_handle(&self) -> Arc<crate::console::ConsoleState> {
+        self.console.clone()
     }
 }
 
@@ -66,6 +96,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let routes = Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
+        .merge(crate::console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
@@ -87,7 +118,12 @@ pub fn with_middleware(routes: Router, max_body_bytes: usize, request_timeout: D
 /// that create a case record it once known).
 fn request_span(request: &Request) -> tracing::Span {
     let path = request.uri().path();
-    let case_id = path.strip_prefix("/api/v1/cases/").and_then(|rest| rest.split('/').next()).filter(|s| !s.is_empty());
+    let case_id = path
+        .strip_prefix("/api/v1/cases/")
+        .or_else(|| path.strip_prefix("/cases/"))
+        .or_else(|| path.strip_prefix("/console/cases/"))
+        .and_then(|rest| rest.split('/').next())
+        .filter(|s| !s.is_empty());
     tracing::info_span!(
         "request",
         method = %request.method(),

@@ -38,6 +38,7 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("Store", "list_cases", "listing_uses_indexes_that_follow_changes"),
     ("Store", "case_with_sla", "cases_are_read_with_their_sla_state"),
     ("Store", "list_cases_with_sla", "cases_are_read_with_their_sla_state"),
+    ("Store", "count_cases", "queues_are_listed_and_counted"),
     ("Store", "case_events", "timelines_are_in_commit_order"),
     ("Store", "customer", "identities_resolve_to_their_customer"),
     ("Store", "customer_by_identity", "identities_resolve_to_their_customer"),
@@ -88,6 +89,7 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
 pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
     failed_transactions_write_nothing(open().as_ref());
     listing_uses_indexes_that_follow_changes(open().as_ref());
+    queues_are_listed_and_counted(open().as_ref());
     changes_to_one_case_in_one_transaction_all_show(open().as_ref());
     cursors_page_through_everything_once(open().as_ref());
     listing_by_customer_pages_both_ways(open().as_ref());
@@ -267,6 +269,54 @@ fn listing_uses_indexes_that_follow_changes(store: &dyn Store) {
     run(store, &Command::UpdateCase { case_id: a, patch: untag, actor: Actor::System }, now).unwrap();
     assert_eq!(ids(CaseQuery { tag: Some("vip".into()), ..CaseQuery::default() }), []);
     assert_eq!(ids(CaseQuery { team: Some("billing".into()), ..CaseQuery::default() }), []);
+}
+
+/// The agents' queues (unsolved, mine, unassigned, a team's) list and count
+/// the cases in them as they move between queues; counts of several queues
+/// come from one snapshot and agree with their listings.
+fn queues_are_listed_and_counted(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let a = created(run(store, &new_case("a", "a@example.com"), now));
+    let b = created(run(store, &new_case("b", "b@example.com"), now));
+    let c = created(run(store, &new_case("c", "c@example.com"), now));
+    let assign = |id, who: &str, team: &str| {
+        let patch = CasePatch {
+            assignee: Some(Some(who.into())),
+            team: Some(Some(team.into())),
+            ..CasePatch::default()
+        };
+        run(store, &Command::UpdateCase { case_id: id, patch, actor: Actor::System }, now).unwrap();
+    };
+    assign(a, "ida", "billing");
+    assign(b, "bo", "billing");
+    let solve = CasePatch { status: Some(CaseStatus::Solved), ..CasePatch::default() };
+    run(store, &Command::UpdateCase { case_id: b, patch: solve, actor: Actor::System }, now).unwrap();
+    let queue = |q: CaseQuery| CaseQuery { unsolved: true, limit: 50, ..q };
+    let queries = [
+        queue(CaseQuery::default()),
+        queue(CaseQuery { assignee: Some("ida".into()), ..CaseQuery::default() }),
+        queue(CaseQuery { assignee: Some("bo".into()), ..CaseQuery::default() }),
+        queue(CaseQuery { unassigned: true, ..CaseQuery::default() }),
+        queue(CaseQuery { team: Some("billing".into()), ..CaseQuery::default() }),
+        CaseQuery { status: Some(CaseStatus::Solved), limit: 50, ..CaseQuery::default() },
+        CaseQuery { team: Some("billing".into()), limit: 50, ..CaseQuery::default() },
+        CaseQuery { unassigned: true, limit: 50, ..CaseQuery::default() },
+        CaseQuery { limit: 50, ..CaseQuery::default() },
+        queue(CaseQuery { priority: Some(Priority::Normal), ..CaseQuery::default() }),
+    ];
+    let listed: Vec<Vec<CaseId>> =
+        queries.iter().map(|q| store.list_cases(q).unwrap().items.iter().map(|c| c.id).collect()).collect();
+    let expected: [&[CaseId]; 10] = [&[c, a], &[a], &[], &[c], &[a], &[b], &[b, a], &[c], &[c, b, a], &[c, a]];
+    assert_eq!(listed, expected.map(<[CaseId]>::to_vec));
+    let counts = store.count_cases(&queries).unwrap();
+    assert_eq!(counts, expected.map(|ids| ids.len() as u64), "counts agree with the listings");
+    // Reopened, then closed: in and out of the queues again.
+    let reopen = CasePatch { status: Some(CaseStatus::Open), ..CasePatch::default() };
+    run(store, &Command::UpdateCase { case_id: b, patch: reopen, actor: Actor::System }, now).unwrap();
+    assert_eq!(store.count_cases(&queries[..3]).unwrap(), [3, 1, 1]);
+    let unassign = CasePatch { assignee: Some(None), ..CasePatch::default() };
+    run(store, &Command::UpdateCase { case_id: a, patch: unassign, actor: Actor::System }, now).unwrap();
+    assert_eq!(store.count_cases(&[queries[1].clone(), queries[3].clone()]).unwrap(), [0, 2]);
 }
 
 /// A batch can create a case and change it again (its rules' edits, a second
@@ -449,7 +499,7 @@ fn timelines_are_in_commit_order(store: &dyn Store) {
     let now = at("2026-03-02T09:00:00Z");
     let a = created(run(store, &new_case("a", "t@example.com"), now));
     let b = created(run(store, &new_case("b", "t@example.com"), now));
-    let reply = |case_id| Command::AddMessage {
+    let reply = |case_id| Command::AddMessage { idempotency: None,
         case_id,
         kind: crate::write::command::MessageKind::Reply,
         body: "hi".into(),

@@ -80,6 +80,52 @@ fn an_older_files_case_index_is_upgraded_on_open() {
     assert_eq!(index.range(("all", 0)..=("all", u64::MAX)).unwrap().count(), 0);
 }
 
+/// A file from before the agents' queues (no `unsolved:...` rows, no index
+/// counters) lists and counts its queues once opened.
+#[test]
+fn an_older_file_gets_its_queues_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("queues.redb");
+    let now = at("2026-03-02T09:00:00Z");
+    let cases: Vec<CaseId> = {
+        let store = RedbStore::open(&path).unwrap();
+        (0..3).map(|i| created(run(&store, &new_case(&format!("q{i}"), "old@example.com"), now))).collect()
+    };
+    {
+        // Rewrite the file into the older layout.
+        let db = Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut index = txn.open_table(CASE_INDEX).unwrap();
+            let queue_rows: Vec<(String, u64)> = index
+                .iter()
+                .unwrap()
+                .map(|row| row.unwrap().0.value())
+                .filter(|(key, _)| key.starts_with("unsolved"))
+                .map(|(key, id)| (key.to_owned(), id))
+                .collect();
+            assert!(!queue_rows.is_empty());
+            for (key, id) in queue_rows {
+                index.remove((key.as_str(), id)).unwrap();
+            }
+            let mut counters = txn.open_table(COUNTERS).unwrap();
+            let counted: Vec<String> =
+                counters.iter().unwrap().map(|row| row.unwrap().0.value().to_owned()).collect();
+            for name in counted.iter().filter(|name| name.starts_with("count:")) {
+                counters.remove(name.as_str()).unwrap();
+            }
+            txn.open_table(META).unwrap().remove("index_version").unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = RedbStore::open(&path).unwrap();
+    let queue = CaseQuery { unsolved: true, unassigned: true, limit: 10, ..CaseQuery::default() };
+    let listed: Vec<CaseId> = store.list_cases(&queue).unwrap().items.iter().map(|c| c.id).collect();
+    assert_eq!(listed, cases.iter().rev().copied().collect::<Vec<_>>());
+    let new = CaseQuery { status: Some(crate::domain::CaseStatus::New), ..CaseQuery::default() };
+    assert_eq!(store.count_cases(&[queue, new]).unwrap(), [3, 3]);
+}
+
 /// The adapter reads a case row as files written before
 /// [`CaseRecord`] hold it, and writes one byte for byte the same.
 #[test]

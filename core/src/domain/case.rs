@@ -38,6 +38,12 @@ impl CaseStatus {
         CaseStatus::Closed,
     ];
 
+    /// Whether the case is solved or closed: out of the agents' queues and
+    /// the backlog.
+    pub const fn is_done(self) -> bool {
+        matches!(self, CaseStatus::Solved | CaseStatus::Closed)
+    }
+
     /// The name used in JSON and query strings.
     pub const fn as_str(self) -> &'static str {
         match self {

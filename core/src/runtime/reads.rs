@@ -84,6 +84,16 @@ impl Frontdesk {
         self.read(move |store| store.list_cases_with_sla(&query)).await
     }
 
+    /// How many cases each query matches, from one snapshot (an inbox's
+    /// queue counts). Counting a query that is not one queue scans it, so
+    /// this runs on the blocking pool.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn count_cases(&self, queries: Vec<CaseQuery>) -> Result<Vec<u64>, ReadError> {
+        self.scan(move |store| store.count_cases(&queries)).await
+    }
+
     /// A case's timeline after `after`, oldest first; `None` if there is no
     /// such case.
     ///

@@ -99,6 +99,7 @@ impl Frontdesk {
     pub async fn submit(&self, command: Command) -> Result<Outcome, SubmitError> {
         let key = match &command {
             Command::CreateCase(new) => new.idempotency.as_ref().map(|c| c.key.clone()),
+            Command::AddMessage { idempotency, .. } => idempotency.as_ref().map(|c| c.key.clone()),
             _ => None,
         };
         let Some(key) = key else {

@@ -111,6 +111,10 @@ pub struct CaseQuery {
     pub customer: Option<CustomerId>,
     /// Only cases whose SLA is in this state.
     pub sla: Option<SlaFilter>,
+    /// Only cases not yet solved or closed (the agents' queues).
+    pub unsolved: bool,
+    /// Only cases nobody is assigned to (ignored when `assignee` is given).
+    pub unassigned: bool,
     /// Continue past this case id (below it newest first, above it oldest first).
     pub before: Option<CaseId>,
     /// Oldest first instead of newest first.
@@ -128,6 +132,8 @@ impl CaseQuery {
             && self.assignee.as_ref().is_none_or(|a| case.assignee.as_ref() == Some(a))
             && self.tag.as_ref().is_none_or(|t| case.tags.contains(t))
             && self.customer.is_none_or(|c| case.customer_id == c)
+            && (!self.unsolved || !case.status.is_done())
+            && (!self.unassigned || self.assignee.is_some() || case.assignee.is_none())
     }
 }
 
@@ -173,6 +179,14 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Storage failures.
     fn list_cases_with_sla(&self, query: &CaseQuery) -> Result<Page<(Case, CaseSla), CaseId>, StoreError>;
+
+    /// How many cases each query matches (paging fields ignored), all read
+    /// from one snapshot, so an inbox's counts agree with each other. A query
+    /// that is exactly one queue or filter is counted without a scan.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn count_cases(&self, queries: &[CaseQuery]) -> Result<Vec<u64>, StoreError>;
 
     /// A case's events after `after`, oldest first.
     ///

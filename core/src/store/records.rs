@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Case, CaseId, CaseStatus, Csat, CustomerId, EventId, Priority};
+use crate::domain::{Case, CaseId, CaseStatus, Csat, CustomerId, Event, EventId, Priority};
 use crate::sla::CaseSla;
 
 /// A case row as the store writes and reads it; field for field a [`Case`],
@@ -228,6 +228,19 @@ pub enum IdempotentAnswer {
         case: Box<Case>,
         /// Its SLA state.
         sla: Box<CaseSla>,
+    },
+    /// A message sent with a key: the case after it (rules included), the
+    /// events it wrote, and whether it opened a follow-up case.
+    Posted {
+        /// The case.
+        #[serde(with = "case_row")]
+        case: Box<Case>,
+        /// Its SLA state.
+        sla: Box<CaseSla>,
+        /// The events written.
+        events: Vec<Event>,
+        /// Whether the message opened a follow-up (the case was closed).
+        follow_up: bool,
     },
     /// Records written before answers were kept as data: the HTTP status
     /// and body, verbatim.

@@ -28,6 +28,9 @@ pub enum Command {
         body: String,
         /// Who sends it (for customer messages the customer becomes the actor).
         actor: Actor,
+        /// Replay protection: a retried send (a double click, a lost
+        /// answer) is answered as the first and sends nothing again.
+        idempotency: Option<IdempotencyClaim>,
     },
     /// Change status, priority, team, assignee, tags or fields.
     UpdateCase {

@@ -6,7 +6,7 @@
 use crate::domain::{Actor, CaseId, EventBody};
 use crate::rules::{Action, RuleAction, RulePlan};
 use crate::store::{IdempotencyRecord, IdempotentAnswer, Sequence, Store, StoreError, TimerKind, WriteTxn};
-use crate::write::command::{Command, CommandError, CustomerRef, NewCase, Outcome, Refusal, check_name};
+use crate::write::command::{Command, CommandError, CustomerRef, IdempotencyClaim, NewCase, Outcome, Refusal, check_name};
 use crate::write::commit::{commit_case, commit_sla_check, load_case, sla_draft};
 use crate::write::context::ExecContext;
 use crate::write::customers::write_customer;
@@ -33,7 +33,7 @@ pub fn execute_alone(store: &dyn Store, command: &Command, ctx: &ExecContext<'_>
 }
 
 /// Executes `command` and then the actions of its rule plan, in the same
-/// transaction, and remembers an idempotent create's answer. The outcome
+/// transaction, and remembers an idempotent create's or message's answer. The outcome
 /// shows the case after the rules.
 ///
 /// # Errors
@@ -66,16 +66,22 @@ fn remember_answer(
     outcome: &Outcome,
     ctx: &ExecContext<'_>,
 ) -> Result<(), CommandError> {
-    let (Command::CreateCase(NewCase { idempotency: Some(claim), .. }), Outcome::Case { case, sla, .. }) =
-        (command, outcome)
-    else {
-        return Ok(());
+    let (claim, answer) = match (command, outcome) {
+        (Command::CreateCase(NewCase { idempotency: Some(claim), .. }), Outcome::Case { case, sla, .. }) => {
+            (claim, IdempotentAnswer::Created { case: Box::new(case.clone()), sla: Box::new(sla.clone()) })
+        }
+        (Command::AddMessage { idempotency: Some(claim), .. }, Outcome::Case { case, sla, events, created }) => (
+            claim,
+            IdempotentAnswer::Posted {
+                case: Box::new(case.clone()),
+                sla: Box::new(sla.clone()),
+                events: events.clone(),
+                follow_up: *created,
+            },
+        ),
+        _ => return Ok(()),
     };
-    let record = IdempotencyRecord {
-        request_hash: claim.request_hash.clone(),
-        created_at: ctx.now,
-        answer: IdempotentAnswer::Created { case: Box::new(case.clone()), sla: Box::new(sla.clone()) },
-    };
+    let record = IdempotencyRecord { request_hash: claim.request_hash.clone(), created_at: ctx.now, answer };
     txn.put_idempotency(&claim.key, &record)?;
     Ok(())
 }
@@ -140,7 +146,10 @@ fn apply_plan(
 pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>) -> Result<Outcome, CommandError> {
     match command {
         Command::CreateCase(new) => create_case(txn, new, ctx),
-        Command::AddMessage { case_id, kind, body, actor } => {
+        Command::AddMessage { case_id, kind, body, actor, idempotency } => {
+            if let Some(answer) = replay(txn, idempotency.as_ref())? {
+                return Ok(answer);
+            }
             let case = load_case(txn, *case_id)?;
             write_message(txn, case, *kind, body, actor, None, ctx)
         }
@@ -208,15 +217,20 @@ pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>)
     }
 }
 
+/// The first answer to an idempotency key seen before with the same
+/// request; a refusal when the key came with another request.
+fn replay(txn: &dyn WriteTxn, claim: Option<&IdempotencyClaim>) -> Result<Option<Outcome>, CommandError> {
+    let Some(claim) = claim else { return Ok(None) };
+    match txn.idempotency(&claim.key)? {
+        Some(record) if record.request_hash == claim.request_hash => Ok(Some(Outcome::Replayed(record.answer))),
+        Some(_) => Err(Refusal::IdempotencyKeyReused.into()),
+        None => Ok(None),
+    }
+}
+
 fn create_case(txn: &mut dyn WriteTxn, new: &NewCase, ctx: &ExecContext<'_>) -> Result<Outcome, CommandError> {
-    if let Some(claim) = &new.idempotency
-        && let Some(record) = txn.idempotency(&claim.key)?
-    {
-        return if record.request_hash == claim.request_hash {
-            Ok(Outcome::Replayed(record.answer))
-        } else {
-            Err(Refusal::IdempotencyKeyReused.into())
-        };
+    if let Some(answer) = replay(txn, new.idempotency.as_ref())? {
+        return Ok(answer);
     }
     let start = CaseStart {
         subject: &new.subject,

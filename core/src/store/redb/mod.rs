@@ -122,6 +122,7 @@ impl RedbStore {
             txn.open_table(OUTBOX)?;
             txn.open_table(CHANNEL_REFS)?;
             upgrade_case_index(&txn)?;
+            index_queues(&txn)?;
             let meta = txn.open_table(META)?;
             let get = |k: &str| -> Result<u64, StoreError> { Ok(meta.get(k)?.map_or(1, |v| v.value())) };
             Counters {
@@ -174,6 +175,55 @@ fn report_repair(logged: Arc<AtomicU32>) -> impl Fn(&mut redb::RepairSession) + 
             tracing::info!(progress = format!("{}%", (tenths - 1) * 10), "repairing the data file");
         }
     }
+}
+
+/// The version of [`CASE_INDEX`] this build writes: 2 added the agents'
+/// queues (`unsolved:...`) and a counter per index key.
+const INDEX_VERSION: u64 = 2;
+
+/// Adds the queue rows and the per-key counters to a file written before
+/// they existed, from its case rows; a new file only records the version.
+/// Part of the opening transaction, so a crash midway leaves the file as it
+/// was.
+fn index_queues(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let mut meta = txn.open_table(META)?;
+    if meta.get("index_version")?.is_some_and(|v| v.value() >= INDEX_VERSION) {
+        return Ok(());
+    }
+    let cases = txn.open_table(CASES)?;
+    let mut index = txn.open_table(CASE_INDEX)?;
+    let mut indexed = 0u64;
+    for row in cases.iter()? {
+        let (id, bytes) = row?;
+        let case: Case = decode::<crate::store::CaseRecord>("cases", id.value(), bytes.value())?.into();
+        for key in crate::store::derived::index_keys(&case) {
+            index.insert((key.as_str(), id.value()), ())?;
+        }
+        indexed += 1;
+    }
+    // Keys are in order: each key's rows are one run.
+    let mut counters = txn.open_table(COUNTERS)?;
+    let mut run: Option<(String, u64)> = None;
+    for row in index.iter()? {
+        let (key, _) = row?;
+        let key = key.value().0;
+        match &mut run {
+            Some((current, count)) if current == key => *count += 1,
+            _ => {
+                if let Some((done, count)) = run.replace((key.to_owned(), 1)) {
+                    counters.insert(index_count(&done).as_str(), count)?;
+                }
+            }
+        }
+    }
+    if let Some((done, count)) = run {
+        counters.insert(index_count(&done).as_str(), count)?;
+    }
+    meta.insert("index_version", INDEX_VERSION)?;
+    if indexed > 0 {
+        tracing::info!(cases = indexed, "indexed the agents' queues of an older file");
+    }
+    Ok(())
 }
 
 /// Brings the [`CASE_INDEX`] of a file from an older version up to date:

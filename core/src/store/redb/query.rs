@@ -7,7 +7,7 @@ use super::RedbStore;
 use super::decoded::DecodedRows;
 use super::tables::*;
 use crate::domain::{Case, CaseId, Event, EventId};
-use crate::store::derived::listing_key;
+use crate::store::derived::{counted_key, listing_key};
 use crate::store::{CaseQuery, CaseRecord, Page, StoreError};
 
 /// Scanning stops after this many index rows per page, so a listing with
@@ -114,4 +114,31 @@ pub(super) fn scan_cases(
         }
     }
     Ok(Page { items, next: None })
+}
+
+/// How many cases `query` matches in `txn`: a queue's counter when the query
+/// is exactly one index key, else a scan of its listing, page by page.
+pub(super) fn count_cases(
+    txn: &ReadTransaction,
+    decoded: &DecodedRows<Case, CaseRecord<'static>>,
+    query: &CaseQuery,
+) -> Result<u64, StoreError> {
+    use redb::ReadableTableMetadata;
+    let whole = CaseQuery { before: None, oldest_first: false, limit: usize::MAX, ..query.clone() };
+    if whole == (CaseQuery { limit: usize::MAX, ..CaseQuery::default() }) {
+        return Ok(txn.open_table(CASES)?.len()?);
+    }
+    if let Some(key) = counted_key(&whole) {
+        return Ok(txn.open_table(COUNTERS)?.get(index_count(&key).as_str())?.map_or(0, |v| v.value()));
+    }
+    let mut count = 0;
+    let mut page = CaseQuery { ..whole };
+    loop {
+        let found = scan_cases(txn, decoded, &page)?;
+        count += found.items.len() as u64;
+        match found.next {
+            Some(next) => page.before = Some(next),
+            None => return Ok(count),
+        }
+    }
 }

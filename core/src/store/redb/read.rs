@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::RedbStore;
-use super::query::scan_cases;
+use super::query::{count_cases, scan_cases};
 use super::tables::*;
 use crate::auth::ApiToken;
 use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Metric};
@@ -48,6 +48,11 @@ impl Store for RedbStore {
             })
             .collect::<Result<_, StoreError>>()?;
         Ok(Page { items, next: page.next })
+    }
+
+    fn count_cases(&self, queries: &[CaseQuery]) -> Result<Vec<u64>, StoreError> {
+        let txn = self.read()?;
+        queries.iter().map(|query| count_cases(&txn, &self.rows.cases, query)).collect()
     }
 
     fn case_events(

@@ -54,11 +54,16 @@ pub const BACKLOG: TableDefinition<(i64, &str), u64> = TableDefinition::new("bac
 pub const CASE_MARKS: TableDefinition<(u64, &str), i64> = TableDefinition::new("case_marks_v1");
 /// `rule|customer|subject` -> when that outreach was last opened, in ms.
 pub const OUTREACH: TableDefinition<&str, i64> = TableDefinition::new("outreach_v1");
-/// Named counters (`backlog:reopened`, `load:<agent>`).
+/// Named counters (`backlog:reopened`, `load:<agent>`, `count:<index key>`).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters_v1");
 
 /// The [`COUNTERS`] entry of unsolved cases that were reopened.
 pub const REOPENED_BACKLOG: &str = "backlog:reopened";
+
+/// The counter (in [`COUNTERS`]) of the cases under `key` in [`CASE_INDEX`].
+pub fn index_count(key: &str) -> String {
+    format!("count:{key}")
+}
 /// Idempotency key -> the first answer.
 pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency_v1");
 /// Token hash -> token record.

@@ -159,11 +159,6 @@ impl<'t> RedbTxn<'t> {
             self.sla_state.insert(id, row.as_slice())?;
             self.rows.slas.keep(id, row, sla);
         }
-        // A counter moved back and forth in the batch (+1, -1) is unchanged.
-        for (name, by) in std::mem::take(&mut self.counter_deltas).into_iter().filter(|(_, by)| *by != 0) {
-            let count = self.stored_counter(&name)?.saturating_add_signed(by);
-            self.named_counters.insert(name.as_str(), count)?;
-        }
         for ((day, status), by) in std::mem::take(&mut self.backlog_deltas).into_iter().filter(|(_, by)| *by != 0) {
             let key = (day, status.as_str());
             let count = self.backlog.get(key)?.map_or(0, |v| v.value()).saturating_add_signed(by);
@@ -178,9 +173,11 @@ impl<'t> RedbTxn<'t> {
             let keys = derived::index_keys(&dirty.case);
             for key in dirty.stored_keys.difference(&keys) {
                 self.case_index.remove((key.as_str(), id))?;
+                self.bump_counter(&index_count(key), -1)?;
             }
             for key in keys.difference(&dirty.stored_keys) {
                 self.case_index.insert((key.as_str(), id), ())?;
+                self.bump_counter(&index_count(key), 1)?;
             }
             if dirty.stored_customer != Some(dirty.case.customer_id) {
                 if let Some(old) = dirty.stored_customer {
@@ -193,6 +190,12 @@ impl<'t> RedbTxn<'t> {
             // A case's next reader is usually its next command, in the writer
             // or in that command's rule plan: it clones instead of decoding.
             self.rows.cases.keep(id, row, dirty.case);
+        }
+        // Last, after the index rows have counted their changes. A counter
+        // moved back and forth in the batch (+1, -1) is unchanged.
+        for (name, by) in std::mem::take(&mut self.counter_deltas).into_iter().filter(|(_, by)| *by != 0) {
+            let count = self.stored_counter(&name)?.saturating_add_signed(by);
+            self.named_counters.insert(name.as_str(), count)?;
         }
         self.meta.insert("next_case", self.counters.case)?;
         self.meta.insert("next_customer", self.counters.customer)?;
@@ -254,10 +257,13 @@ impl WriteTxn for RedbTxn<'_> {
     }
 
     fn set_case_index(&mut self, key: &str, case: CaseId, present: bool) -> Result<(), StoreError> {
-        if present {
-            self.case_index.insert((key, case.get()), ())?;
+        let changed = if present {
+            self.case_index.insert((key, case.get()), ())?.is_none()
         } else {
-            self.case_index.remove((key, case.get()))?;
+            self.case_index.remove((key, case.get()))?.is_some()
+        };
+        if changed {
+            self.bump_counter(&index_count(key), if present { 1 } else { -1 })?;
         }
         Ok(())
     }

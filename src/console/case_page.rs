@@ -1,0 +1,519 @@
+//! One case: its properties, SLA clocks, the timeline (with who did each
+//! thing and why), the reply and note composer, and the changes an agent
+//! makes. Live: the properties and new events arrive over the feed, other
+//! agents on the case show up, and a reply to a case that changed since it
+//! was loaded asks before it is sent.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use frontdesk_core::auth::{Permission, generate_secret, hash_secret};
+use frontdesk_core::domain::{Actor, Case, CaseId, CaseStatus, Customer, Event, EventBody, EventId, Priority};
+use frontdesk_core::sla::CaseSla;
+use frontdesk_core::write::command::{CasePatch, Command, IdempotencyClaim, MessageKind, Outcome};
+use frontdesk_core::runtime::IdempotentAnswer;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::error::{ConsoleError, urlencode};
+use super::format;
+use super::page::{self, Shell};
+use super::session::SignedIn;
+use crate::http::AppState;
+
+/// Events per timeline page: a long thread renders its first page at once
+/// and loads the rest on demand.
+pub const TIMELINE_PAGE: usize = 100;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CaseQueryString {
+    /// The inbox view the agent came from ("next case" stays in it).
+    view: Option<String>,
+}
+
+fn case_id(raw: &str) -> Result<CaseId, ConsoleError> {
+    raw.parse::<u64>().ok().filter(|n| *n > 0).map(CaseId::new).ok_or_else(|| ConsoleError::NotFound(format!("no case {raw:?}")))
+}
+
+/// `GET /cases/{id}`.
+pub async fn page(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(raw): Path<String>,
+    Query(query): Query<CaseQueryString>,
+) -> Result<Response, ConsoleError> {
+    let id = case_id(&raw)?;
+    let (case, sla) = state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let customer = state.frontdesk().customer(case.customer_id).await?;
+    let events = state.frontdesk().case_events(id, None, TIMELINE_PAGE).await?.unwrap_or_default();
+    let agents = state.frontdesk().agents().await?;
+    let view = query.view.unwrap_or_else(|| "mine".to_owned());
+    let name = customer_name(customer.as_ref());
+    let last = events.items.last().map(|e| e.id);
+    let content = html! {
+        main #main .content {
+            div.toolbar {
+                a href={ "/?view=" (urlencode(&view)) } { "← Inbox" }
+                span.spacer {}
+                a.button #next-case href={ "/next?view=" (urlencode(&view)) "&after=" (id) } { "Next case (n)" }
+            }
+            div #presence .presence aria-live="polite" {}
+            div #case-alert aria-live="assertive" {}
+            div.case-grid {
+                div {
+                    (head(&case, &sla, name.as_deref()))
+                    ol #timeline .timeline aria-label="Timeline" {
+                        @for event in &events.items { (event_item(event, name.as_deref())) }
+                        (sentinel(id, last, events.next.is_some()))
+                    }
+                    (composer(&case, &me, last, None))
+                }
+                aside { (properties(&case, &me, &agents.iter().filter(|a| a.active).map(|a| a.name.clone()).collect::<Vec<_>>())) (customer_panel(customer.as_ref())) }
+            }
+        }
+    };
+    Ok(page::render(&Shell { title: &case.subject, me: Some(&me), live: true, case: Some(id.get()) }, content))
+}
+
+fn customer_name(customer: Option<&Customer>) -> Option<String> {
+    customer.and_then(|c| c.name.clone().or_else(|| c.identities.first().map(|i| i.value.clone())))
+}
+
+/// Subject, status and SLA clocks; re-read when the case changes.
+fn head(case: &Case, sla: &CaseSla, customer: Option<&str>) -> Markup {
+    html! {
+        div #case-head .case-head hx-get={ "/console/cases/" (case.id) "/head" } hx-trigger="fd:case-changed from:body" hx-swap="outerHTML" {
+            h1 { "#" (case.id) " " (case.subject) }
+            div.meta {
+                (format::status(case.status))
+                (format::priority(case.priority))
+                span { "from " a href={ "/customers/" (case.customer_id) } { (customer.unwrap_or("customer")) } }
+                span { "via " (case.channel) }
+                span { "opened " (format::time(case.created_at)) }
+                @if case.reopen_count > 0 { span { "reopened " (case.reopen_count) "×" } }
+            }
+            div.meta aria-label="SLA" {
+                @for state in sla.metrics.values() { (format::sla_badge(state)) " " }
+                @if let Some(policy) = &sla.policy { span.hint { "policy " (policy) } }
+            }
+            @if case.status == CaseStatus::Closed {
+                div.alert.warn { "This case is closed. A new message from the customer opens a follow-up case." }
+            }
+        }
+    }
+}
+
+/// `GET /console/cases/{id}/head`.
+pub async fn head_fragment(
+    State(state): State<AppState>,
+    _me: SignedIn,
+    Path(raw): Path<String>,
+) -> Result<Response, ConsoleError> {
+    let id = case_id(&raw)?;
+    let (case, sla) = state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let customer = state.frontdesk().customer(case.customer_id).await?;
+    Ok(page::page_response(head(&case, &sla, customer_name(customer.as_ref()).as_deref())))
+}
+
+/// The end of the timeline: a button for the next page of a long thread,
+/// or, at the end, the hook that fetches new events when the case changes.
+fn sentinel(id: CaseId, last: Option<EventId>, more: bool) -> Markup {
+    let url = format!("/console/cases/{id}/events?after={}", last.map_or(0, |e| e.get()));
+    html! {
+        @if more {
+            li #timeline-end { button type="button" hx-get=(url) hx-target="#timeline-end" hx-swap="outerHTML" { "Show more events" } }
+        } @else {
+            li #timeline-end hx-get=(url) hx-trigger="fd:case-changed from:body" hx-swap="outerHTML" {}
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AfterQuery {
+    after: Option<u64>,
+}
+
+/// `GET /console/cases/{id}/events?after=N`: the events after N, the next
+/// sentinel, and the composer's "seen" mark moved to the newest.
+pub async fn events_fragment(
+    State(state): State<AppState>,
+    _me: SignedIn,
+    Path(raw): Path<String>,
+    Query(query): Query<AfterQuery>,
+) -> Result<Response, ConsoleError> {
+    let id = case_id(&raw)?;
+    let after = query.after.filter(|a| *a > 0).map(EventId::new);
+    let page = state.frontdesk().case_events(id, after, TIMELINE_PAGE).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let (case, _) = state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let customer = state.frontdesk().customer(case.customer_id).await?;
+    let name = customer_name(customer.as_ref());
+    let last = page.items.last().map(|e| e.id).or(after);
+    Ok(page::page_response(html! {
+        @for event in &page.items { (event_item(event, name.as_deref())) }
+        (sentinel(id, last, page.next.is_some()))
+        @if page.next.is_none() { input #seen type="hidden" name="seen" value=(last.map_or(0, |e| e.get())) hx-swap-oob="true"; }
+    }))
+}
+
+/// One timeline entry. Messages are cards; changes are one line with who
+/// made them and, for rules and plugins, what caused them.
+fn event_item(event: &Event, customer: Option<&str>) -> Markup {
+    let who = format::actor(&event.actor, customer);
+    let when = format::time(event.at);
+    let cause = event.caused_by.map(|c| html! { " " span.cause { "(caused by event " (c) ")" } });
+    let line = |text: Markup| html! {
+        li.ev-change #{ "ev-" (event.id) } { (who) " " (text) " · " span.when { (when) } (cause.clone().unwrap_or_default()) }
+    };
+    match &event.body {
+        EventBody::MessageReceived { body, .. } => html! {
+            li #{ "ev-" (event.id) } { div.ev-message.from-customer {
+                (who) " " span.when { (when) }
+                div.body { (body) }
+            } }
+        },
+        EventBody::ReplySent { body } => html! {
+            li #{ "ev-" (event.id) } { div.ev-message.from-agent {
+                (who) " replied · " span.when { (when) } (cause.clone().unwrap_or_default())
+                div.body { (body) }
+            } }
+        },
+        EventBody::NoteAdded { body } => html! {
+            li #{ "ev-" (event.id) } { div.ev-message.note {
+                (who) " added an internal note · " span.when { (when) } (cause.clone().unwrap_or_default())
+                div.body { (body) }
+            } }
+        },
+        EventBody::CaseCreated { channel, .. } => line(html! { "opened the case via " (channel) }),
+        EventBody::StatusChanged { from, to } => line(html! { "changed status " (format::status(*from)) " → " (format::status(*to)) }),
+        EventBody::PriorityChanged { from, to } => line(html! { "changed priority " (from.as_str()) " → " (to.as_str()) }),
+        EventBody::Assigned { to: Some(to), .. } => line(html! { "assigned it to " strong { (to) } }),
+        EventBody::Assigned { to: None, .. } => line(html! { "unassigned it" }),
+        EventBody::TeamChanged { to: Some(to), .. } => line(html! { "routed it to team " strong { (to) } }),
+        EventBody::TeamChanged { to: None, .. } => line(html! { "removed the team" }),
+        EventBody::TagAdded { tag } => line(html! { "tagged " code { (tag) } }),
+        EventBody::TagRemoved { tag } => line(html! { "removed tag " code { (tag) } }),
+        EventBody::FieldSet { key, value } => line(html! { "set " code { (key) } " = " code { (value.to_string()) } }),
+        EventBody::CsatReceived { score, comment } => line(html! { "rated it " strong { (score) "/5" } @if let Some(c) = comment { " — " (c) } }),
+        EventBody::SlaWarning { metric, .. } => line(html! { span.badge.sla-at_risk { (format::metric_label(*metric)) " SLA at risk" } }),
+        EventBody::SlaBreached { metric, .. } => line(html! { span.badge.sla-breached { (format::metric_label(*metric)) " SLA breached" } }),
+        EventBody::SlaMet { metric, .. } => line(html! { span.badge.sla-met { (format::metric_label(*metric)) " SLA met" } }),
+        EventBody::Escalated { level, reason } => line(html! { "escalated to level " (level) ": " (reason) }),
+        EventBody::ScriptError { file, hook, message, line: l, column } => line(html! {
+            span.ev-error { "rule error in " code { (file) } " (" (hook) ")" @if let (Some(l), Some(c)) = (l, column) { " at " (l) ":" (c) } ": " (message) }
+        }),
+        EventBody::PluginError { plugin, hook, kind, message } => line(html! {
+            span.ev-error { "plugin " (plugin) " failed in " (hook) " (" (kind) "): " (message) }
+        }),
+        EventBody::ReplyDelivered { plugin, .. } => line(html! { "delivered the reply via " (plugin) }),
+        EventBody::DeliveryFailed { plugin, message, .. } => line(html! { span.ev-error { "could not deliver via " (plugin) ": " (message) } }),
+        other => {
+            let kind = serde_json::to_value(other).ok().and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned));
+            line(html! { (kind.unwrap_or_else(|| "changed the case".into()).replace('_', " ")) })
+        }
+    }
+}
+
+/// The reply and note composer. Each render carries a fresh idempotency
+/// key: a double click or a retry of one send is answered once.
+fn composer(case: &Case, me: &SignedIn, seen: Option<EventId>, alert: Option<Markup>) -> Markup {
+    let key = generate_secret();
+    let can_reply = me.agent.role.allows(Permission::Reply);
+    html! {
+        form #composer .composer .composer-form hx-post={ "/cases/" (case.id) "/messages" } hx-target="#composer" hx-swap="outerHTML" {
+            div #composer-alert { (alert.unwrap_or_default()) }
+            fieldset.kinds {
+                legend.skip { "Message kind" }
+                @if can_reply { label { input type="radio" name="kind" value="reply" checked; " Reply to customer" } }
+                label { input type="radio" name="kind" value="note" checked[!can_reply]; " Internal note" }
+            }
+            label.skip for="message-body" { "Message" }
+            textarea #message-body name="body" required placeholder="Write a reply (r) or an internal note (i). Ctrl+Enter sends." {}
+            input type="hidden" name="key" value=(key);
+            input #seen type="hidden" name="seen" value=(seen.map_or(0, |e| e.get()));
+            div.actions {
+                button.primary type="submit" { "Send" }
+                span.hint { "Replies go to the customer through " (case.channel) "; notes stay internal." }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MessageForm {
+    kind: MessageKind,
+    body: String,
+    key: String,
+    /// The newest event the agent had seen when writing.
+    seen: u64,
+    /// Send even though the case changed.
+    confirm: Option<String>,
+}
+
+/// `POST /cases/{id}/messages`: a reply or note from the composer.
+pub async fn post_message(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(raw): Path<String>,
+    Form(form): Form<MessageForm>,
+) -> Result<Response, ConsoleError> {
+    let id = case_id(&raw)?;
+    match form.kind {
+        MessageKind::Reply if !me.agent.role.allows(Permission::Reply) => return Err(ConsoleError::Forbidden("send replies")),
+        MessageKind::Customer => return Err(ConsoleError::BadRequest("the console sends replies and notes".into())),
+        _ => {}
+    }
+    let (case, _) = state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    if form.body.trim().is_empty() {
+        return Ok(composer_again(&case, &me, &form, html! { div.alert.bad role="alert" { "Write something first." } }, StatusCode::BAD_REQUEST));
+    }
+    if form.confirm.is_none() && form.kind == MessageKind::Reply {
+        let changes = changed_since(&state, id, EventId::new(form.seen), &me.agent.name).await?;
+        if !changes.is_empty() {
+            let warning = html! {
+                div.alert.warn role="alert" {
+                    strong { "This case changed while you were writing: " }
+                    (changes.join("; ")) ". "
+                    button type="submit" name="confirm" value="1" { "Send anyway" }
+                }
+            };
+            return Ok(composer_again(&case, &me, &form, warning, StatusCode::CONFLICT));
+        }
+    }
+    let claim = IdempotencyClaim {
+        key: format!("console/{}/{}", me.agent.name, form.key),
+        request_hash: hash_secret(&format!("{}\n{}\n{}", id, kind_name(form.kind), form.body)),
+    };
+    let command = Command::AddMessage {
+        case_id: id,
+        kind: form.kind,
+        body: form.body.clone(),
+        actor: Actor::Agent(me.agent.name.clone()),
+        idempotency: Some(claim),
+    };
+    let (case, events) = match state.frontdesk().submit(command).await? {
+        Outcome::Case { case, events, .. } => (case, events),
+        Outcome::Replayed(IdempotentAnswer::Posted { case, events, .. }) => (*case, events),
+        other => return Err(ConsoleError::BadRequest(format!("unexpected answer: {other:?}"))),
+    };
+    let seen = events.iter().map(|e| e.id).max().map_or(form.seen, |e| e.get()).max(form.seen);
+    let sent = html! { div.alert.good role="status" { (if form.kind == MessageKind::Note { "Note added." } else { "Reply sent." }) } };
+    let mut response = page::page_response(composer(&case, &me, Some(EventId::new(seen)), Some(sent)));
+    response.headers_mut().insert("hx-trigger", HeaderValue::from_static("fd:case-changed"));
+    Ok(response)
+}
+
+fn kind_name(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Reply => "reply",
+        MessageKind::Note => "note",
+        MessageKind::Customer => "customer",
+    }
+}
+
+/// The composer with the agent's text kept (same key: the send is still
+/// the same send) and a message above it.
+fn composer_again(case: &Case, me: &SignedIn, form: &MessageForm, alert: Markup, status: StatusCode) -> Response {
+    let markup = html! {
+        form #composer .composer .composer-form.note-mode[form.kind == MessageKind::Note] hx-post={ "/cases/" (case.id) "/messages" } hx-target="#composer" hx-swap="outerHTML" {
+            div #composer-alert { (alert) }
+            fieldset.kinds {
+                legend.skip { "Message kind" }
+                label { input type="radio" name="kind" value="reply" checked[form.kind == MessageKind::Reply]; " Reply to customer" }
+                label { input type="radio" name="kind" value="note" checked[form.kind == MessageKind::Note]; " Internal note" }
+            }
+            label.skip for="message-body" { "Message" }
+            textarea #message-body name="body" required { (form.body) }
+            input type="hidden" name="key" value=(form.key);
+            input #seen type="hidden" name="seen" value=(form.seen);
+            div.actions { button.primary type="submit" { "Send" } }
+        }
+    };
+    let mut response = page::page_response(markup);
+    *response.status_mut() = status;
+    response
+}
+
+/// What others did to the case after event `seen`, in words, for the
+/// "changed while you were writing" question. The agent's own changes and
+/// the system's bookkeeping (SLA checks, deliveries) do not count.
+async fn changed_since(state: &AppState, id: CaseId, seen: EventId, me: &str) -> Result<Vec<String>, ConsoleError> {
+    let page = state.frontdesk().case_events(id, Some(seen), 50).await?.unwrap_or_default();
+    Ok(page
+        .items
+        .iter()
+        .filter(|e| !matches!(&e.actor, Actor::Agent(name) if name == me))
+        .filter_map(|e| {
+            let who = match &e.actor {
+                Actor::Agent(name) => name.clone(),
+                Actor::Customer(_) => "the customer".into(),
+                Actor::Script { file, .. } => format!("rule {file}"),
+                Actor::Plugin { name, .. } => format!("plugin {name}"),
+                Actor::System | Actor::Token(_) => "Frontdesk".into(),
+            };
+            Some(match &e.body {
+                EventBody::MessageReceived { .. } => format!("{who} sent a new message"),
+                EventBody::ReplySent { .. } => format!("{who} replied"),
+                EventBody::NoteAdded { .. } => format!("{who} added a note"),
+                EventBody::StatusChanged { to, .. } => format!("{who} set the status to {}", format::status_label(*to)),
+                EventBody::Assigned { to, .. } => format!("{who} assigned it to {}", to.as_deref().unwrap_or("nobody")),
+                _ => return None,
+            })
+        })
+        .collect())
+}
+
+/// The properties panel: status, priority, assignee, team, tags.
+fn properties(case: &Case, me: &SignedIn, agents: &[String]) -> Markup {
+    let post = format!("/cases/{}/update", case.id);
+    html! {
+        section #properties .panel aria-label="Properties" hx-get={ "/console/cases/" (case.id) "/properties" } hx-trigger="fd:case-changed from:body" hx-swap="outerHTML" {
+            h2 { "Properties" }
+            div.row {
+                @if !case.status.is_done() { button #solve type="button" hx-post=(post) hx-vals=r#"{"status":"solved"}"# hx-target="#case-alert" { "Solve (s)" } }
+                @if case.assignee.as_deref() != Some(me.agent.name.as_str()) {
+                    button #assign-me type="button" hx-post=(post) hx-vals={ r#"{"assignee":""# (me.agent.name) r#""}"# } hx-target="#case-alert" { "Assign to me (a)" }
+                }
+            }
+            form hx-post=(post) hx-target="#case-alert" {
+                label for="status" { "Status" }
+                select #status name="status" {
+                    @for s in CaseStatus::ALL { option value=(s.as_str()) selected[s == case.status] { (format::status_label(s)) } }
+                }
+                label for="priority" { "Priority" }
+                select #priority name="priority" {
+                    @for p in [Priority::Low, Priority::Normal, Priority::High, Priority::Urgent] {
+                        option value=(p.as_str()) selected[p == case.priority] { (p.as_str()) }
+                    }
+                }
+                label for="assignee" { "Assignee" }
+                select #assignee name="assignee" {
+                    option value="" selected[case.assignee.is_none()] { "— nobody —" }
+                    @for a in agents { option value=(a) selected[case.assignee.as_deref() == Some(a.as_str())] { (a) } }
+                    @if let Some(a) = case.assignee.as_ref().filter(|a| !agents.contains(a)) { option value=(a) selected { (a) " (inactive)" } }
+                }
+                label for="team" { "Team" }
+                input #team name="team" value=(case.team.as_deref().unwrap_or(""));
+                button type="submit" { "Save" }
+            }
+            form hx-post=(post) hx-target="#case-alert" {
+                label for="add-tag" { "Tags" }
+                div {
+                    @for tag in &case.tags {
+                        span.badge { (tag) " " button.link type="button" hx-post=(post) hx-vals={ r#"{"remove_tag":"# (serde_json::Value::from(tag.as_str())) "}" } hx-target="#case-alert" aria-label={ "Remove tag " (tag) } { "×" } } " "
+                    }
+                }
+                div.row { input #add-tag name="add_tag" placeholder="add a tag"; button type="submit" { "Add" } }
+            }
+        }
+    }
+}
+
+/// `GET /console/cases/{id}/properties`.
+pub async fn properties_fragment(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(raw): Path<String>,
+) -> Result<Response, ConsoleError> {
+    let id = case_id(&raw)?;
+    let (case, _) = state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let agents = state.frontdesk().agents().await?;
+    let names: Vec<String> = agents.into_iter().filter(|a| a.active).map(|a| a.name).collect();
+    Ok(page::page_response(properties(&case, &me, &names)))
+}
+
+fn customer_panel(customer: Option<&Customer>) -> Markup {
+    html! {
+        @if let Some(c) = customer {
+            section.panel aria-label="Customer" {
+                h2 { "Customer" }
+                dl {
+                    dt { "Name" } dd { a href={ "/customers/" (c.id) } { (c.name.as_deref().unwrap_or("(no name)")) } }
+                    @if let Some(tier) = &c.tier { dt { "Tier" } dd { (tier) } }
+                    @for identity in &c.identities { dt { (format::identity_kind(&identity.kind)) } dd { (identity.value) } }
+                    @if let Some(health) = &c.health { dt { "Health" } dd { (health.get("score").map_or_else(|| health.to_string(), ToString::to_string)) } }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UpdateForm {
+    status: Option<String>,
+    priority: Option<String>,
+    /// An agent's name; empty unassigns.
+    assignee: Option<String>,
+    /// A team; empty removes it.
+    team: Option<String>,
+    add_tag: Option<String>,
+    remove_tag: Option<String>,
+}
+
+/// `POST /cases/{id}/update`: one change from the properties panel or a
+/// shortcut. Answers with the alert region (empty on success) and tells
+/// the page the case changed.
+pub async fn update(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(raw): Path<String>,
+    Form(form): Form<UpdateForm>,
+) -> Result<Response, ConsoleError> {
+    let id = case_id(&raw)?;
+    let (case, _) = state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let bad = |what: &str, value: &str| ConsoleError::BadRequest(format!("unknown {what} {value:?}"));
+    let status = form.status.as_deref().map(|s| s.parse::<CaseStatus>().map_err(|_| bad("status", s))).transpose()?;
+    let priority = form.priority.as_deref().map(|p| p.parse::<Priority>().map_err(|_| bad("priority", p))).transpose()?;
+    let assignee = form.assignee.map(|a| Some(a.trim().to_owned()).filter(|a| !a.is_empty()));
+    if let Some(to) = &assignee
+        && *to != case.assignee
+        && case.assignee.as_ref().is_some_and(|current| *current != me.agent.name)
+        && !me.agent.role.allows(Permission::Reassign)
+    {
+        return Err(ConsoleError::Forbidden("take a case from another agent (leads can reassign)"));
+    }
+    let patch = CasePatch {
+        status: status.filter(|s| *s != case.status),
+        priority: priority.filter(|p| *p != case.priority),
+        assignee: assignee.filter(|a| *a != case.assignee),
+        team: form.team.map(|t| Some(t.trim().to_owned()).filter(|t| !t.is_empty())).filter(|t| *t != case.team),
+        add_tags: form.add_tag.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect(),
+        remove_tags: form.remove_tag.into_iter().collect(),
+        ..CasePatch::default()
+    };
+    let command = Command::UpdateCase { case_id: id, patch, actor: Actor::Agent(me.agent.name.clone()) };
+    let answer = match state.frontdesk().submit(command).await {
+        Ok(_) => html! {},
+        Err(e @ frontdesk_core::runtime::SubmitError::Refused(_)) => {
+            let mut response = page::page_response(html! { div.alert.bad role="alert" { (e.to_string()) } });
+            *response.status_mut() = StatusCode::CONFLICT;
+            return Ok(response);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut response = page::page_response(answer);
+    response.headers_mut().insert("hx-trigger", HeaderValue::from_static("fd:case-changed"));
+    Ok(response.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use frontdesk_core::domain::CustomerId;
+
+    #[test]
+    fn hostile_text_in_the_timeline_stays_text() {
+        let event = Event {
+            id: EventId::new(7),
+            case_id: Some(CaseId::new(1)),
+            customer_id: CustomerId::new(1),
+            at: "2026-03-02T09:00:00Z".parse().unwrap(),
+            actor: Actor::Customer(CustomerId::new(1)),
+            caused_by: None,
+            body: EventBody::MessageReceived { body: "<script>alert(1)</script><img src=x onerror=alert(2)>".into(), via: None },
+        };
+        let html = event_item(&event, Some("<b>Eve</b>")).into_string();
+        assert!(!html.contains("<script>") && !html.contains("<img") && !html.contains("<b>Eve"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+    }
+}
