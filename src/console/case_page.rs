@@ -163,23 +163,23 @@ fn event_item(event: &Event, customer: Option<&str>) -> Markup {
     let when = format::time(event.at);
     let cause = event.caused_by.map(|c| html! { " " span.cause { "(caused by event " (c) ")" } });
     let line = |text: Markup| html! {
-        li.ev-change #{ "ev-" (event.id) } { (who) " " (text) " · " span.when { (when) } (cause.clone().unwrap_or_default()) }
+        li.ev-change id={ "ev-" (event.id) } { (who) " " (text) " · " span.when { (when) } (cause.clone().unwrap_or_default()) }
     };
     match &event.body {
         EventBody::MessageReceived { body, .. } => html! {
-            li #{ "ev-" (event.id) } { div.ev-message.from-customer {
+            li id={ "ev-" (event.id) } { div.ev-message.from-customer {
                 (who) " " span.when { (when) }
                 div.body { (body) }
             } }
         },
         EventBody::ReplySent { body } => html! {
-            li #{ "ev-" (event.id) } { div.ev-message.from-agent {
+            li id={ "ev-" (event.id) } { div.ev-message.from-agent {
                 (who) " replied · " span.when { (when) } (cause.clone().unwrap_or_default())
                 div.body { (body) }
             } }
         },
         EventBody::NoteAdded { body } => html! {
-            li #{ "ev-" (event.id) } { div.ev-message.note {
+            li id={ "ev-" (event.id) } { div.ev-message.note {
                 (who) " added an internal note · " span.when { (when) } (cause.clone().unwrap_or_default())
                 div.body { (body) }
             } }
