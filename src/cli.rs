@@ -27,6 +27,12 @@ pub enum Commands {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage people (agents, leads, admins).
+    Agent {
+        /// Agent action.
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
     /// Rule scripts.
     Scripts {
         /// Scripts action.
@@ -156,13 +162,60 @@ pub struct ServeArgs {
     pub plugins_dir: Option<PathBuf>,
 }
 
+/// `frontdesk agent ...`. Like `token create`, these work only while no
+/// server holds the data directory; use `/api/v1/agents` then.
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Add a person and print it as one line of JSON. The password is read
+    /// from --password-file, or else as one line on stdin.
+    Create {
+        /// A unique name of a-z, 0-9, '.', '_', '-' (assignments and actors use it).
+        #[arg(long)]
+        name: String,
+        /// A unique email (stored lower case).
+        #[arg(long)]
+        email: String,
+        /// agent, lead or admin.
+        #[arg(long)]
+        role: Role,
+        /// A team the agent belongs to (repeat for several).
+        #[arg(long = "team")]
+        teams: Vec<String>,
+        /// A file whose first line is the password (at least 10 characters).
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        /// Config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory (overrides `server.data_dir`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Set a new password (from --password-file, or one line on stdin); the
+    /// agent's sessions end.
+    ResetPassword {
+        /// The agent.
+        #[arg(long)]
+        name: String,
+        /// A file whose first line is the password (at least 10 characters).
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        /// Config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory (overrides `server.data_dir`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
 /// `frontdesk token ...`.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token and print it (alone on the last line). Works only while
     /// no server holds the data directory; use `POST /api/v1/tokens` then.
     Create {
-        /// admin, agent or integration.
+        /// admin, agent, lead or integration.
         #[arg(long)]
         role: Role,
         /// A unique name; events record it as the actor.

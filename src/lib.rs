@@ -288,33 +288,130 @@ fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Executes `command` directly on the data directory's store, with no
+/// server running (the CLI's writes).
+fn execute_offline(command: &Command, config: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<Outcome> {
+    let (config, _) = FileConfig::load(config)?;
+    let data_dir = data_dir.unwrap_or(&config.server.data_dir);
+    let store = open_store(data_dir, config.server.cache_mib)?;
+    let book = config.sla_book()?;
+    let ctx = ExecContext {
+        now: SystemClock.now(),
+        auto_close_after: config.cases.auto_close_after()?,
+        sla: &book,
+        outreach_window: config.outreach_window()?,
+        plugins: frontdesk_core::write::context::PluginRoutes::NONE,
+    };
+    Ok(execute_alone(&store, command, &ctx)?)
+}
+
 /// `frontdesk token create`: stores a token directly in the database and
 /// prints the secret alone on the last line.
 ///
 /// # Errors
 /// A data directory in use, a taken name, a bad name.
 pub fn create_token(role: Role, name: &str, config: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<()> {
-    let (config, _) = FileConfig::load(config)?;
-    let data_dir = data_dir.unwrap_or(&config.server.data_dir);
-    let store = open_store(data_dir, config.server.cache_mib)?;
     let secret = auth::generate_secret();
-    let now = SystemClock.now();
-    let command = Command::CreateToken(role.token(name, &secret, now));
-    let book = config.sla_book()?;
-    let ctx = ExecContext {
-        now,
-        auto_close_after: config.cases.auto_close_after()?,
-        sla: &book,
-        outreach_window: config.outreach_window()?,
-        plugins: frontdesk_core::write::context::PluginRoutes::NONE,
-    };
-    match execute_alone(&store, &command, &ctx)? {
+    let command = Command::CreateToken(role.token(name, &secret, SystemClock.now()));
+    match execute_offline(&command, config, data_dir)? {
         Outcome::Token(token) => {
             println!("created {} token {:?}; it is shown only once:", token.role, token.name);
             println!("{secret}");
             Ok(())
         }
         other => anyhow::bail!("token was not created: {other:?}"),
+    }
+}
+
+/// Who `frontdesk agent create` adds.
+#[derive(Debug, Clone)]
+pub struct NewAgentArgs {
+    /// Unique name.
+    pub name: String,
+    /// Unique email.
+    pub email: String,
+    /// `agent`, `lead` or `admin`.
+    pub role: Role,
+    /// Team memberships.
+    pub teams: Vec<String>,
+}
+
+/// A password from the first line of `file`, or else one line of stdin;
+/// the line ending is not part of it.
+fn read_password(file: Option<&Path>) -> anyhow::Result<String> {
+    let text = match file {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+        None => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).context("cannot read the password from stdin")?;
+            line
+        }
+    };
+    let line = text.lines().next().unwrap_or_default();
+    Ok(line.to_owned())
+}
+
+/// The PHC string of a password read as [`read_password`] does.
+fn hashed_password(file: Option<&Path>) -> anyhow::Result<String> {
+    let password = read_password(file)?;
+    Ok(auth::password::hash_password(&password).map_err(|e| UsageError(e.to_string()))?)
+}
+
+/// `frontdesk agent create`: stores a person directly in the database and
+/// prints it (never its password hash) as one line of JSON.
+///
+/// # Errors
+/// A data directory in use, a taken name or email, a bad name, email, role
+/// or password.
+pub fn create_agent(
+    new: NewAgentArgs,
+    password_file: Option<&Path>,
+    config: Option<&Path>,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    let agent = auth::Agent {
+        name: new.name,
+        email: new.email,
+        role: new.role,
+        teams: new.teams,
+        password_hash: hashed_password(password_file)?,
+        active: true,
+        created_at: SystemClock.now(),
+    };
+    match execute_offline(&Command::CreateAgent(agent), config, data_dir)? {
+        Outcome::Agent(agent) => {
+            println!("{}", serde_json::to_string(&agent.profile())?);
+            Ok(())
+        }
+        other => anyhow::bail!("agent was not created: {other:?}"),
+    }
+}
+
+/// `frontdesk agent reset-password`: sets an agent's password directly in
+/// the database, which ends its sessions.
+///
+/// # Errors
+/// A data directory in use, an unknown agent, a bad password.
+pub fn reset_password(
+    name: &str,
+    password_file: Option<&Path>,
+    config: Option<&Path>,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    let command = Command::UpdateAgent {
+        name: name.to_owned(),
+        password_hash: Some(hashed_password(password_file)?),
+        role: None,
+        teams: None,
+        active: None,
+        email: None,
+    };
+    match execute_offline(&command, config, data_dir)? {
+        Outcome::Agent(agent) => {
+            println!("{}", serde_json::to_string(&agent.profile())?);
+            Ok(())
+        }
+        other => anyhow::bail!("password was not reset: {other:?}"),
     }
 }
 

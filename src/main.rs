@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use frontdesk::UsageError;
-use frontdesk::cli::{Args, Commands, PluginsCommand, ScriptsCommand, SlaCommand, TokenCommand};
+use frontdesk::cli::{AgentCommand, Args, Commands, PluginsCommand, ScriptsCommand, SlaCommand, TokenCommand};
 
 /// mimalloc instead of glibc's malloc: under load the server spent a large
 /// share of its CPU in glibc's allocator (BENCHMARKS.md).
@@ -18,6 +18,17 @@ fn main() -> ExitCode {
         Commands::Serve(serve) => frontdesk::serve(serve),
         Commands::Token { command: TokenCommand::Create { role, name, config, data_dir } } => {
             frontdesk::create_token(role, &name, config.as_deref(), data_dir.as_deref())
+        }
+        Commands::Agent {
+            command: AgentCommand::Create { name, email, role, teams, password_file, config, data_dir },
+        } => frontdesk::create_agent(
+            frontdesk::NewAgentArgs { name, email, role, teams },
+            password_file.as_deref(),
+            config.as_deref(),
+            data_dir.as_deref(),
+        ),
+        Commands::Agent { command: AgentCommand::ResetPassword { name, password_file, config, data_dir } } => {
+            frontdesk::reset_password(&name, password_file.as_deref(), config.as_deref(), data_dir.as_deref())
         }
         Commands::Scripts { command: ScriptsCommand::Check { scripts_dir } } => {
             match frontdesk::check_scripts(&scripts_dir) {

@@ -118,9 +118,20 @@ fn run_batch(store: &RedbStore, commands: &[Command], ctx: &ExecContext<'_>) -> 
     results
 }
 
+/// A fresh store in a temp dir, with the agent the mix assigns cases to.
 fn temp_store(name: &str) -> (tempfile::TempDir, RedbStore) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = RedbStore::open(dir.path().join(name)).expect("open store");
+    let sam = frontdesk_core::Agent {
+        name: "sam".into(),
+        email: "sam@example.com".into(),
+        role: frontdesk_core::auth::Role::Agent,
+        teams: vec!["support".into()],
+        password_hash: "$argon2id$bench".into(),
+        active: true,
+        created_at: at("2026-03-04T09:00:00Z"),
+    };
+    store.transact(&mut |txn| txn.put_agent(&sam)).expect("agent stored");
     (dir, store)
 }
 

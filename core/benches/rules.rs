@@ -105,7 +105,7 @@ fn hook_calls(c: &mut Criterion) {
         })
     });
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = RedbStore::open(dir.path().join("bench.redb")).expect("store");
+    let store: Arc<dyn Store> = Arc::new(RedbStore::open(dir.path().join("bench.redb")).expect("store"));
     let book = SlaBook::default();
     let mut n = 0;
     group.bench_function("whole plan of a create (preview + hooks + actions)", |b| {
@@ -123,10 +123,11 @@ fn plan_on_threads(host: &Arc<RulesHost>, store: &Arc<RedbStore>, threads: usize
     let started = Instant::now();
     std::thread::scope(|scope| {
         for t in 0..threads as u64 {
-            let (host, store, book) = (host.clone(), store.clone(), &book);
+            let (host, book) = (host.clone(), &book);
+            let store: Arc<dyn Store> = store.clone();
             scope.spawn(move || {
                 for i in 0..per_thread {
-                    black_box(plan(&host, store.as_ref(), &new_case(t * 1_000_000 + i), &ctx(book)).expect("plan"));
+                    black_box(plan(&host, &store, &new_case(t * 1_000_000 + i), &ctx(book)).expect("plan"));
                 }
             });
         }
@@ -192,7 +193,7 @@ fn creates_with_and_without_rules(c: &mut Criterion) {
     let host = default_rules();
     let book = SlaBook::default();
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = RedbStore::open(dir.path().join("bench.redb")).expect("store");
+    let store: Arc<dyn Store> = Arc::new(RedbStore::open(dir.path().join("bench.redb")).expect("store"));
     let mut group = c.benchmark_group("rules/100 creates per transaction");
     group.throughput(Throughput::Elements(100));
     group.sample_size(20);

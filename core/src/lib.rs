@@ -7,8 +7,8 @@
 //!    durations as configured, timestamps as the API prints them.
 //! 2. [`domain`]: cases, customers, events, the lifecycle and the fold of
 //!    events into case rows.
-//! 3. [`auth`] (tokens, roles, permissions), [`case_ref`] (signed case
-//!    references for reply threading).
+//! 3. [`auth`] (tokens, roles, permissions, agents, passwords, sessions),
+//!    [`case_ref`] (signed case references for reply threading).
 //! 4. [`script_views`]: the read-only views Rhai code gets of a case,
 //!    customer and message.
 //! 5. [`sla`]: business calendars, policies and the per-case SLA clock.
@@ -42,5 +42,6 @@ pub mod store;
 pub mod timestamp_text;
 pub mod write;
 
+pub use auth::{Agent, AgentProfile, Session};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use domain::*;

@@ -64,6 +64,7 @@ const FOLDER_LAYERS: &[(&str, &[&str])] = &[
             "outbox_rows",
             "commit",
             "customers",
+            "agents",
             "messages",
             "inbound",
             "plugin_effects",

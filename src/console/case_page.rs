@@ -12,7 +12,7 @@ use frontdesk_core::auth::{Permission, generate_secret, hash_secret};
 use frontdesk_core::domain::{Actor, Case, CaseId, CaseStatus, Customer, Event, EventBody, EventId, Priority};
 use frontdesk_core::sla::CaseSla;
 use frontdesk_core::write::command::{CasePatch, Command, IdempotencyClaim, MessageKind, Outcome};
-use frontdesk_core::runtime::IdempotentAnswer;
+use frontdesk_core::runtime::{IdempotentAnswer, Page};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -46,7 +46,7 @@ pub async fn page(
     let id = case_id(&raw)?;
     let (case, sla) = state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
     let customer = state.frontdesk().customer(case.customer_id).await?;
-    let events = state.frontdesk().case_events(id, None, TIMELINE_PAGE).await?.unwrap_or_default();
+    let events = state.frontdesk().case_events(id, None, TIMELINE_PAGE).await?.unwrap_or(Page { items: Vec::new(), next: None });
     let agents = state.frontdesk().agents().await?;
     let view = query.view.unwrap_or_else(|| "mine".to_owned());
     let name = customer_name(customer.as_ref());
@@ -319,7 +319,9 @@ fn composer_again(case: &Case, me: &SignedIn, form: &MessageForm, alert: Markup,
             div #composer-alert { (alert) }
             fieldset.kinds {
                 legend.skip { "Message kind" }
-                label { input type="radio" name="kind" value="reply" checked[form.kind == MessageKind::Reply]; " Reply to customer" }
+                @if me.agent.role.allows(Permission::Reply) {
+                    label { input type="radio" name="kind" value="reply" checked[form.kind == MessageKind::Reply]; " Reply to customer" }
+                }
                 label { input type="radio" name="kind" value="note" checked[form.kind == MessageKind::Note]; " Internal note" }
             }
             label.skip for="message-body" { "Message" }
@@ -338,7 +340,7 @@ fn composer_again(case: &Case, me: &SignedIn, form: &MessageForm, alert: Markup,
 /// "changed while you were writing" question. The agent's own changes and
 /// the system's bookkeeping (SLA checks, deliveries) do not count.
 async fn changed_since(state: &AppState, id: CaseId, seen: EventId, me: &str) -> Result<Vec<String>, ConsoleError> {
-    let page = state.frontdesk().case_events(id, Some(seen), 50).await?.unwrap_or_default();
+    let page = state.frontdesk().case_events(id, Some(seen), 50).await?.unwrap_or(Page { items: Vec::new(), next: None });
     Ok(page
         .items
         .iter()

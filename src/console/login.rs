@@ -7,10 +7,12 @@ use std::net::SocketAddr;
 use std::sync::LazyLock;
 
 use axum::Form;
+use axum::Extension;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use frontdesk_core::auth::{Session, generate_secret, hash_password, hash_secret, verify_password};
+use frontdesk_core::auth::password::{hash_password, verify_password};
+use frontdesk_core::auth::{Session, generate_secret, hash_secret};
 use frontdesk_core::write::command::{Command, Outcome};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -74,7 +76,7 @@ static DECOY: LazyLock<String> =
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
-    peer: Option<ConnectInfo<SocketAddr>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ConsoleError> {
     // A page of another site must not sign the browser into an account of
@@ -83,7 +85,7 @@ pub async fn submit(
         return Err(ConsoleError::Csrf);
     }
     let account = form.account.trim().to_lowercase();
-    let address = peer.map_or_else(|| "unknown".to_owned(), |ConnectInfo(a)| a.ip().to_string());
+    let address = peer.map_or_else(|| "unknown".to_owned(), |Extension(ConnectInfo(a))| a.ip().to_string());
     let limiter = &state.console().sign_ins;
     if let Some(wait) = limiter.wait(&account, &address) {
         let minutes = wait.as_secs().div_ceil(60).max(1);

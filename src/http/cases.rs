@@ -137,6 +137,10 @@ struct ListQuery {
     tag: Option<String>,
     customer: Option<String>,
     sla: Option<String>,
+    /// Only cases not solved or closed (the agents' queues).
+    unsolved: Option<bool>,
+    /// Only cases nobody is assigned to.
+    unassigned: Option<bool>,
     cursor: Option<String>,
     limit: Option<usize>,
 }
@@ -167,6 +171,8 @@ async fn list_cases(
         tag: query.tag,
         customer,
         sla,
+        unsolved: query.unsolved.unwrap_or(false),
+        unassigned: query.unassigned.unwrap_or(false),
         oldest_first: false,
         before: query.cursor.as_deref().map(decode_cursor).transpose()?.map(CaseId::new),
         limit: page_limit(query.limit, 50, 200)?,
@@ -261,6 +267,16 @@ async fn update_case(
 ) -> Result<Response, ApiError> {
     principal.require(Permission::UpdateCases, "update cases")?;
     let case_id: CaseId = parse_id("case", &id)?;
+    if let Some(assignee) = &body.assignee
+        && !principal.role.allows(Permission::Reassign)
+        && let Some((case, _)) = state.frontdesk.case(case_id).await?
+        && !may_assign_without_reassign(&principal.name, case.assignee.as_deref(), assignee.as_deref())
+    {
+        return Err(ApiError::Forbidden {
+            role: principal.role.as_str(),
+            action: "assign a case to someone else or take it from someone else",
+        });
+    }
     let tags = body.tags.unwrap_or_default();
     let patch = CasePatch {
         status: body.status,
@@ -273,6 +289,13 @@ async fn update_case(
     };
     let command = Command::UpdateCase { case_id, patch, actor: principal.actor() };
     case_json(&state, state.frontdesk.submit(command).await?)
+}
+
+/// Whether `me`, without [`Permission::Reassign`], may change a case's
+/// assignee from `current` to `next`: take an unassigned case, give up my
+/// own, or leave the assignee as it is.
+fn may_assign_without_reassign(me: &str, current: Option<&str>, next: Option<&str>) -> bool {
+    current == next || matches!((current, next), (None, Some(n)) if n == me) || (current == Some(me) && next.is_none())
 }
 
 #[derive(Debug, Deserialize)]
@@ -358,5 +381,22 @@ fn case_json(state: &AppState, outcome: Outcome) -> Result<Response, ApiError> {
     match outcome {
         Outcome::Case { case, sla, .. } => Ok(json_answer(StatusCode::OK, state.rendered.render(case, sla))),
         other => Err(unexpected(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_assign_without_reassign as may;
+
+    #[test]
+    fn without_reassign_only_taking_unassigned_cases_and_giving_up_ones_own() {
+        assert!(may("sam", None, Some("sam")));
+        assert!(may("sam", Some("sam"), None));
+        assert!(may("sam", Some("bea"), Some("bea")), "unchanged");
+        assert!(may("sam", None, None));
+        assert!(!may("sam", None, Some("bea")));
+        assert!(!may("sam", Some("bea"), Some("sam")));
+        assert!(!may("sam", Some("bea"), None));
+        assert!(!may("sam", Some("sam"), Some("bea")));
     }
 }

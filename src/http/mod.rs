@@ -3,6 +3,7 @@
 //! results to JSON; they never touch redb.
 
 pub mod admin;
+pub mod agents;
 mod auth;
 pub mod case_body;
 mod cases;
@@ -91,6 +92,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(customers::routes())
         .merge(channels::routes())
         .merge(tokens::routes())
+        .merge(agents::routes())
         .merge(metrics::routes())
         .merge(admin::routes());
     let routes = Router::new()

@@ -37,6 +37,9 @@ pub struct Api {
     agent: ureq::Agent,
 }
 
+/// The password [`Api::create_agent`] gives agents.
+pub const PASSWORD: &str = "correct horse battery";
+
 /// A test's working directory; removed when dropped.
 pub fn workdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
@@ -229,6 +232,16 @@ impl Api {
         );
         assert_eq!(status, 201, "{case}");
         case
+    }
+
+    /// Creates an agent (a person) with `role` and `teams` through the API,
+    /// with the password [`PASSWORD`]; returns the agent as answered.
+    pub fn create_agent(&self, name: &str, role: &str, teams: &[&str]) -> Value {
+        let body = json!({"name": name, "email": format!("{name}@example.com"), "role": role, "teams": teams,
+            "password": PASSWORD});
+        let (status, agent) = self.post("/api/v1/agents", body);
+        assert_eq!(status, 201, "{agent}");
+        agent
     }
 
     /// Creates a token with `role` through the API; returns the secret.

@@ -132,6 +132,7 @@ fn csat_is_accepted_only_once_the_case_is_solved() {
 fn patch_changes_fields_tags_team_and_assignee_and_lists_filter_by_them() {
     let dir = workdir();
     let server = Server::start(dir.path());
+    server.create_agent("dana", "agent", &["billing"]);
     let a = server.create_case("A", "a@example.com", "api");
     let b = server.create_case("B", "b@example.com", "api");
     let a_path = format!("/api/v1/cases/{}", a["id"].as_str().unwrap());

@@ -7,6 +7,7 @@ mod app;
 mod harness;
 mod plugin_kit;
 
+mod agents;
 mod auth;
 mod bad_input;
 mod channels;

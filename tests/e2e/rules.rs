@@ -14,7 +14,7 @@ use crate::harness::{Api, Server, workdir};
 use crate::plugin_kit::{self, FakeProvider};
 
 /// Copies the repository's default scripts into `dir/scripts`.
-fn copy_default_scripts(dir: &Path) {
+pub(crate) fn copy_default_scripts(dir: &Path) {
     let target = dir.join("scripts");
     std::fs::create_dir_all(&target).unwrap();
     let source = crate::harness::repo().join("scripts");
@@ -50,6 +50,10 @@ fn triage_and_routing_set_priority_tags_team_and_assignee_attributed_to_the_scri
     let dir = workdir();
     copy_default_scripts(dir.path());
     let server = Server::start(dir.path());
+    // The routing rules assign within a team's members: its active agents.
+    for (name, team) in [("ida", "incident"), ("ike", "incident"), ("bea", "billing"), ("bo", "billing")] {
+        server.create_agent(name, "agent", &[team]);
+    }
     let case = create(&server, "Our dashboard is down", json!({"email": "ops@acme.example", "tier": "enterprise"}));
     assert_eq!(case["priority"], "urgent");
     assert_eq!(case["tags"], json!(["incident", "vip"]));

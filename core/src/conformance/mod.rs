@@ -16,7 +16,7 @@ mod redb;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::auth::Role;
+use crate::auth::{Agent, Role, Session};
 use crate::domain::{Actor, Case, CaseId, CaseStatus, Event, EventBody, EventId, Identity, Metric, Priority};
 use crate::metrics::{BacklogRow, Resolution};
 use crate::sla::{CaseSla, SlaBook};
@@ -24,7 +24,7 @@ use crate::store::{
     CaseQuery, IdempotencyRecord, OutboxItem, Sequence, SlaFilter, Store, StoreError, TimerKind, WriteTxn,
 };
 use crate::write::ExecContext;
-use crate::write::command::{CasePatch, Command, CommandError, CustomerInput, CustomerRef, NewCase, Outcome};
+use crate::write::command::{CasePatch, Command, CommandError, CustomerInput, CustomerRef, NewCase, Outcome, Refusal};
 use crate::write::context::PluginRoutes;
 use crate::write::execute::execute;
 
@@ -46,6 +46,10 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("Store", "token_by_hash", "tokens_and_idempotency_round_trip"),
     ("Store", "tokens", "tokens_and_idempotency_round_trip"),
     ("Store", "idempotency", "tokens_and_idempotency_round_trip"),
+    ("Store", "agent", "agents_round_trip_with_unique_emails"),
+    ("Store", "agent_by_email", "agents_round_trip_with_unique_emails"),
+    ("Store", "agents", "agents_round_trip_with_unique_emails"),
+    ("Store", "session", "sessions_round_trip_and_end_with_their_agent"),
     ("Store", "outreach_opened_at", "outreach_times_round_trip"),
     ("Store", "open_load", "changes_to_one_case_in_one_transaction_all_show"),
     ("Store", "due_timers", "timers_come_due_in_order"),
@@ -70,6 +74,14 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("WriteTxn", "append_event", "rows_written_directly_read_back"),
     ("WriteTxn", "put_idempotency", "tokens_and_idempotency_round_trip"),
     ("WriteTxn", "put_token", "tokens_and_idempotency_round_trip"),
+    ("WriteTxn", "agent", "agents_round_trip_with_unique_emails"),
+    ("WriteTxn", "agent_by_email", "agents_round_trip_with_unique_emails"),
+    ("WriteTxn", "put_agent", "agents_round_trip_with_unique_emails"),
+    ("WriteTxn", "session", "sessions_round_trip_and_end_with_their_agent"),
+    ("WriteTxn", "put_session", "sessions_round_trip_and_end_with_their_agent"),
+    ("WriteTxn", "remove_session", "sessions_round_trip_and_end_with_their_agent"),
+    ("WriteTxn", "agent_sessions", "sessions_round_trip_and_end_with_their_agent"),
+    ("WriteTxn", "remove_agent_sessions", "sessions_round_trip_and_end_with_their_agent"),
     ("WriteTxn", "record_resolution", "metrics_input_reads_the_window_and_the_backlog"),
     ("WriteTxn", "record_sla_outcome", "metrics_input_reads_the_window_and_the_backlog"),
     ("WriteTxn", "record_csat", "metrics_input_reads_the_window_and_the_backlog"),
@@ -97,6 +109,8 @@ pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
     timelines_are_in_commit_order(open().as_ref());
     timers_come_due_in_order(open().as_ref());
     tokens_and_idempotency_round_trip(open().as_ref());
+    agents_round_trip_with_unique_emails(open().as_ref());
+    sessions_round_trip_and_end_with_their_agent(open().as_ref());
     cases_are_read_with_their_sla_state(open().as_ref());
     rows_written_directly_read_back(open().as_ref());
     case_index_keys_are_set_and_cleared(open().as_ref());
@@ -324,6 +338,9 @@ fn queues_are_listed_and_counted(store: &dyn Store) {
 /// indexes end as the last change left them.
 fn changes_to_one_case_in_one_transaction_all_show(store: &dyn Store) {
     let now = at("2026-03-02T09:00:00Z");
+    for name in ["ida", "bo"] {
+        run(store, &Command::CreateAgent(agent(name, now)), now).unwrap();
+    }
     let mut id = None;
     store
         .transact(&mut |txn| {
@@ -542,6 +559,155 @@ fn timers_come_due_in_order(store: &dyn Store) {
     store.transact(&mut |txn| txn.set_timer(CaseId::new(1), TimerKind::AutoClose, None)).unwrap();
     assert_eq!(store.next_timer_at().unwrap(), Some(t(2)));
     assert_eq!(store.due_timers(t(10), 10).unwrap().iter().map(|d| d.due_at).collect::<Vec<_>>(), [t(2), t(5)]);
+}
+
+/// An active agent named `name` with the email `<name>@example.com`.
+pub(crate) fn agent(name: &str, now: Timestamp) -> Agent {
+    Agent {
+        name: name.into(),
+        email: format!("{name}@example.com"),
+        role: Role::Agent,
+        teams: vec!["support".into()],
+        password_hash: "$argon2id$v=19$conformance".into(),
+        active: true,
+        created_at: now,
+    }
+}
+
+/// Agents read back by name and by email; an email belongs to one agent,
+/// and a changed email frees the old one.
+fn agents_round_trip_with_unique_emails(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let sam = agent("sam", now);
+    run(store, &Command::CreateAgent(Agent { email: "SAM@Example.com".into(), ..sam.clone() }), now).unwrap();
+    assert_eq!(store.agent("sam").unwrap(), Some(sam.clone()), "stored with its email lower case");
+    assert_eq!(store.agent_by_email("sam@example.com").unwrap(), Some(sam.clone()));
+    assert_eq!(store.agent("nobody").unwrap(), None);
+    assert_eq!(store.agent_by_email("nobody@example.com").unwrap(), None);
+    let refused = |command: Command| match run(store, &command, now) {
+        Err(CommandError::Refused(refusal)) => refusal,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert!(matches!(refused(Command::CreateAgent(sam.clone())), Refusal::AgentExists(_)));
+    let bea = Agent { name: "bea".into(), ..sam.clone() };
+    assert!(matches!(refused(Command::CreateAgent(bea)), Refusal::EmailTaken(_)));
+    store
+        .transact(&mut |txn| {
+            assert_eq!(txn.agent("sam")?.map(|a| a.email), Some("sam@example.com".into()));
+            let moved = Agent { email: "samuel@example.com".into(), ..sam.clone() };
+            txn.put_agent(&moved)?;
+            assert_eq!(txn.agent_by_email("samuel@example.com")?.map(|a| a.name), Some("sam".into()));
+            assert_eq!(txn.agent_by_email("sam@example.com")?, None, "the old email is free");
+            txn.put_agent(&agent("bea", now))?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(store.agent_by_email("sam@example.com").unwrap(), None);
+    let names: Vec<String> = store.agents().unwrap().into_iter().map(|a| a.name).collect();
+    assert_eq!(names, ["bea", "sam"], "every agent, by name");
+    let update = |email: &str| Command::UpdateAgent {
+        name: "bea".into(),
+        password_hash: None,
+        role: None,
+        teams: None,
+        active: None,
+        email: Some(email.into()),
+    };
+    assert!(matches!(refused(update("Samuel@example.com")), Refusal::EmailTaken(_)));
+    assert!(matches!(run(store, &update("bea@example.com"), now), Ok(Outcome::Agent(_))), "its own email");
+    let ghost = Command::UpdateAgent {
+        name: "ghost".into(),
+        password_hash: None,
+        role: None,
+        teams: None,
+        active: Some(false),
+        email: None,
+    };
+    assert!(matches!(refused(ghost), Refusal::AgentNotFound(_)));
+}
+
+/// Sessions read back by hash, touch and end; a new password or
+/// deactivation ends every session of the agent, and no one else's.
+fn sessions_round_trip_and_end_with_their_agent(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    for name in ["sam", "bea"] {
+        run(store, &Command::CreateAgent(agent(name, now)), now).unwrap();
+    }
+    let session = |hash: &str, agent: &str| Session {
+        hash: hash.into(),
+        agent: agent.into(),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + SignedDuration::from_hours(12),
+    };
+    for (hash, who) in [("s1", "sam"), ("s2", "sam"), ("b1", "bea")] {
+        let started = run(store, &Command::StartSession(session(hash, who)), now).unwrap();
+        assert!(matches!(started, Outcome::Session(ref s) if s.hash == hash), "{started:?}");
+    }
+    assert_eq!(store.session("s1").unwrap(), Some(session("s1", "sam")));
+    assert_eq!(store.session("nope").unwrap(), None);
+    let later = now + SignedDuration::from_mins(5);
+    run(store, &Command::TouchSession { hash: "s1".into(), at: later }, later).unwrap();
+    assert_eq!(store.session("s1").unwrap().map(|s| s.last_seen_at), Some(later));
+    assert!(matches!(
+        run(store, &Command::TouchSession { hash: "gone".into(), at: later }, later),
+        Ok(Outcome::Nothing)
+    ));
+    assert!(matches!(
+        run(store, &Command::StartSession(session("x", "ghost")), now),
+        Err(CommandError::Refused(Refusal::AgentNotFound(_)))
+    ));
+    store
+        .transact(&mut |txn| {
+            let mut hashes: Vec<String> = txn.agent_sessions("sam")?.into_iter().map(|s| s.hash).collect();
+            hashes.sort();
+            assert_eq!(hashes, ["s1", "s2"]);
+            assert_eq!(txn.session("b1")?.map(|s| s.agent), Some("bea".into()));
+            txn.put_session(&session("s3", "sam"))?;
+            txn.remove_session("s2")?;
+            txn.remove_session("never there")?;
+            assert_eq!(txn.agent_sessions("sam")?.len(), 2, "s1 and s3");
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(store.session("s2").unwrap(), None);
+    run(store, &Command::EndSession { hash: "s3".into() }, now).unwrap();
+    assert_eq!(store.session("s3").unwrap(), None);
+    let deactivate = Command::UpdateAgent {
+        name: "sam".into(),
+        password_hash: None,
+        role: None,
+        teams: None,
+        active: Some(false),
+        email: None,
+    };
+    run(store, &deactivate, now).unwrap();
+    assert_eq!(store.session("s1").unwrap(), None, "deactivation signs the agent out");
+    assert!(store.session("b1").unwrap().is_some(), "other agents stay signed in");
+    assert!(matches!(
+        run(store, &Command::StartSession(session("s4", "sam")), now),
+        Err(CommandError::Refused(Refusal::AgentInactive(_)))
+    ));
+    let new_password = Command::UpdateAgent {
+        name: "bea".into(),
+        password_hash: Some("$argon2id$v=19$new".into()),
+        role: None,
+        teams: None,
+        active: None,
+        email: None,
+    };
+    run(store, &new_password, now).unwrap();
+    assert_eq!(store.session("b1").unwrap(), None, "a new password signs the agent out");
+    store
+        .transact(&mut |txn| {
+            txn.put_session(&session("b2", "bea"))?;
+            txn.put_session(&session("b3", "bea"))?;
+            assert_eq!(txn.remove_agent_sessions("bea")?, 2);
+            assert_eq!(txn.remove_agent_sessions("bea")?, 0);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(store.session("b2").unwrap(), None);
 }
 
 fn tokens_and_idempotency_round_trip(store: &dyn Store) {

@@ -199,6 +199,7 @@ fn register_actions(engine: &mut rhai::Engine) {
     engine.register_fn("cases_waiting", |status: &str, older_than_seconds: i64| {
         super::query::cases_waiting(status, older_than_seconds)
     });
+    engine.register_fn("team_members", super::query::team_members);
     // The core's helper for load-aware routing: of the agents given, the one
     // with the fewest unsolved cases, chosen by the writer so it sees current load.
     engine.register_fn("assign_least_loaded", |members: rhai::Array| {

@@ -46,6 +46,9 @@ pub struct Fixture {
     /// "Now" (default 2026-01-05T10:00:00Z).
     #[serde(default)]
     pub now: Option<Timestamp>,
+    /// Team -> the names `team_members(team)` returns (default: no teams).
+    #[serde(default)]
+    pub teams: std::collections::BTreeMap<String, Vec<String>>,
     /// The actions expected, in order.
     pub expect: Vec<Action>,
 }
@@ -122,6 +125,8 @@ impl Fixture {
             Hook::Tick => vec![now.to_string().into()],
         };
         let set = host.current();
+        let _teams =
+            super::query::TeamScope::enter(super::query::Teams::Fixed(std::sync::Arc::new(self.teams.clone())));
         let got: Vec<Action> = set
             .files_with(hook)
             .filter(|f| self.script.as_ref().is_none_or(|s| *s == f.name))

@@ -1,8 +1,10 @@
-//! Read helpers scripts may call (`cases_waiting`). They read the store that
-//! the current hook call was given, through a per-thread handle set only for
-//! the duration of `on_tick`.
+//! Read helpers scripts may call: `cases_waiting` and `team_members`. They
+//! read the store that the current hook call was given, through a
+//! per-thread handle: the cases for the duration of `on_tick`, the teams for
+//! every hook (a rule plan, a tick, a dry run; fixtures give theirs).
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -61,4 +63,65 @@ pub(crate) fn cases_waiting(status: &str, older_than_seconds: i64) -> rhai::Arra
             }
         }
     })
+}
+
+/// Where `team_members` reads teams from.
+#[derive(Clone)]
+pub(crate) enum Teams {
+    /// The store's agents, read at each call.
+    Store(Arc<dyn Store>),
+    /// A fixed map, team -> members (a fixture, a dry run's snapshot).
+    Fixed(Arc<BTreeMap<String, Vec<String>>>),
+}
+
+impl Teams {
+    /// Team -> its active members, from the agents in `store`.
+    pub(crate) fn snapshot(store: &dyn Store) -> Result<Self, crate::store::StoreError> {
+        let mut teams: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for agent in store.agents()?.into_iter().filter(|a| a.active) {
+            for team in &agent.teams {
+                teams.entry(team.clone()).or_default().push(agent.name.clone());
+            }
+        }
+        Ok(Teams::Fixed(Arc::new(teams)))
+    }
+}
+
+thread_local! {
+    static TEAMS: RefCell<Option<Teams>> = const { RefCell::new(None) };
+}
+
+/// Makes `teams` what `team_members` reads on this thread until dropped;
+/// the scope it replaced comes back then.
+pub(crate) struct TeamScope(Option<Teams>);
+
+impl TeamScope {
+    pub(crate) fn enter(teams: Teams) -> Self {
+        TeamScope(TEAMS.with(|t| t.borrow_mut().replace(teams)))
+    }
+}
+
+impl Drop for TeamScope {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        TEAMS.with(|t| *t.borrow_mut() = previous);
+    }
+}
+
+/// `team_members(team)`: the names of the active agents in `team`, by
+/// name; empty for a team nobody is in, or where no teams are readable.
+pub(crate) fn team_members(team: &str) -> rhai::Array {
+    let teams = TEAMS.with(|t| t.borrow().clone());
+    let names: Vec<String> = match teams {
+        None => Vec::new(),
+        Some(Teams::Fixed(map)) => map.get(team).cloned().unwrap_or_default(),
+        Some(Teams::Store(store)) => match store.agents() {
+            Ok(agents) => agents.into_iter().filter(|a| a.active && a.in_team(team)).map(|a| a.name).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "team_members failed");
+                Vec::new()
+            }
+        },
+    };
+    names.into_iter().map(rhai::Dynamic::from).collect()
 }

@@ -78,6 +78,8 @@ pub fn simulate(
     max_cases: usize,
 ) -> Result<SimulationReport, StoreError> {
     let set = host.current();
+    // One snapshot of the teams for the whole dry run.
+    let _teams = super::query::TeamScope::enter(super::query::Teams::snapshot(store)?);
     let mut report = SimulationReport { since, cases_examined: 0, truncated: false, rules: BTreeMap::new() };
     let mut before = None;
     'pages: loop {

@@ -8,7 +8,7 @@
 
 use jiff::Timestamp;
 
-use crate::auth::ApiToken;
+use crate::auth::{Agent, ApiToken, Session};
 use crate::domain::{Case, CaseId, Customer, CustomerId, Event, EventId};
 use crate::metrics::{self, ServiceMetrics};
 use crate::rules::RulesHost;
@@ -144,6 +144,41 @@ impl Frontdesk {
     /// See [`ReadError`].
     pub async fn token_by_hash(&self, hash: String) -> Result<Option<ApiToken>, ReadError> {
         self.read(move |store| store.token_by_hash(&hash)).await
+    }
+
+    /// The live session stored under a cookie secret's hash: `None` when
+    /// there is none or it expired (`expires_at` at or before now). Idle
+    /// timeouts (from `last_seen_at`) are the caller's to apply.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn session_by_hash(&self, hash: String) -> Result<Option<Session>, ReadError> {
+        let now = self.clock().now();
+        self.read(move |store| Ok(store.session(&hash)?.filter(|s| !s.is_expired(now)))).await
+    }
+
+    /// One agent by name, active or not.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn agent(&self, name: String) -> Result<Option<Agent>, ReadError> {
+        self.read(move |store| store.agent(&name)).await
+    }
+
+    /// The agent with this email (matched lower case), active or not.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn agent_by_email(&self, email: String) -> Result<Option<Agent>, ReadError> {
+        self.read(move |store| store.agent_by_email(&email.trim().to_lowercase())).await
+    }
+
+    /// Every agent, by name.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn agents(&self) -> Result<Vec<Agent>, ReadError> {
+        self.read(|store| store.agents()).await
     }
 
     /// Whether any token exists.

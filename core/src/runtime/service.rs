@@ -143,7 +143,7 @@ impl Frontdesk {
     /// `plan` returns at once when no script has a hook the command can
     /// reach (an empty set has none).
     async fn plan(&self, command: &Command) -> Result<Option<RulePlan>, StoreError> {
-        plan(&self.rules, self.store.as_ref(), command, &self.context())
+        plan(&self.rules, &self.store, command, &self.context())
     }
 
     /// Runs `on_tick` once and commits what it asks for.

@@ -11,7 +11,7 @@ pub(crate) mod redb;
 
 use jiff::Timestamp;
 
-use crate::auth::ApiToken;
+use crate::auth::{Agent, ApiToken, Session};
 use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Metric, Priority};
 use crate::metrics::{MetricsInput, Resolution};
 use crate::sla::CaseSla;
@@ -237,6 +237,30 @@ pub trait Store: Send + Sync + 'static {
     /// Storage failures.
     fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
 
+    /// One agent by name.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn agent(&self, name: &str) -> Result<Option<Agent>, StoreError>;
+
+    /// The agent with this (lower-case) email.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError>;
+
+    /// Every agent, active or not, by name.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn agents(&self) -> Result<Vec<Agent>, StoreError>;
+
+    /// The session stored under a cookie secret's hash, expired or not.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn session(&self, hash: &str) -> Result<Option<Session>, StoreError>;
+
     /// When a rule last opened this outreach (`rule|customer|subject`).
     ///
     /// # Errors
@@ -404,6 +428,56 @@ pub trait WriteTxn {
     /// # Errors
     /// Storage failures.
     fn put_token(&mut self, token: &ApiToken) -> Result<(), StoreError>;
+
+    /// One agent by name.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn agent(&self, name: &str) -> Result<Option<Agent>, StoreError>;
+
+    /// The agent with this (lower-case) email.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError>;
+
+    /// Writes an agent (new or changed) and keeps its email unique: an email
+    /// it had before stops pointing at it. The caller checks that the email
+    /// is not another agent's.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_agent(&mut self, agent: &Agent) -> Result<(), StoreError>;
+
+    /// The session stored under a cookie secret's hash.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn session(&self, hash: &str) -> Result<Option<Session>, StoreError>;
+
+    /// Writes a session (new, or with a later `last_seen_at`), indexed by its agent.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_session(&mut self, session: &Session) -> Result<(), StoreError>;
+
+    /// Removes a session; nothing if there is none.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn remove_session(&mut self, hash: &str) -> Result<(), StoreError>;
+
+    /// Every session of `agent`, expired or not.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn agent_sessions(&self, agent: &str) -> Result<Vec<Session>, StoreError>;
+
+    /// Removes every session of `agent` (sign out everywhere); how many there were.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn remove_agent_sessions(&mut self, agent: &str) -> Result<usize, StoreError>;
 
     /// Records (or with `None` forgets) a case's latest resolution.
     ///

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 
 use super::{IdempotencyRecord, OutboxItem, Sequence, Store, StoreError, TimerKind, WriteTxn};
-use crate::auth::ApiToken;
+use crate::auth::{Agent, ApiToken, Session};
 use crate::domain::{Case, CaseId, Customer, CustomerId, Event, Identity, Metric};
 use crate::metrics::Resolution;
 use crate::sla::CaseSla;
@@ -159,6 +159,40 @@ impl WriteTxn for Overlay<'_> {
 
     fn put_token(&mut self, _: &ApiToken) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    // Agents and sessions are read from the store and never written: the
+    // commands that write them reach no hook, so they are never previewed.
+    fn agent(&self, name: &str) -> Result<Option<Agent>, StoreError> {
+        self.store.agent(name)
+    }
+
+    fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError> {
+        self.store.agent_by_email(email)
+    }
+
+    fn put_agent(&mut self, _: &Agent) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn session(&self, hash: &str) -> Result<Option<Session>, StoreError> {
+        self.store.session(hash)
+    }
+
+    fn put_session(&mut self, _: &Session) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn remove_session(&mut self, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn agent_sessions(&self, _: &str) -> Result<Vec<Session>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn remove_agent_sessions(&mut self, _: &str) -> Result<usize, StoreError> {
+        Ok(0)
     }
 
     fn record_resolution(&mut self, _: CaseId, _: Option<&Resolution>) -> Result<(), StoreError> {

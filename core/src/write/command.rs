@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::ApiToken;
+use crate::auth::{Agent, ApiToken, InvalidAgent, Role, Session};
 use crate::domain::lifecycle::TransitionError;
 use crate::domain::{Actor, Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventBody, Identity, Priority};
 use crate::sla::CaseSla;
@@ -59,6 +59,41 @@ pub enum Command {
     },
     /// Store a new API token (the secret is hashed by the caller).
     CreateToken(ApiToken),
+    /// Add a person (the password is hashed by the caller, off the writer).
+    /// The email is stored lower case.
+    CreateAgent(Agent),
+    /// Change a person; `None` leaves a part as it is. A new password or
+    /// role, or deactivation, ends all the agent's sessions in the same
+    /// transaction.
+    UpdateAgent {
+        /// Which agent.
+        name: String,
+        /// A new password's PHC string (hashed by the caller).
+        password_hash: Option<String>,
+        /// A new role (`agent`, `lead`, `admin`).
+        role: Option<Role>,
+        /// The new team memberships, replacing the old ones.
+        teams: Option<Vec<String>>,
+        /// Activate or deactivate.
+        active: Option<bool>,
+        /// A new email.
+        email: Option<String>,
+    },
+    /// Store a new console session; refused if its agent is missing or
+    /// inactive. The agent's expired sessions are dropped on the way.
+    StartSession(Session),
+    /// Note that a session was used at `at`; nothing if it is gone.
+    TouchSession {
+        /// The session's hash.
+        hash: String,
+        /// When it was used.
+        at: Timestamp,
+    },
+    /// End a session (sign out); nothing if it is gone.
+    EndSession {
+        /// The session's hash.
+        hash: String,
+    },
     /// Close a solved case whose auto-close time has come.
     AutoClose {
         /// Target case.
@@ -140,6 +175,11 @@ impl Command {
             Command::CreateCase(_)
             | Command::UpsertCustomer { .. }
             | Command::CreateToken(_)
+            | Command::CreateAgent(_)
+            | Command::UpdateAgent { .. }
+            | Command::StartSession(_)
+            | Command::TouchSession { .. }
+            | Command::EndSession { .. }
             | Command::RunRules
             | Command::ChannelMessage(_)
             | Command::SetHealth { .. }
@@ -297,6 +337,10 @@ pub enum Outcome {
     },
     /// A token was stored.
     Token(ApiToken),
+    /// An agent was created or changed: the agent as stored.
+    Agent(Agent),
+    /// A session was started or touched: the session as stored.
+    Session(Session),
     /// An idempotent create seen before: the first answer.
     Replayed(IdempotentAnswer),
     /// Nothing to do (a stale timer).
@@ -329,6 +373,24 @@ pub enum Refusal {
     /// A token with this name exists.
     #[error("a token named {0:?} already exists")]
     TokenNameTaken(String),
+    /// An agent with this name exists.
+    #[error("an agent named {0:?} already exists")]
+    AgentExists(String),
+    /// Another agent has this email.
+    #[error("another agent has the email {0:?}")]
+    EmailTaken(String),
+    /// No agent has this name (the agent a command names).
+    #[error("agent {0:?} not found")]
+    AgentNotFound(String),
+    /// An assignee that is not an active agent.
+    #[error("{0:?} is not an active agent")]
+    UnknownAgent(String),
+    /// The agent is deactivated (a session cannot start).
+    #[error("agent {0:?} is deactivated")]
+    AgentInactive(String),
+    /// A bad agent name, email, team or role.
+    #[error(transparent)]
+    InvalidAgent(#[from] InvalidAgent),
 }
 
 /// Why a command did not commit. Nothing of it is written.

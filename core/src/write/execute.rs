@@ -6,6 +6,7 @@
 use crate::domain::{Actor, CaseId, EventBody};
 use crate::rules::{Action, RuleAction, RulePlan};
 use crate::store::{IdempotencyRecord, IdempotentAnswer, Sequence, Store, StoreError, TimerKind, WriteTxn};
+use crate::write::agents::{self, AgentChanges, check_assignee};
 use crate::write::command::{Command, CommandError, CustomerRef, IdempotencyClaim, NewCase, Outcome, Refusal, check_name};
 use crate::write::commit::{commit_case, commit_sla_check, load_case, sla_draft};
 use crate::write::context::ExecContext;
@@ -155,6 +156,11 @@ pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>)
         }
         Command::UpdateCase { case_id, patch, actor } => {
             let case = load_case(txn, *case_id)?;
+            if let Some(Some(assignee)) = &patch.assignee
+                && case.assignee.as_ref() != Some(assignee)
+            {
+                check_assignee(txn, assignee)?;
+            }
             let drafts = decide::update_case(&case, patch, actor)?;
             commit_case(txn, Some(case), drafts, ctx, false)
         }
@@ -175,6 +181,20 @@ pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>)
             txn.put_token(token)?;
             Ok(Outcome::Token(token.clone()))
         }
+        Command::CreateAgent(agent) => agents::create_agent(txn, agent),
+        Command::UpdateAgent { name, password_hash, role, teams, active, email } => {
+            let changes = AgentChanges {
+                password_hash: password_hash.as_deref(),
+                role: *role,
+                teams: teams.as_deref(),
+                active: *active,
+                email: email.as_deref(),
+            };
+            agents::update_agent(txn, name, &changes)
+        }
+        Command::StartSession(session) => agents::start_session(txn, session, ctx.now),
+        Command::TouchSession { hash, at } => agents::touch_session(txn, hash, *at),
+        Command::EndSession { hash } => agents::end_session(txn, hash),
         Command::AutoClose { case_id } => {
             let case_id = *case_id;
             let Some(case) = txn.case(case_id)? else {
@@ -245,6 +265,9 @@ fn create_case(txn: &mut dyn WriteTxn, new: &NewCase, ctx: &ExecContext<'_>) -> 
     };
     // Refuse a bad case before the customer part writes anything.
     decide::check_start(&start)?;
+    if let Some(assignee) = start.assignee {
+        check_assignee(txn, assignee)?;
+    }
     let customer_id = match &new.customer {
         CustomerRef::Id(id) => txn.customer(*id)?.ok_or(CommandError::CustomerNotFound(*id))?.id,
         CustomerRef::Match(input) => write_customer(txn, input, &new.actor, ctx)?.0.id,

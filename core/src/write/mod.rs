@@ -8,13 +8,15 @@
 //!   command would be. Recursive with [`commit`] only where an action
 //!   commits a case.
 //! - [`inbound`], [`plugin_effects`], [`messages`], [`customers`]: what
-//!   channel messages, plugin results, messages and customers write.
+//!   channel messages, plugin results, messages and customers write;
+//!   [`agents`]: agents, their sessions, and the check of every assignee.
 //! - [`commit`]: stamps drafted events and writes them with the case row,
 //!   its SLA clock, timers, aggregates and outbox rows ([`outbox_rows`]).
 //! - [`context`]: what every command of a batch shares.
 //! - [`decide`]: the pure decisions: state in, drafted events out.
 //! - [`command`]: what callers ask for and what comes back.
 
+pub mod agents;
 pub mod command;
 pub mod commit;
 pub mod context;

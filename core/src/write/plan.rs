@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::domain::{Actor, Event};
 use crate::rules::hooks::{hook_args, hook_for};
 use crate::rules::host::{Hook, RuleSet, RulesHost};
-use crate::rules::query::QueryScope;
+use crate::rules::query::{QueryScope, TeamScope, Teams};
 use crate::rules::{Action, RuleAction, RulePlan};
 use crate::store::{Overlay, Store, StoreError, WriteTxn};
 use crate::write::command::{Command, CommandError, Outcome};
@@ -38,6 +38,11 @@ pub fn reachable_hooks(command: &Command) -> &'static [Hook] {
         Command::SetHealth { .. } => &[Hook::HealthChanged],
         Command::UpsertCustomer { .. }
         | Command::CreateToken(_)
+        | Command::CreateAgent(_)
+        | Command::UpdateAgent { .. }
+        | Command::StartSession(_)
+        | Command::TouchSession { .. }
+        | Command::EndSession { .. }
         | Command::OutboxAttempt { .. }
         | Command::RecordPluginError { .. }
         | Command::EnrichCustomer { .. }
@@ -91,12 +96,13 @@ fn run_round(
 
 /// Computes the rule plan of `command`. `Ok(None)` when no hook applies (or
 /// the command will be refused: the writer gives the authoritative answer).
+/// Scripts' `team_members` reads the agents in `store`.
 ///
 /// # Errors
 /// Storage failures.
 pub fn plan(
     host: &RulesHost,
-    store: &dyn Store,
+    store: &Arc<dyn Store>,
     command: &Command,
     ctx: &ExecContext<'_>,
 ) -> Result<Option<RulePlan>, StoreError> {
@@ -106,7 +112,8 @@ pub fn plan(
     if !reachable_hooks(command).iter().any(|hook| set.has(*hook)) {
         return Ok(None);
     }
-    let mut overlay = Overlay::new(store);
+    let _teams = TeamScope::enter(Teams::Store(store.clone()));
+    let mut overlay = Overlay::new(store.as_ref());
     // The same row the preview reads: the plan is stale exactly when the
     // writer finds another version.
     let expected_version = match command.case_id() {
@@ -178,6 +185,7 @@ pub fn plan_tick(
         return Ok(None);
     }
     let now = ctx.now;
+    let _teams = TeamScope::enter(Teams::Store(store.clone()));
     let actions = {
         let _scope = QueryScope::enter(store.clone(), now);
         host.call(&set, Hook::Tick, || vec![now.to_string().into()], None, now)

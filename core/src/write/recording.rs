@@ -4,7 +4,7 @@
 
 use jiff::Timestamp;
 
-use crate::auth::ApiToken;
+use crate::auth::{Agent, ApiToken, Session};
 use crate::domain::{Case, CaseId, Customer, CustomerId, Event, Identity, Metric};
 use crate::metrics::Resolution;
 use crate::sla::CaseSla;
@@ -76,6 +76,38 @@ impl WriteTxn for Recording<'_> {
 
     fn put_token(&mut self, token: &ApiToken) -> Result<(), StoreError> {
         self.txn.put_token(token)
+    }
+
+    fn agent(&self, name: &str) -> Result<Option<Agent>, StoreError> {
+        self.txn.agent(name)
+    }
+
+    fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError> {
+        self.txn.agent_by_email(email)
+    }
+
+    fn put_agent(&mut self, agent: &Agent) -> Result<(), StoreError> {
+        self.txn.put_agent(agent)
+    }
+
+    fn session(&self, hash: &str) -> Result<Option<Session>, StoreError> {
+        self.txn.session(hash)
+    }
+
+    fn put_session(&mut self, session: &Session) -> Result<(), StoreError> {
+        self.txn.put_session(session)
+    }
+
+    fn remove_session(&mut self, hash: &str) -> Result<(), StoreError> {
+        self.txn.remove_session(hash)
+    }
+
+    fn agent_sessions(&self, agent: &str) -> Result<Vec<Session>, StoreError> {
+        self.txn.agent_sessions(agent)
+    }
+
+    fn remove_agent_sessions(&mut self, agent: &str) -> Result<usize, StoreError> {
+        self.txn.remove_agent_sessions(agent)
     }
 
     fn record_resolution(&mut self, case: CaseId, resolution: Option<&Resolution>) -> Result<(), StoreError> {

@@ -7,6 +7,7 @@
 use crate::domain::{Actor, Case, CaseId, CustomerId, Event, EventBody, Priority};
 use crate::rules::{Action, RuleAction};
 use crate::store::{OutboxItem, PREVIEW_ID_BASE, Sequence, StoreError, WriteTxn};
+use crate::write::agents::check_assignee;
 use crate::write::command::{CasePatch, CommandError, Outcome};
 use crate::write::commit::{commit_case, load_case};
 use crate::write::context::ExecContext;
@@ -65,10 +66,14 @@ pub fn apply_group(
     Ok(produced)
 }
 
-/// The agent among `agents` with the fewest unsolved cases (the first on a tie).
+/// The active agent among `agents` with the fewest unsolved cases (the
+/// first on a tie); names that are not active agents are passed over.
 fn least_loaded(txn: &dyn WriteTxn, agents: &[String]) -> Result<Option<String>, StoreError> {
     let mut best: Option<(u64, &String)> = None;
     for agent in agents {
+        if !txn.agent(agent)?.is_some_and(|a| a.active) {
+            continue;
+        }
         let load = txn.open_load(agent)?;
         if best.is_none_or(|(l, _)| load < l) {
             best = Some((load, agent));
@@ -98,7 +103,13 @@ fn apply_edits(
             Action::AddTag(t) => patch.add_tags.push(t.clone()),
             Action::RemoveTag(t) => patch.remove_tags.push(t.clone()),
             Action::RouteTo(team) => patch.team = Some(Some(team.clone())),
-            Action::Assign(agent) => patch.assignee = Some(Some(agent.clone())),
+            Action::Assign(agent) => match check_assignee(txn, agent) {
+                Ok(()) => patch.assignee = Some(Some(agent.clone())),
+                Err(CommandError::Store(e)) => return Err(e),
+                Err(_) => return Ok(None),
+            },
+            // An empty team: nobody to assign, and nothing wrong.
+            Action::AssignLeastLoaded(agents) if agents.is_empty() => {}
             Action::AssignLeastLoaded(agents) => match least_loaded(txn, agents)? {
                 Some(agent) => patch.assignee = Some(Some(agent)),
                 None => return Ok(None),
@@ -268,12 +279,17 @@ fn on_case(
             decide::update_case(&case, &patch, actor)?
         }
         Action::Assign(agent) => {
+            check_assignee(txn, agent)?;
             patch.assignee = Some(Some(agent.clone()));
             decide::update_case(&case, &patch, actor)?
         }
+        // An empty team (`team_members` of a team nobody is in): the case
+        // stays as it is, and that is not an error.
+        Action::AssignLeastLoaded(agents) if agents.is_empty() => Vec::new(),
         Action::AssignLeastLoaded(agents) => {
-            let agent = least_loaded(txn, agents)?
-                .ok_or_else(|| CommandError::invalid("assign_least_loaded needs at least one agent".into()))?;
+            let agent = least_loaded(txn, agents)?.ok_or_else(|| {
+                CommandError::Refused(crate::write::command::Refusal::UnknownAgent(agents.join(", ")))
+            })?;
             patch.assignee = Some(Some(agent));
             decide::update_case(&case, &patch, actor)?
         }

@@ -118,6 +118,10 @@ impl RedbStore {
             txn.open_table(CASE_TIMERS)?;
             txn.open_table(IDEMPOTENCY)?;
             txn.open_table(TOKENS)?;
+            txn.open_table(AGENTS)?;
+            txn.open_table(AGENT_EMAILS)?;
+            txn.open_table(SESSIONS)?;
+            txn.open_table(AGENT_SESSIONS)?;
             txn.open_table(PLUGIN_STATE)?;
             txn.open_table(OUTBOX)?;
             txn.open_table(CHANNEL_REFS)?;

@@ -8,7 +8,7 @@ use redb::{ReadableTable, ReadableTableMetadata};
 use super::RedbStore;
 use super::query::{count_cases, scan_cases};
 use super::tables::*;
-use crate::auth::ApiToken;
+use crate::auth::{Agent, ApiToken, Session};
 use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Metric};
 use crate::metrics::{BacklogRow, MetricsInput};
 use crate::sla::CaseSla;
@@ -106,6 +106,36 @@ impl Store for RedbStore {
         let txn = self.read()?;
         let table = txn.open_table(IDEMPOTENCY)?;
         table.get(key)?.map(|v| decode("idempotency", key, v.value())).transpose()
+    }
+
+    fn agent(&self, name: &str) -> Result<Option<Agent>, StoreError> {
+        let txn = self.read()?;
+        txn.open_table(AGENTS)?.get(name)?.map(|v| decode("agents", name, v.value())).transpose()
+    }
+
+    fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError> {
+        // The email row and the agent from one snapshot.
+        let txn = self.read()?;
+        let Some(name) = txn.open_table(AGENT_EMAILS)?.get(email)?.map(|v| v.value().to_owned()) else {
+            return Ok(None);
+        };
+        txn.open_table(AGENTS)?.get(name.as_str())?.map(|v| decode("agents", &name, v.value())).transpose()
+    }
+
+    fn agents(&self) -> Result<Vec<Agent>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(AGENTS)?;
+        let mut agents = Vec::with_capacity(usize::try_from(table.len()?).unwrap_or(0));
+        for row in table.iter()? {
+            let (k, v) = row?;
+            agents.push(decode("agents", k.value(), v.value())?);
+        }
+        Ok(agents)
+    }
+
+    fn session(&self, hash: &str) -> Result<Option<Session>, StoreError> {
+        let txn = self.read()?;
+        txn.open_table(SESSIONS)?.get(hash)?.map(|v| decode("sessions", hash, v.value())).transpose()
     }
 
     fn outreach_opened_at(&self, key: &str) -> Result<Option<Timestamp>, StoreError> {

@@ -68,6 +68,14 @@ pub fn index_count(key: &str) -> String {
 pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency_v1");
 /// Token hash -> token record.
 pub const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens_v1");
+/// Agent name -> agent record (with its password hash).
+pub const AGENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("agents_v1");
+/// Lower-case email -> agent name: emails are unique.
+pub const AGENT_EMAILS: TableDefinition<&str, &str> = TableDefinition::new("agent_emails_v1");
+/// Session cookie hash -> session record.
+pub const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions_v1");
+/// (agent name, session hash): an agent's sessions, to end them all at once.
+pub const AGENT_SESSIONS: TableDefinition<(&str, &str), ()> = TableDefinition::new("agent_sessions_v1");
 /// (plugin, key) -> value: each plugin's private key-value state.
 pub const PLUGIN_STATE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("plugin_state_v1");
 /// Outbound work (deliveries, CRM syncs) by id, with attempts and next try.

@@ -9,7 +9,7 @@ use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::tables::*;
 use super::{Counters, RedbStore, RowCaches};
-use crate::auth::ApiToken;
+use crate::auth::{Agent, ApiToken, Session};
 use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, Identity, Metric};
 use crate::metrics::Resolution;
 use crate::sla::CaseSla;
@@ -95,6 +95,10 @@ struct RedbTxn<'t> {
     case_timers: Table<'t, (u64, &'static str), i64>,
     idempotency: Table<'t, &'static str, &'static [u8]>,
     tokens: Table<'t, &'static str, &'static [u8]>,
+    agents: Table<'t, &'static str, &'static [u8]>,
+    agent_emails: Table<'t, &'static str, &'static str>,
+    sessions: Table<'t, &'static str, &'static [u8]>,
+    agent_sessions: Table<'t, (&'static str, &'static str), ()>,
     meta: Table<'t, &'static str, u64>,
 }
 
@@ -132,6 +136,10 @@ impl<'t> RedbTxn<'t> {
             case_timers: txn.open_table(CASE_TIMERS)?,
             idempotency: txn.open_table(IDEMPOTENCY)?,
             tokens: txn.open_table(TOKENS)?,
+            agents: txn.open_table(AGENTS)?,
+            agent_emails: txn.open_table(AGENT_EMAILS)?,
+            sessions: txn.open_table(SESSIONS)?,
+            agent_sessions: txn.open_table(AGENT_SESSIONS)?,
             meta: txn.open_table(META)?,
         })
     }
@@ -441,6 +449,66 @@ impl WriteTxn for RedbTxn<'_> {
     fn put_token(&mut self, token: &ApiToken) -> Result<(), StoreError> {
         self.tokens.insert(token.hash.as_str(), encode(token).as_slice())?;
         Ok(())
+    }
+
+    fn agent(&self, name: &str) -> Result<Option<Agent>, StoreError> {
+        self.agents.get(name)?.map(|v| decode("agents", name, v.value())).transpose()
+    }
+
+    fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError> {
+        let Some(name) = self.agent_emails.get(email)?.map(|v| v.value().to_owned()) else { return Ok(None) };
+        self.agent(&name)
+    }
+
+    fn put_agent(&mut self, agent: &Agent) -> Result<(), StoreError> {
+        let previous = self.agent(&agent.name)?;
+        if let Some(old) = previous.filter(|old| old.email != agent.email) {
+            self.agent_emails.remove(old.email.as_str())?;
+        }
+        self.agent_emails.insert(agent.email.as_str(), agent.name.as_str())?;
+        self.agents.insert(agent.name.as_str(), encode(agent).as_slice())?;
+        Ok(())
+    }
+
+    fn session(&self, hash: &str) -> Result<Option<Session>, StoreError> {
+        self.sessions.get(hash)?.map(|v| decode("sessions", hash, v.value())).transpose()
+    }
+
+    fn put_session(&mut self, session: &Session) -> Result<(), StoreError> {
+        self.sessions.insert(session.hash.as_str(), encode(session).as_slice())?;
+        self.agent_sessions.insert((session.agent.as_str(), session.hash.as_str()), ())?;
+        Ok(())
+    }
+
+    fn remove_session(&mut self, hash: &str) -> Result<(), StoreError> {
+        if let Some(session) = self.session(hash)? {
+            self.agent_sessions.remove((session.agent.as_str(), hash))?;
+            self.sessions.remove(hash)?;
+        }
+        Ok(())
+    }
+
+    fn agent_sessions(&self, agent: &str) -> Result<Vec<Session>, StoreError> {
+        let mut sessions = Vec::new();
+        for row in self.agent_sessions.range((agent, "")..)? {
+            let (key, _) = row?;
+            let (owner, hash) = key.value();
+            if owner != agent {
+                break;
+            }
+            if let Some(session) = self.session(hash)? {
+                sessions.push(session);
+            }
+        }
+        Ok(sessions)
+    }
+
+    fn remove_agent_sessions(&mut self, agent: &str) -> Result<usize, StoreError> {
+        let sessions = self.agent_sessions(agent)?;
+        for session in &sessions {
+            self.remove_session(&session.hash)?;
+        }
+        Ok(sessions.len())
     }
 
     fn set_timer(&mut self, case: CaseId, kind: TimerKind, due: Option<Timestamp>) -> Result<(), StoreError> {

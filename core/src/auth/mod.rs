@@ -1,6 +1,14 @@
-//! API tokens and roles. Tokens are 256-bit random strings shown once; only
-//! their SHA-256 is stored, which is enough for a high-entropy secret and keeps
-//! every request's check to one hash and one lookup.
+//! API tokens, roles and permissions; people ([`Agent`]), their passwords
+//! ([`password`]) and their console sessions ([`Session`]). Tokens are
+//! 256-bit random strings shown once; only their SHA-256 is stored, which is
+//! enough for a high-entropy secret and keeps every request's check to one
+//! hash and one lookup. The same holds for session cookies. Passwords, which
+//! people choose, are stored only as argon2id hashes.
+
+mod agent;
+pub mod password;
+
+pub use agent::{Agent, AgentProfile, InvalidAgent, Session, check_agent_name, normalize_email};
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,14 +19,17 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::Actor;
 
-/// What a token may do.
+/// What a token or a person may do. People are `agent`, `lead` or `admin`;
+/// tokens are `admin`, `agent`, `integration` (or `lead`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// Everything, including tokens and administration.
+    /// Everything, including tokens, agents and administration.
     Admin,
     /// Support work: cases, replies, notes, customers.
     Agent,
+    /// An agent who also leads a team: reassigns cases, manages macros and views.
+    Lead,
     /// Machines: create cases and customer messages, customers, signals, CSAT.
     Integration,
 }
@@ -29,7 +40,17 @@ impl Role {
         match self {
             Role::Admin => "admin",
             Role::Agent => "agent",
+            Role::Lead => "lead",
             Role::Integration => "integration",
+        }
+    }
+
+    /// Whether a person (an [`Agent`]) may have this role: every role but
+    /// `integration`, which is for machines.
+    pub const fn is_person(self) -> bool {
+        match self {
+            Role::Admin | Role::Agent | Role::Lead => true,
+            Role::Integration => false,
         }
     }
 
@@ -41,12 +62,21 @@ impl Role {
             Role::Agent => match permission {
                 P::ReadCases | P::CreateCases | P::UpdateCases | P::Reply | P::AddNote | P::AddCustomerMessage => true,
                 P::RecordCsat | P::ReadCustomers | P::WriteCustomers | P::SendSignals | P::ReadMetrics => true,
-                P::ManageTokens | P::Administer => false,
+                P::ReadAgents => true,
+                P::ManageTokens | P::Administer | P::ManageAgents => false,
+                P::ManageMacros | P::ManageViews | P::Reassign => false,
+            },
+            Role::Lead => match permission {
+                P::ReadCases | P::CreateCases | P::UpdateCases | P::Reply | P::AddNote | P::AddCustomerMessage => true,
+                P::RecordCsat | P::ReadCustomers | P::WriteCustomers | P::SendSignals | P::ReadMetrics => true,
+                P::ReadAgents | P::ManageMacros | P::ManageViews | P::Reassign => true,
+                P::ManageTokens | P::Administer | P::ManageAgents => false,
             },
             Role::Integration => match permission {
                 P::ReadCases | P::CreateCases | P::AddCustomerMessage | P::RecordCsat => true,
                 P::ReadCustomers | P::WriteCustomers | P::SendSignals => true,
                 P::UpdateCases | P::Reply | P::AddNote | P::ReadMetrics | P::ManageTokens | P::Administer => false,
+                P::ReadAgents | P::ManageAgents | P::ManageMacros | P::ManageViews | P::Reassign => false,
             },
         }
     }
@@ -59,7 +89,7 @@ impl Role {
     /// The actor recorded on events this role's token causes.
     pub fn actor(self, token_name: &str) -> Actor {
         match self {
-            Role::Admin | Role::Agent => Actor::Agent(token_name.to_owned()),
+            Role::Admin | Role::Agent | Role::Lead => Actor::Agent(token_name.to_owned()),
             Role::Integration => Actor::Token(token_name.to_owned()),
         }
     }
@@ -71,9 +101,9 @@ impl fmt::Display for Role {
     }
 }
 
-/// A role name that is not one of `admin`, `agent`, `integration`.
+/// A role name that is not one of `admin`, `agent`, `lead`, `integration`.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown role {0:?} (expected admin, agent or integration)")]
+#[error("unknown role {0:?} (expected admin, agent, lead or integration)")]
 pub struct UnknownRole(String);
 
 impl FromStr for Role {
@@ -82,6 +112,7 @@ impl FromStr for Role {
         match s {
             "admin" => Ok(Role::Admin),
             "agent" => Ok(Role::Agent),
+            "lead" => Ok(Role::Lead),
             "integration" => Ok(Role::Integration),
             other => Err(UnknownRole(other.to_owned())),
         }
@@ -117,6 +148,18 @@ pub enum Permission {
     ManageTokens,
     /// Admin endpoints (scripts, plugins, outbox).
     Administer,
+    /// List agents and teams (for assignment pickers): people's roles.
+    ReadAgents,
+    /// Create agents, change their role, teams, email, password, or deactivate them.
+    ManageAgents,
+    /// Create and change shared reply macros.
+    ManageMacros,
+    /// Create and change shared case views.
+    ManageViews,
+    /// Change the assignee of a case assigned to someone else, or assign an
+    /// unassigned case to someone else. Without it a person may only take an
+    /// unassigned case or give up their own.
+    Reassign,
 }
 
 /// A stored token: its hash, never the token itself.
@@ -172,5 +215,44 @@ mod tests {
         assert!(!Role::Agent.allows(Permission::ManageTokens));
         assert!(Role::Admin.allows(Permission::ManageTokens));
         assert!(Role::Integration.allows(Permission::CreateCases));
+    }
+
+    #[test]
+    fn leads_are_agents_who_also_reassign_and_manage_macros_and_views() {
+        use Permission as P;
+        let all = [
+            P::ReadCases,
+            P::CreateCases,
+            P::UpdateCases,
+            P::Reply,
+            P::AddNote,
+            P::AddCustomerMessage,
+            P::RecordCsat,
+            P::ReadCustomers,
+            P::WriteCustomers,
+            P::SendSignals,
+            P::ReadMetrics,
+            P::ManageTokens,
+            P::Administer,
+            P::ReadAgents,
+            P::ManageAgents,
+            P::ManageMacros,
+            P::ManageViews,
+            P::Reassign,
+        ];
+        let lead_only = [P::ManageMacros, P::ManageViews, P::Reassign];
+        for p in all {
+            let expected = Role::Agent.allows(p) || lead_only.contains(&p);
+            assert_eq!(Role::Lead.allows(p), expected, "{p:?}");
+            assert!(Role::Admin.allows(p), "{p:?}");
+        }
+        assert!(!Role::Lead.allows(P::ManageAgents));
+        assert!(!Role::Agent.allows(P::Reassign));
+        assert!(!Role::Integration.allows(P::ReadAgents));
+        for role in [Role::Admin, Role::Agent, Role::Lead, Role::Integration] {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+            assert_eq!(serde_json::to_value(role).unwrap(), role.as_str());
+        }
+        assert!(Role::Lead.is_person() && !Role::Integration.is_person());
     }
 }
