@@ -39,8 +39,8 @@ fn admins_manage_agents_and_every_person_lists_them_without_password_hashes() {
     assert_eq!(status, 400, "{body}");
     server.create_agent("lee", "lead", &["billing"]);
 
-    let agent_token = format!("Bearer {}", server.create_token("dana", "agent"));
-    let machine = format!("Bearer {}", server.create_token("crm", "integration"));
+    let agent_token = server.create_token("dana", "agent");
+    let machine = server.create_token("crm", "integration");
     let body = new("eve", "eve@example.com", "agent", PASSWORD);
     for token in [&agent_token, &machine] {
         let (status, answer) = server.call_as(Some(token), "POST", "/api/v1/agents", Some(&body));
@@ -99,8 +99,8 @@ fn assignees_must_be_active_agents_and_agents_need_reassign_to_move_others_cases
     assert_eq!((status, code(&body)), (400, "unknown_agent"), "{body}");
 
     // Tokens named like the agents act as them.
-    let sam = format!("Bearer {}", server.create_token("sam", "agent"));
-    let lead = format!("Bearer {}", server.create_token("lee", "lead"));
+    let sam = server.create_token("sam", "agent");
+    let lead = server.create_token("lee", "lead");
     let patch = |token: &str, assignee: Value| {
         server.call_as(Some(token), "PATCH", &path, Some(&json!({"assignee": assignee})))
     };
