@@ -100,25 +100,27 @@ fn core_imports_only_downward() {
     );
 }
 
-/// The HTTP layer reaches the core only through its door
+/// The HTTP API and the console reach the core only through its door
 /// (`runtime::Frontdesk`): no handler may name the store, whose calls block.
 #[test]
 fn http_handlers_use_no_store_type() {
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
-    let http = Path::new(&manifest).join("../src/http");
-    let files = read_tree(&http);
-    assert!(!files.is_empty(), "no handlers under {}", http.display());
-    let problems: Vec<String> = files
-        .iter()
-        .flat_map(|(path, source)| {
-            source
-                .lines()
-                .enumerate()
-                .filter(|(_, line)| line.contains("frontdesk_core::store"))
-                .map(move |(n, line)| format!("src/http/{path}:{}: {}", n + 1, line.trim()))
-        })
-        .collect();
-    assert!(problems.is_empty(), "HTTP code names the store; use runtime::Frontdesk:\n{}", problems.join("\n"));
+    for folder in ["http", "console"] {
+        let root = Path::new(&manifest).join("../src").join(folder);
+        let files = read_tree(&root);
+        assert!(!files.is_empty(), "no handlers under {}", root.display());
+        let problems: Vec<String> = files
+            .iter()
+            .flat_map(|(path, source)| {
+                source
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, line)| line.contains("frontdesk_core::store"))
+                    .map(move |(n, line)| format!("src/{folder}/{path}:{}: {}", n + 1, line.trim()))
+            })
+            .collect();
+        assert!(problems.is_empty(), "handler code names the store; use runtime::Frontdesk:\n{}", problems.join("\n"));
+    }
 }
 
 /// The order to check against: [`LAYERS`], [`FOLDER_LAYERS`] and

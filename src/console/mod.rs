@@ -4,9 +4,11 @@
 //! the core as the API; people sign in with a password and a session
 //! cookie instead of a bearer token.
 //!
-//! Pages: `/` (inbox), `/cases/{id}`, `/customers/{id}`, `/login`.
+//! Pages: `/` (inbox), `/cases/{id}`, `/customers/{id}`, `/reports`
+//! (leads), `/admin` (admins), `/login`.
 //! Fragments and the feed live under `/console/`; files under `/assets/`.
 
+mod admin;
 mod assets;
 mod case_page;
 mod customer_page;
@@ -17,6 +19,7 @@ mod live;
 mod login;
 mod page;
 mod presence;
+mod reports;
 pub mod session;
 
 use axum::Router;
@@ -84,6 +87,9 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/messages", post(case_page::post_message))
         .route("/cases/{id}/update", post(case_page::update))
         .route("/customers/{id}", get(customer_page::page))
+        .route("/reports", get(reports::page))
+        .route("/admin", get(admin::page))
+        .route("/admin/agents", post(admin::create_agent))
         .route("/console/inbox", get(inbox::fragment))
         .route("/console/live", get(live::feed))
         .route("/console/cases/{id}/head", get(case_page::head_fragment))

@@ -68,6 +68,11 @@ impl AppState {
         self
     }
 
+    /// The plugins.
+    pub fn plugins(&self) -> &PluginHost {
+        &self.plugins
+    }
+
     /// The core.
     pub fn frontdesk(&self) -> &Frontdesk {
         &self.frontdesk

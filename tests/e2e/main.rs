@@ -9,6 +9,7 @@ mod plugin_kit;
 
 mod agents;
 mod auth;
+mod authz;
 mod bad_input;
 mod channels;
 mod cli;

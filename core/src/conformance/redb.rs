@@ -3,7 +3,7 @@
 //! of older layouts are upgraded on open, case rows keep their format.
 //! Here, above the store, because these tests use the suite.
 
-use redb::{Database, ReadableDatabase};
+use redb::{Database, ReadableDatabase, ReadableTable};
 
 use super::{at, created, new_case, run};
 use crate::domain::{Case, CaseId};

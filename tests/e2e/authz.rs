@@ -1,0 +1,232 @@
+//! Every route × every role, against the real server: the API with each
+//! token role (and none), the console with each person's session (and
+//! none). A route a role may use answers anything but 401/403; one it may
+//! not answers 403 (401 or a sign-in redirect without credentials). A new
+//! route without a row here fails `every_route_is_in_the_matrix`.
+
+use serde_json::{Value, json};
+
+use crate::harness::{Server, workdir};
+
+/// Who calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Nobody,
+    Integration,
+    Agent,
+    Lead,
+    Admin,
+}
+
+const ALL: [Who; 5] = [Who::Nobody, Who::Integration, Who::Agent, Who::Lead, Who::Admin];
+const PEOPLE: &[Who] = &[Who::Agent, Who::Lead, Who::Admin];
+const STAFF: &[Who] = &[Who::Integration, Who::Agent, Who::Lead, Who::Admin];
+const LEADS: &[Who] = &[Who::Lead, Who::Admin];
+const ADMINS: &[Who] = &[Who::Admin];
+
+/// One API route: method, path, body, who may use it.
+struct ApiRoute(&'static str, &'static str, Option<fn() -> Value>, &'static [Who]);
+
+fn api_routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute("GET", "/api/v1/cases", None, STAFF),
+        ApiRoute("POST", "/api/v1/cases", Some(|| json!({"subject": "s", "customer": {"email": "x@example.com"}})), STAFF),
+        ApiRoute("GET", "/api/v1/cases/1", None, STAFF),
+        ApiRoute("PATCH", "/api/v1/cases/1", Some(|| json!({"priority": "high"})), PEOPLE),
+        ApiRoute("POST", "/api/v1/cases/1/messages", Some(|| json!({"type": "note", "body": "n"})), PEOPLE),
+        ApiRoute("GET", "/api/v1/cases/1/events", None, STAFF),
+        ApiRoute("POST", "/api/v1/cases/1/csat", Some(|| json!({"score": 5})), STAFF),
+        ApiRoute("GET", "/api/v1/cases/1/sla", None, STAFF),
+        ApiRoute("POST", "/api/v1/customers", Some(|| json!({"email": "y@example.com"})), STAFF),
+        ApiRoute("GET", "/api/v1/customers/1", None, STAFF),
+        ApiRoute("GET", "/api/v1/customers/1/events", None, STAFF),
+        ApiRoute("POST", "/api/v1/customers/1/signals", Some(|| json!({"signals": {}})), STAFF),
+        ApiRoute("GET", "/api/v1/metrics", None, PEOPLE),
+        ApiRoute("POST", "/api/v1/tokens", Some(|| json!({"name": "t-new", "role": "agent"})), ADMINS),
+        ApiRoute("GET", "/api/v1/agents", None, PEOPLE),
+        ApiRoute(
+            "POST",
+            "/api/v1/agents",
+            Some(|| json!({"name": "newbie", "email": "newbie@acme.example", "role": "agent", "password": "long enough pw"})),
+            ADMINS,
+        ),
+        ApiRoute("PATCH", "/api/v1/agents/sam", Some(|| json!({"teams": ["support"]})), ADMINS),
+        ApiRoute("GET", "/api/v1/teams", None, PEOPLE),
+        ApiRoute("GET", "/api/v1/admin/scripts", None, ADMINS),
+        ApiRoute("POST", "/api/v1/admin/scripts/simulate", Some(|| json!({"days": 1})), ADMINS),
+        ApiRoute("GET", "/api/v1/admin/plugins", None, ADMINS),
+        ApiRoute("GET", "/api/v1/admin/outbox", None, ADMINS),
+    ]
+}
+
+/// One console route: method, path, form body, who may use it.
+struct ConsoleRoute(&'static str, &'static str, &'static str, &'static [Who]);
+
+fn console_routes() -> Vec<ConsoleRoute> {
+    vec![
+        ConsoleRoute("GET", "/", "", PEOPLE),
+        ConsoleRoute("GET", "/cases/1", "", PEOPLE),
+        ConsoleRoute("GET", "/customers/1", "", PEOPLE),
+        ConsoleRoute("GET", "/next?view=unsolved", "", PEOPLE),
+        ConsoleRoute("GET", "/go?case=1", "", PEOPLE),
+        ConsoleRoute("GET", "/reports", "", LEADS),
+        ConsoleRoute("GET", "/admin", "", ADMINS),
+        ConsoleRoute("POST", "/admin/agents", "name=viaconsole&email=vc%40acme.example&role=agent&teams=&password=long+enough+pw", ADMINS),
+        ConsoleRoute("GET", "/console/inbox?view=mine", "", PEOPLE),
+        ConsoleRoute("GET", "/console/live", "", PEOPLE),
+        ConsoleRoute("GET", "/console/cases/1/head", "", PEOPLE),
+        ConsoleRoute("GET", "/console/cases/1/events?after=0", "", PEOPLE),
+        ConsoleRoute("GET", "/console/cases/1/properties", "", PEOPLE),
+        ConsoleRoute("POST", "/console/cases/1/presence", "state=viewing", PEOPLE),
+        ConsoleRoute("POST", "/cases/1/messages", "kind=note&body=hi&key=k1&seen=0", PEOPLE),
+        ConsoleRoute("POST", "/cases/1/update", "priority=high", PEOPLE),
+    ]
+}
+
+fn request(method: &str, url: &str) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().into();
+    match method {
+        "POST" => agent.post(url),
+        "PATCH" => agent.patch(url),
+        _ => agent.put(url),
+    }
+}
+
+fn get(url: &str) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().into();
+    agent.get(url)
+}
+
+/// A signed-in person: the session cookie and the CSRF token of its pages.
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+fn sign_in(base: &str, account: &str) -> Session {
+    let response = request("POST", &format!("{base}/login"))
+        .header("Origin", base)
+        .content_type("application/x-www-form-urlencoded")
+        .send(format!("account={account}&password=long+enough+pw"))
+        .expect("sign in");
+    assert_eq!(response.status().as_u16(), 303, "signing in {account}");
+    let set = response.headers().get("set-cookie").expect("a session cookie").to_str().unwrap().to_owned();
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let mut page = get(&format!("{base}/")).header("Cookie", &cookie).call().expect("inbox");
+    let html = page.body_mut().read_to_string().unwrap();
+    let csrf = html.split("name=\"csrf-token\" content=\"").nth(1).and_then(|r| r.split('"').next()).expect("csrf meta");
+    Session { cookie, csrf: csrf.to_owned() }
+}
+
+#[test]
+fn every_route_answers_each_role_as_the_matrix_says() {
+    let dir = workdir();
+    let server = Server::start(dir.path());
+    let base = server.base.clone();
+    for (name, role) in [("sam", "agent"), ("lee", "lead"), ("ada", "admin")] {
+        let (status, body) = server.post(
+            "/api/v1/agents",
+            json!({"name": name, "email": format!("{name}@acme.example"), "role": role, "password": "long enough pw"}),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    server.create_case("matrix", "m@example.com", "api");
+    let tokens = [
+        (Who::Integration, server.create_token("t-int", "integration")),
+        (Who::Agent, server.create_token("t-agent", "agent")),
+        (Who::Lead, server.create_token("t-lead", "lead")),
+        (Who::Admin, server.token.clone()),
+    ];
+    let mut failures = Vec::new();
+    for ApiRoute(method, path, body, allowed) in api_routes() {
+        for who in ALL {
+            let token = tokens.iter().find(|(w, _)| *w == who).map(|(_, t)| t.as_str());
+            let url = format!("{base}{path}");
+            let response = match (method, body) {
+                ("GET", _) => {
+                    let mut r = get(&url);
+                    if let Some(t) = token {
+                        r = r.header("Authorization", &format!("Bearer {t}"));
+                    }
+                    r.call()
+                }
+                (_, body) => {
+                    let mut r = request(method, &url);
+                    if let Some(t) = token {
+                        r = r.header("Authorization", &format!("Bearer {t}"));
+                    }
+                    r.content_type("application/json").send(body.map_or(json!({}), |b| b()).to_string())
+                }
+            }
+            .expect("request");
+            let status = response.status().as_u16();
+            let expected_ok = allowed.contains(&who);
+            let ok = !matches!(status, 401 | 403);
+            if ok != expected_ok || (who == Who::Nobody && status != 401) {
+                failures.push(format!("{method} {path} as {who:?}: {status}"));
+            }
+        }
+    }
+    let sessions: Vec<(Who, Session)> =
+        [(Who::Agent, "sam"), (Who::Lead, "lee"), (Who::Admin, "ada")].map(|(w, a)| (w, sign_in(&base, a))).into();
+    for ConsoleRoute(method, path, body, allowed) in console_routes() {
+        for who in [Who::Nobody, Who::Agent, Who::Lead, Who::Admin] {
+            let session = sessions.iter().find(|(w, _)| *w == who).map(|(_, s)| s);
+            let url = format!("{base}{path}");
+            let response = if method == "GET" {
+                let mut r = get(&url);
+                if let Some(s) = session {
+                    r = r.header("Cookie", &s.cookie);
+                }
+                r.call()
+            } else {
+                let mut r = request(method, &url).header("Origin", &base);
+                if let Some(s) = session {
+                    r = r.header("Cookie", &s.cookie).header("X-CSRF-Token", &s.csrf);
+                }
+                r.content_type("application/x-www-form-urlencoded").send(body.to_owned())
+            }
+            .expect("request");
+            let status = response.status().as_u16();
+            let signed_out = matches!(status, 401 | 303) && who == Who::Nobody;
+            let refused = matches!(status, 401 | 403) || signed_out;
+            if refused == allowed.contains(&who) {
+                failures.push(format!("console {method} {path} as {who:?}: {status}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} route(s) answer a role against the matrix:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The matrix lists every route the server has: a route added without a
+/// row here fails.
+#[test]
+fn every_route_is_in_the_matrix() {
+    let listed: Vec<String> = api_routes()
+        .iter()
+        .map(|ApiRoute(m, p, ..)| format!("{m} {}", p.replace("/1", "/{id}").replace("/sam", "/{name}")))
+        .chain(console_routes().iter().map(|ConsoleRoute(m, p, ..)| format!("{m} {}", p.split('?').next().unwrap().replace("/1", "/{id}"))))
+        .collect();
+    let sources = ["src/http/admin.rs", "src/http/agents.rs", "src/http/cases.rs", "src/http/customers.rs",
+        "src/http/metrics.rs", "src/http/tokens.rs", "src/console/mod.rs"];
+    let mut missing = Vec::new();
+    for file in sources {
+        let text = std::fs::read_to_string(crate::harness::repo().join(file)).unwrap();
+        let prefix = if file.starts_with("src/http") { "/api/v1" } else { "" };
+        for line in text.lines().filter(|l| l.contains(".route(\"")) {
+            let path = line.split(".route(\"").nth(1).and_then(|r| r.split('"').next()).unwrap();
+            for (method, handler) in [("GET", "get("), ("POST", "post("), ("PATCH", "patch(")] {
+                let routed = line.contains(&format!(" {handler}")) || line.contains(&format!("({handler}")) || line.contains(&format!(".{handler}"));
+                // Open to all, or (sign-out) ending the session the matrix uses:
+                // the browser scenario covers it.
+                let public = matches!(path, "/login" | "/assets/{file}" | "/logout");
+                if routed && !public && !listed.contains(&format!("{method} {prefix}{path}")) {
+                    missing.push(format!("{method} {prefix}{path} ({file})"));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "routes with no row in the authorization matrix:\n{}", missing.join("\n"));
+}
