@@ -29,6 +29,9 @@
 //! which skips browser tests on a developer's machine (also when they are
 //! installed).
 
+// The helpers are for the console's scenarios, which do not use all of them yet.
+#![allow(dead_code)]
+
 use std::fs::File;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
@@ -178,12 +181,19 @@ impl Driver {
         for _ in 0..3 {
             let port = free_port();
             let out = File::create(&log).expect("chromedriver log");
-            let mut child = Command::new(CHROMEDRIVER)
+            // chromedriver and every Chromium it starts run in the process
+            // group of a shell that SIGKILLs the whole group when its stdin
+            // (a pipe from this process) closes: when the Browser is dropped,
+            // and also when the test process dies without unwinding (a
+            // panic=abort, a SIGKILL, Ctrl+C: the group is not the
+            // terminal's, so no signal of its own reaches it). The group also
+            // ends when chromedriver exits.
+            let mut child = Command::new("sh")
+                .args(["-c", r#"("$0" "$@"; kill -KILL 0) & read -r _; kill -KILL 0"#, CHROMEDRIVER])
                 .arg(format!("--port={port}"))
-                .stdin(Stdio::null())
+                .stdin(Stdio::piped())
                 .stdout(out.try_clone().expect("log handle"))
                 .stderr(out)
-                // Its own process group, so Drop can end Chromium with it.
                 .process_group(0)
                 .spawn()
                 .expect("start chromedriver");
@@ -236,20 +246,12 @@ fn log_tail(log: &Path) -> String {
     format!("chromedriver log ({}):\n{}", log.display(), tail.join("\n"))
 }
 
-/// SIGTERM to chromedriver's process group (it and every Chromium it
-/// started), SIGKILL to what is left after a grace period.
+/// Ends chromedriver's process group (it and every Chromium it started):
+/// closing the watchdog's stdin makes it SIGKILL the group. Chromium's crash
+/// handlers, in sessions of their own, exit with the browser they watch.
 fn kill_group(child: &mut Child) {
-    let pgid = libc::pid_t::try_from(child.id()).expect("pid");
-    // SAFETY: signalling the process group of our own child.
-    unsafe { libc::killpg(pgid, libc::SIGTERM) };
+    drop(child.stdin.take());
     let _ = child.wait();
-    let deadline = Instant::now() + Duration::from_secs(2);
-    // SAFETY: signal 0 only asks whether any process of the group is left.
-    while Instant::now() < deadline && unsafe { libc::killpg(pgid, 0) } == 0 {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    // SAFETY: as above.
-    unsafe { libc::killpg(pgid, libc::SIGKILL) };
 }
 
 impl Drop for Driver {
@@ -307,7 +309,9 @@ impl Page {
 
     /// Waits until an element matching `css` is visible.
     pub fn wait_for(&self, css: &str) {
-        self.poll(&format!("a visible {css}"), || self.visible_texts(css).map(|texts| (!texts.is_empty()).then_some(())));
+        self.poll(&format!("a visible {css}"), || {
+            self.visible_texts(css).map(|texts| (!texts.is_empty()).then_some(()))
+        });
     }
 
     /// Waits until a visible element matching `css` has `text` in its text;
@@ -424,7 +428,8 @@ impl Page {
 
     /// Every cookie the browser holds for the page's origin, `HttpOnly` ones included.
     pub fn cookies(&self) -> Vec<BrowserCookie> {
-        let cookies = self.block(self.client().get_all_cookies()).unwrap_or_else(|e| self.fail(&format!("cookies: {e}")));
+        let cookies =
+            self.block(self.client().get_all_cookies()).unwrap_or_else(|e| self.fail(&format!("cookies: {e}")));
         cookies
             .into_iter()
             .map(|c| BrowserCookie {
