@@ -1,9 +1,11 @@
 //! End-to-end tests: a real redb file in a temp directory, real HTTP on
 //! 127.0.0.1, and either the real `frontdesk` binary ([`harness::Server`]) or,
 //! for tests that wait for time, the server in process on a clock the test
-//! moves ([`app::TestApp`]).
+//! moves ([`app::TestApp`]). The console's tests drive it from a real
+//! headless Chromium ([`browser::Browser`]).
 
 mod app;
+mod browser;
 mod harness;
 mod plugin_kit;
 
@@ -13,6 +15,7 @@ mod authz;
 mod bad_input;
 mod channels;
 mod cli;
+mod console;
 mod crm;
 mod customers;
 mod durability;
