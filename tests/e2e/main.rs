@@ -12,6 +12,7 @@ mod plugin_kit;
 mod agents;
 mod auth;
 mod authz;
+mod console_flows;
 mod bad_input;
 mod channels;
 mod cli;

@@ -290,6 +290,9 @@ fn listing_uses_indexes_that_follow_changes(store: &dyn Store) {
 /// come from one snapshot and agree with their listings.
 fn queues_are_listed_and_counted(store: &dyn Store) {
     let now = at("2026-03-02T09:00:00Z");
+    for name in ["ida", "bo"] {
+        run(store, &Command::CreateAgent(agent(name, now)), now).unwrap();
+    }
     let a = created(run(store, &new_case("a", "a@example.com"), now));
     let b = created(run(store, &new_case("b", "b@example.com"), now));
     let c = created(run(store, &new_case("c", "c@example.com"), now));

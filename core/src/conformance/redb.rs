@@ -100,9 +100,12 @@ fn an_older_file_gets_its_queues_on_open() {
             let queue_rows: Vec<(String, u64)> = index
                 .iter()
                 .unwrap()
-                .map(|row| row.unwrap().0.value())
+                .map(|row| {
+                    let (key, _) = row.unwrap();
+                    let (name, id) = key.value();
+                    (name.to_owned(), id)
+                })
                 .filter(|(key, _)| key.starts_with("unsolved"))
-                .map(|(key, id)| (key.to_owned(), id))
                 .collect();
             assert!(!queue_rows.is_empty());
             for (key, id) in queue_rows {
