@@ -134,8 +134,10 @@ pub struct AfterQuery {
     after: Option<u64>,
 }
 
-/// `GET /console/cases/{id}/events?after=N`: the events after N, the next
-/// sentinel, and the composer's "seen" mark moved to the newest.
+/// `GET /console/cases/{id}/events?after=N`: the events after N and the
+/// next sentinel. The composer's "seen" mark stays where the agent loaded
+/// the case: events that arrive live are still news to a reply written
+/// before them.
 pub async fn events_fragment(
     State(state): State<AppState>,
     _me: SignedIn,
@@ -152,7 +154,6 @@ pub async fn events_fragment(
     Ok(page::page_response(html! {
         @for event in &page.items { (event_item(event, name.as_deref())) }
         (sentinel(id, last, page.next.is_some()))
-        @if page.next.is_none() { input #seen type="hidden" name="seen" value=(last.map_or(0, |e| e.get())) hx-swap-oob="true"; }
     }))
 }
 

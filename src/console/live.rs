@@ -46,7 +46,16 @@ fn events(state: &AppState, case: Option<u64>) -> impl Stream<Item = Result<SseE
     let mut presence = state.console().presence.subscribe();
     let mut closing = state.console().closing();
     let (tx, rx) = tokio::sync::mpsc::channel::<SseEvent>(16);
+    // Who is on the case already: a page that connects after the others
+    // reported learns of them at once, not at their next report.
+    let present = case.map(|c| state.console().presence.on_case(c));
     tokio::spawn(async move {
+        if let Some(on_case) = present.filter(|p| !p.agents.is_empty()) {
+            let data = serde_json::to_string(&on_case).unwrap_or_default();
+            if tx.send(SseEvent::default().event("presence").data(data)).await.is_err() {
+                return;
+            }
+        }
         loop {
             let mut changed = BTreeSet::new();
             tokio::select! {

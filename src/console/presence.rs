@@ -91,6 +91,21 @@ impl Presence {
         let _ = self.updates.send(OnCase { case, agents });
     }
 
+    /// Who is on `case` now, for a page that has just connected.
+    pub fn on_case(&self, case: u64) -> OnCase {
+        let now = Instant::now();
+        let cases = self.cases.lock().unwrap_or_else(|e| e.into_inner());
+        let mut agents: Vec<Here> = cases
+            .get(&case)
+            .into_iter()
+            .flatten()
+            .filter(|(_, (_, seen))| now.duration_since(*seen) < STALE_AFTER)
+            .map(|(name, (typing, _))| Here { name: name.clone(), typing: *typing })
+            .collect();
+        agents.sort_by(|a, b| a.name.cmp(&b.name));
+        OnCase { case, agents }
+    }
+
     /// Updates for every case, for a page's live feed to filter.
     pub fn subscribe(&self) -> broadcast::Receiver<OnCase> {
         self.updates.subscribe()

@@ -53,7 +53,7 @@ fn api_routes() -> Vec<ApiRoute> {
         ApiRoute("PATCH", "/api/v1/agents/sam", Some(|| json!({"teams": ["support"]})), ADMINS),
         ApiRoute("GET", "/api/v1/teams", None, PEOPLE),
         ApiRoute("GET", "/api/v1/admin/scripts", None, ADMINS),
-        ApiRoute("POST", "/api/v1/admin/scripts/simulate", Some(|| json!({"days": 1})), ADMINS),
+        ApiRoute("POST", "/api/v1/admin/scripts/simulate", Some(|| json!({"since": "1d"})), ADMINS),
         ApiRoute("GET", "/api/v1/admin/plugins", None, ADMINS),
         ApiRoute("GET", "/api/v1/admin/outbox", None, ADMINS),
     ]

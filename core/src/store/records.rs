@@ -217,18 +217,12 @@ pub struct IdempotencyRecord {
     pub answer: IdempotentAnswer,
 }
 
-/// The first answer to an idempotent create.
+/// The first answer to an idempotent create or message. Untagged (the
+/// stored shape predates the message answer): variants are tried in order,
+/// so the one with the most fields comes first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum IdempotentAnswer {
-    /// The case as the create left it, rules included; the caller renders it.
-    Created {
-        /// The case.
-        #[serde(with = "case_row")]
-        case: Box<Case>,
-        /// Its SLA state.
-        sla: Box<CaseSla>,
-    },
     /// A message sent with a key: the case after it (rules included), the
     /// events it wrote, and whether it opened a follow-up case.
     Posted {
@@ -241,6 +235,14 @@ pub enum IdempotentAnswer {
         events: Vec<Event>,
         /// Whether the message opened a follow-up (the case was closed).
         follow_up: bool,
+    },
+    /// The case as the create left it, rules included; the caller renders it.
+    Created {
+        /// The case.
+        #[serde(with = "case_row")]
+        case: Box<Case>,
+        /// Its SLA state.
+        sla: Box<CaseSla>,
     },
     /// Records written before answers were kept as data: the HTTP status
     /// and body, verbatim.
@@ -340,6 +342,23 @@ pub(crate) mod tests {
     fn a_case_row_is_written_as_before() {
         let case = fixture_case();
         assert_eq!(serde_json::to_string(&CaseRecord::from(&case)).unwrap(), CASE_ROW_V1.trim_end());
+    }
+
+    #[test]
+    fn a_message_answer_reads_back_as_a_message_answer() {
+        let case = fixture_case();
+        let record = IdempotencyRecord {
+            request_hash: "h".into(),
+            created_at: case.created_at,
+            answer: IdempotentAnswer::Posted {
+                case: Box::new(case.clone()),
+                sla: Box::default(),
+                events: Vec::new(),
+                follow_up: true,
+            },
+        };
+        let read: IdempotencyRecord = serde_json::from_str(&serde_json::to_string(&record).unwrap()).unwrap();
+        assert_eq!(read, record);
     }
 
     #[test]

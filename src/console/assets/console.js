@@ -40,7 +40,13 @@
   function connect() {
     if (!body.dataset.live) return;
     const source = new EventSource("/console/live" + (caseId ? "?case=" + encodeURIComponent(caseId) : ""));
-    source.addEventListener("open", function () { if (liveBadge) { liveBadge.classList.remove("off"); liveBadge.textContent = "live"; } });
+    source.addEventListener("open", function () {
+      if (liveBadge) { liveBadge.classList.remove("off"); liveBadge.textContent = "live"; }
+      // Connected (again): tell the others on this case, and catch up on
+      // anything missed while the feed was down.
+      if (caseId) presence(typingUntil > Date.now() ? "typing" : "viewing");
+      changed(new Set(["*"]));
+    });
     source.addEventListener("error", function () { if (liveBadge) { liveBadge.classList.add("off"); liveBadge.textContent = "offline"; } });
     source.addEventListener("cases", function (e) {
       changed(new Set(JSON.parse(e.data).map(String)));
