@@ -221,13 +221,15 @@ impl MixLoop {
                     actor: agent(),
                     idempotency: None,
                 }),
-                1 => Command::AddMessage { idempotency: None,
+                1 => Command::AddMessage {
+                    idempotency: None,
                     case_id,
                     kind: MessageKind::Customer,
                     body: "Any news?".into(),
                     actor: agent(),
                 },
-                2 => Command::AddMessage { idempotency: None,
+                2 => Command::AddMessage {
+                    idempotency: None,
                     case_id,
                     kind: MessageKind::Reply,
                     body: "A technician is on the way.".into(),
@@ -296,7 +298,13 @@ fn twenty_event_history() -> Vec<Event> {
         panic!("case created");
     };
     let id = case.id;
-    let message = |kind, body: &str| Command::AddMessage { idempotency: None, case_id: id, kind, body: body.into(), actor: agent() };
+    let message = |kind, body: &str| Command::AddMessage {
+        idempotency: None,
+        case_id: id,
+        kind,
+        body: body.into(),
+        actor: agent(),
+    };
     let patch = |patch| Command::UpdateCase { case_id: id, patch, actor: agent() };
     let mut round = 0;
     loop {
@@ -366,7 +374,8 @@ impl Populated {
         for chunk in replied.chunks(FILL_BATCH) {
             let batch: Vec<Command> = chunk
                 .iter()
-                .map(|&case_id| Command::AddMessage { idempotency: None,
+                .map(|&case_id| Command::AddMessage {
+                    idempotency: None,
                     case_id,
                     kind: MessageKind::Reply,
                     body: "On our way.".into(),

@@ -65,15 +65,21 @@ async fn submitted_events_reach_subscribers_after_commit_and_reads_see_them() {
     assert_eq!(ids, published, "subscribers saw exactly what the timeline holds");
 
     // A refused command publishes nothing and says why.
-    let reply = Command::AddMessage { idempotency: None,
+    let reply = Command::AddMessage {
+        idempotency: None,
         case_id: CaseId::new(999),
         kind: MessageKind::Reply,
         body: "x".into(),
         actor: Actor::System,
     };
     assert!(matches!(frontdesk.submit(reply).await, Err(SubmitError::CaseNotFound(_))));
-    let solve_new =
-        Command::AddMessage { idempotency: None, case_id: case.id, kind: MessageKind::Reply, body: String::new(), actor: Actor::System };
+    let solve_new = Command::AddMessage {
+        idempotency: None,
+        case_id: case.id,
+        kind: MessageKind::Reply,
+        body: String::new(),
+        actor: Actor::System,
+    };
     assert!(matches!(frontdesk.submit(solve_new).await, Err(SubmitError::Refused(Refusal::Invalid(_)))));
     assert!(feed.try_recv().is_err(), "refused commands publish no events");
     assert!(frontdesk.case(CaseId::new(999)).await.unwrap().is_none());

@@ -23,7 +23,11 @@ use crate::http::AppState;
 const OUTBOX_SHOWN: usize = 50;
 
 fn require_admin(me: &SignedIn) -> Result<(), ConsoleError> {
-    if me.agent.role.allows(Permission::Administer) { Ok(()) } else { Err(ConsoleError::Forbidden("administer Frontdesk")) }
+    if me.agent.role.allows(Permission::Administer) {
+        Ok(())
+    } else {
+        Err(ConsoleError::Forbidden("administer Frontdesk"))
+    }
 }
 
 /// `GET /admin`.
@@ -162,7 +166,8 @@ pub async fn create_agent(
     Form(form): Form<NewAgentForm>,
 ) -> Result<Response, ConsoleError> {
     require_admin(&me)?;
-    let role: Role = form.role.parse().map_err(|e: frontdesk_core::auth::UnknownRole| ConsoleError::BadRequest(e.to_string()))?;
+    let role: Role =
+        form.role.parse().map_err(|e: frontdesk_core::auth::UnknownRole| ConsoleError::BadRequest(e.to_string()))?;
     let password_hash = match crate::http::agents::hash_off_worker(form.password).await {
         Ok(hash) => hash,
         Err(e) => return Err(ConsoleError::BadRequest(e.to_string())),
@@ -179,7 +184,9 @@ pub async fn create_agent(
     let name = match state.frontdesk().submit(Command::CreateAgent(agent)).await {
         Ok(Outcome::Agent(agent)) => agent.name,
         Ok(other) => return Err(ConsoleError::BadRequest(format!("unexpected answer: {other:?}"))),
-        Err(e @ frontdesk_core::runtime::SubmitError::Refused(_)) => return Err(ConsoleError::BadRequest(e.to_string())),
+        Err(e @ frontdesk_core::runtime::SubmitError::Refused(_)) => {
+            return Err(ConsoleError::BadRequest(e.to_string()));
+        }
         Err(e) => return Err(e.into()),
     };
     tracing::info!(agent = %name, by = %me.agent.name, "agent added in the console");

@@ -10,9 +10,9 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use frontdesk_core::auth::{Permission, generate_secret, hash_secret};
 use frontdesk_core::domain::{Actor, Case, CaseId, CaseStatus, Customer, Event, EventBody, EventId, Priority};
+use frontdesk_core::runtime::{IdempotentAnswer, Page};
 use frontdesk_core::sla::CaseSla;
 use frontdesk_core::write::command::{CasePatch, Command, IdempotencyClaim, MessageKind, Outcome};
-use frontdesk_core::runtime::{IdempotentAnswer, Page};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -33,7 +33,11 @@ pub struct CaseQueryString {
 }
 
 fn case_id(raw: &str) -> Result<CaseId, ConsoleError> {
-    raw.parse::<u64>().ok().filter(|n| *n > 0).map(CaseId::new).ok_or_else(|| ConsoleError::NotFound(format!("no case {raw:?}")))
+    raw.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(CaseId::new)
+        .ok_or_else(|| ConsoleError::NotFound(format!("no case {raw:?}")))
 }
 
 /// `GET /cases/{id}`.
@@ -44,9 +48,11 @@ pub async fn page(
     Query(query): Query<CaseQueryString>,
 ) -> Result<Response, ConsoleError> {
     let id = case_id(&raw)?;
-    let (case, sla) = state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let (case, sla) =
+        state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
     let customer = state.frontdesk().customer(case.customer_id).await?;
-    let events = state.frontdesk().case_events(id, None, TIMELINE_PAGE).await?.unwrap_or(Page { items: Vec::new(), next: None });
+    let events =
+        state.frontdesk().case_events(id, None, TIMELINE_PAGE).await?.unwrap_or(Page { items: Vec::new(), next: None });
     let agents = state.frontdesk().agents().await?;
     let view = query.view.unwrap_or_else(|| "mine".to_owned());
     let name = customer_name(customer.as_ref());
@@ -111,7 +117,8 @@ pub async fn head_fragment(
     Path(raw): Path<String>,
 ) -> Result<Response, ConsoleError> {
     let id = case_id(&raw)?;
-    let (case, sla) = state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let (case, sla) =
+        state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
     let customer = state.frontdesk().customer(case.customer_id).await?;
     Ok(page::page_response(head(&case, &sla, customer_name(customer.as_ref()).as_deref())))
 }
@@ -146,8 +153,13 @@ pub async fn events_fragment(
 ) -> Result<Response, ConsoleError> {
     let id = case_id(&raw)?;
     let after = query.after.filter(|a| *a > 0).map(EventId::new);
-    let page = state.frontdesk().case_events(id, after, TIMELINE_PAGE).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
-    let (case, _) = state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let page = state
+        .frontdesk()
+        .case_events(id, after, TIMELINE_PAGE)
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let (case, _) =
+        state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
     let customer = state.frontdesk().customer(case.customer_id).await?;
     let name = customer_name(customer.as_ref());
     let last = page.items.last().map(|e| e.id).or(after);
@@ -163,8 +175,10 @@ fn event_item(event: &Event, customer: Option<&str>) -> Markup {
     let who = format::actor(&event.actor, customer);
     let when = format::time(event.at);
     let cause = event.caused_by.map(|c| html! { " " span.cause { "(caused by event " (c) ")" } });
-    let line = |text: Markup| html! {
-        li.ev-change id={ "ev-" (event.id) } { (who) " " (text) " · " span.when { (when) } (cause.clone().unwrap_or_default()) }
+    let line = |text: Markup| {
+        html! {
+            li.ev-change id={ "ev-" (event.id) } { (who) " " (text) " · " span.when { (when) } (cause.clone().unwrap_or_default()) }
+        }
     };
     match &event.body {
         EventBody::MessageReceived { body, .. } => html! {
@@ -186,8 +200,12 @@ fn event_item(event: &Event, customer: Option<&str>) -> Markup {
             } }
         },
         EventBody::CaseCreated { channel, .. } => line(html! { "opened the case via " (channel) }),
-        EventBody::StatusChanged { from, to } => line(html! { "changed status " (format::status(*from)) " → " (format::status(*to)) }),
-        EventBody::PriorityChanged { from, to } => line(html! { "changed priority " (from.as_str()) " → " (to.as_str()) }),
+        EventBody::StatusChanged { from, to } => {
+            line(html! { "changed status " (format::status(*from)) " → " (format::status(*to)) })
+        }
+        EventBody::PriorityChanged { from, to } => {
+            line(html! { "changed priority " (from.as_str()) " → " (to.as_str()) })
+        }
         EventBody::Assigned { to: Some(to), .. } => line(html! { "assigned it to " strong { (to) } }),
         EventBody::Assigned { to: None, .. } => line(html! { "unassigned it" }),
         EventBody::TeamChanged { to: Some(to), .. } => line(html! { "routed it to team " strong { (to) } }),
@@ -195,10 +213,18 @@ fn event_item(event: &Event, customer: Option<&str>) -> Markup {
         EventBody::TagAdded { tag } => line(html! { "tagged " code { (tag) } }),
         EventBody::TagRemoved { tag } => line(html! { "removed tag " code { (tag) } }),
         EventBody::FieldSet { key, value } => line(html! { "set " code { (key) } " = " code { (value.to_string()) } }),
-        EventBody::CsatReceived { score, comment } => line(html! { "rated it " strong { (score) "/5" } @if let Some(c) = comment { " — " (c) } }),
-        EventBody::SlaWarning { metric, .. } => line(html! { span.badge.sla-at_risk { (format::metric_label(*metric)) " SLA at risk" } }),
-        EventBody::SlaBreached { metric, .. } => line(html! { span.badge.sla-breached { (format::metric_label(*metric)) " SLA breached" } }),
-        EventBody::SlaMet { metric, .. } => line(html! { span.badge.sla-met { (format::metric_label(*metric)) " SLA met" } }),
+        EventBody::CsatReceived { score, comment } => {
+            line(html! { "rated it " strong { (score) "/5" } @if let Some(c) = comment { " — " (c) } })
+        }
+        EventBody::SlaWarning { metric, .. } => {
+            line(html! { span.badge.sla-at_risk { (format::metric_label(*metric)) " SLA at risk" } })
+        }
+        EventBody::SlaBreached { metric, .. } => {
+            line(html! { span.badge.sla-breached { (format::metric_label(*metric)) " SLA breached" } })
+        }
+        EventBody::SlaMet { metric, .. } => {
+            line(html! { span.badge.sla-met { (format::metric_label(*metric)) " SLA met" } })
+        }
         EventBody::Escalated { level, reason } => line(html! { "escalated to level " (level) ": " (reason) }),
         EventBody::ScriptError { file, hook, message, line: l, column } => line(html! {
             span.ev-error { "rule error in " code { (file) } " (" (hook) ")" @if let (Some(l), Some(c)) = (l, column) { " at " (l) ":" (c) } ": " (message) }
@@ -207,9 +233,13 @@ fn event_item(event: &Event, customer: Option<&str>) -> Markup {
             span.ev-error { "plugin " (plugin) " failed in " (hook) " (" (kind) "): " (message) }
         }),
         EventBody::ReplyDelivered { plugin, .. } => line(html! { "delivered the reply via " (plugin) }),
-        EventBody::DeliveryFailed { plugin, message, .. } => line(html! { span.ev-error { "could not deliver via " (plugin) ": " (message) } }),
+        EventBody::DeliveryFailed { plugin, message, .. } => {
+            line(html! { span.ev-error { "could not deliver via " (plugin) ": " (message) } })
+        }
         other => {
-            let kind = serde_json::to_value(other).ok().and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned));
+            let kind = serde_json::to_value(other)
+                .ok()
+                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned));
             line(html! { (kind.unwrap_or_else(|| "changed the case".into()).replace('_', " ")) })
         }
     }
@@ -260,13 +290,22 @@ pub async fn post_message(
 ) -> Result<Response, ConsoleError> {
     let id = case_id(&raw)?;
     match form.kind {
-        MessageKind::Reply if !me.agent.role.allows(Permission::Reply) => return Err(ConsoleError::Forbidden("send replies")),
+        MessageKind::Reply if !me.agent.role.allows(Permission::Reply) => {
+            return Err(ConsoleError::Forbidden("send replies"));
+        }
         MessageKind::Customer => return Err(ConsoleError::BadRequest("the console sends replies and notes".into())),
         _ => {}
     }
-    let (case, _) = state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let (case, _) =
+        state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
     if form.body.trim().is_empty() {
-        return Ok(composer_again(&case, &me, &form, html! { div.alert.bad role="alert" { "Write something first." } }, StatusCode::BAD_REQUEST));
+        return Ok(composer_again(
+            &case,
+            &me,
+            &form,
+            html! { div.alert.bad role="alert" { "Write something first." } },
+            StatusCode::BAD_REQUEST,
+        ));
     }
     if form.confirm.is_none() && form.kind == MessageKind::Reply {
         let changes = changed_since(&state, id, EventId::new(form.seen), &me.agent.name).await?;
@@ -341,7 +380,8 @@ fn composer_again(case: &Case, me: &SignedIn, form: &MessageForm, alert: Markup,
 /// "changed while you were writing" question. The agent's own changes and
 /// the system's bookkeeping (SLA checks, deliveries) do not count.
 async fn changed_since(state: &AppState, id: CaseId, seen: EventId, me: &str) -> Result<Vec<String>, ConsoleError> {
-    let page = state.frontdesk().case_events(id, Some(seen), 50).await?.unwrap_or(Page { items: Vec::new(), next: None });
+    let page =
+        state.frontdesk().case_events(id, Some(seen), 50).await?.unwrap_or(Page { items: Vec::new(), next: None });
     Ok(page
         .items
         .iter()
@@ -419,7 +459,8 @@ pub async fn properties_fragment(
     Path(raw): Path<String>,
 ) -> Result<Response, ConsoleError> {
     let id = case_id(&raw)?;
-    let (case, _) = state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let (case, _) =
+        state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
     let agents = state.frontdesk().agents().await?;
     let names: Vec<String> = agents.into_iter().filter(|a| a.active).map(|a| a.name).collect();
     Ok(page::page_response(properties(&case, &me, &names)))
@@ -463,10 +504,12 @@ pub async fn update(
     Form(form): Form<UpdateForm>,
 ) -> Result<Response, ConsoleError> {
     let id = case_id(&raw)?;
-    let (case, _) = state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let (case, _) =
+        state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
     let bad = |what: &str, value: &str| ConsoleError::BadRequest(format!("unknown {what} {value:?}"));
     let status = form.status.as_deref().map(|s| s.parse::<CaseStatus>().map_err(|_| bad("status", s))).transpose()?;
-    let priority = form.priority.as_deref().map(|p| p.parse::<Priority>().map_err(|_| bad("priority", p))).transpose()?;
+    let priority =
+        form.priority.as_deref().map(|p| p.parse::<Priority>().map_err(|_| bad("priority", p))).transpose()?;
     let assignee = form.assignee.map(|a| Some(a.trim().to_owned()).filter(|a| !a.is_empty()));
     if let Some(to) = &assignee
         && *to != case.assignee
@@ -513,7 +556,10 @@ mod tests {
             at: "2026-03-02T09:00:00Z".parse().unwrap(),
             actor: Actor::Customer(CustomerId::new(1)),
             caused_by: None,
-            body: EventBody::MessageReceived { body: "<script>alert(1)</script><img src=x onerror=alert(2)>".into(), via: None },
+            body: EventBody::MessageReceived {
+                body: "<script>alert(1)</script><img src=x onerror=alert(2)>".into(),
+                via: None,
+            },
         };
         let html = event_item(&event, Some("<b>Eve</b>")).into_string();
         assert!(!html.contains("<script>") && !html.contains("<img") && !html.contains("<b>Eve"), "{html}");

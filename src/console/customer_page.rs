@@ -17,15 +17,22 @@ use crate::http::AppState;
 const SHOWN: usize = 100;
 
 /// `GET /customers/{id}`.
-pub async fn page(State(state): State<AppState>, me: SignedIn, Path(raw): Path<String>) -> Result<Response, ConsoleError> {
+pub async fn page(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(raw): Path<String>,
+) -> Result<Response, ConsoleError> {
     let id = raw
         .parse::<u64>()
         .ok()
         .filter(|n| *n > 0)
         .map(CustomerId::new)
         .ok_or_else(|| ConsoleError::NotFound(format!("no customer {raw:?}")))?;
-    let customer =
-        state.frontdesk().customer(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("customer {id} not found")))?;
+    let customer = state
+        .frontdesk()
+        .customer(id)
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound(format!("customer {id} not found")))?;
     let cases = state.frontdesk().cases(CaseQuery { customer: Some(id), limit: SHOWN, ..CaseQuery::default() }).await?;
     let events = state.frontdesk().customer_events(id, None, SHOWN).await?.map(|p| p.items).unwrap_or_default();
     let name = customer.name.clone().unwrap_or_else(|| "(no name)".to_owned());

@@ -174,7 +174,11 @@ async fn region(state: &AppState, me: &SignedIn, view: &View, before: Option<u64
     let listing = CaseQuery { before: before.map(CaseId::new), ..view.query(&me.agent.name) };
     let page = state.frontdesk().cases(listing).await?;
     let names = customer_names(state, page.items.iter().map(|(c, _)| c.customer_id)).await?;
-    let refresh = format!("/console/inbox?view={}{}", urlencode(&view.key()), before.map_or(String::new(), |b| format!("&before={b}")));
+    let refresh = format!(
+        "/console/inbox?view={}{}",
+        urlencode(&view.key()),
+        before.map_or(String::new(), |b| format!("&before={b}"))
+    );
     let mut count = counts.iter();
     Ok(html! {
         main #inbox .layout hx-get=(refresh) hx-trigger="fd:changed from:body" hx-swap="outerHTML" {

@@ -6,8 +6,8 @@
 use std::net::SocketAddr;
 use std::sync::LazyLock;
 
-use axum::Form;
 use axum::Extension;
+use axum::Form;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -140,7 +140,10 @@ mod tests {
         presence.report(4, "sue", Doing::Typing);
         updates.try_recv().unwrap();
         let both = updates.try_recv().unwrap();
-        assert_eq!(both.agents, [Here { name: "sam".into(), typing: false }, Here { name: "sue".into(), typing: true }]);
+        assert_eq!(
+            both.agents,
+            [Here { name: "sam".into(), typing: false }, Here { name: "sue".into(), typing: true }]
+        );
         presence.report(4, "sue", Doing::Left);
         assert_eq!(updates.try_recv().unwrap().agents, [Here { name: "sam".into(), typing: false }]);
     }

@@ -41,7 +41,11 @@ pub struct SessionPolicy {
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        Self { idle: SignedDuration::from_hours(8), absolute: SignedDuration::from_hours(24 * 7), secure_cookies: false }
+        Self {
+            idle: SignedDuration::from_hours(8),
+            absolute: SignedDuration::from_hours(24 * 7),
+            secure_cookies: false,
+        }
     }
 }
 
@@ -157,7 +161,8 @@ fn check_csrf(headers: &HeaderMap, expected: &str) -> Result<(), ConsoleError> {
     }
     let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
     // Both are hex of one length: compare without an early exit.
-    let equal = sent.len() == expected.len() && sent.bytes().zip(expected.bytes()).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0;
+    let equal =
+        sent.len() == expected.len() && sent.bytes().zip(expected.bytes()).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0;
     if equal { Ok(()) } else { Err(ConsoleError::Csrf) }
 }
 
@@ -195,7 +200,9 @@ impl SignInLimiter {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         let mut wait = None;
-        for (key, limit) in [(format!("account:{account}"), ACCOUNT_FAILURES), (format!("address:{address}"), ADDRESS_FAILURES)] {
+        for (key, limit) in
+            [(format!("account:{account}"), ACCOUNT_FAILURES), (format!("address:{address}"), ADDRESS_FAILURES)]
+        {
             if let Some(times) = failures.get_mut(&key) {
                 times.retain(|t| now.duration_since(*t) < WINDOW);
                 if times.len() >= limit {
@@ -233,7 +240,9 @@ mod tests {
     #[test]
     fn the_session_cookie_is_http_only_strict_and_secure_when_asked() {
         let plain = SessionPolicy::default().set_cookie("s3cret");
-        assert!(plain.starts_with("fd_session=s3cret;") && plain.contains("HttpOnly") && plain.contains("SameSite=Strict"));
+        assert!(
+            plain.starts_with("fd_session=s3cret;") && plain.contains("HttpOnly") && plain.contains("SameSite=Strict")
+        );
         assert!(!plain.contains("Secure"));
         let tls = SessionPolicy { secure_cookies: true, ..SessionPolicy::default() }.set_cookie("s3cret");
         assert!(tls.starts_with("__Host-fd_session=s3cret;") && tls.ends_with("; Secure"));

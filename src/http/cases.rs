@@ -68,7 +68,11 @@ const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// The request's `Idempotency-Key`, scoped to the token and bound to the
 /// body it came with.
-fn idempotency_claim(headers: &HeaderMap, principal: &Principal, raw: &[u8]) -> Result<Option<IdempotencyClaim>, ApiError> {
+fn idempotency_claim(
+    headers: &HeaderMap,
+    principal: &Principal,
+    raw: &[u8],
+) -> Result<Option<IdempotencyClaim>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
     let key = value.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY);
     let key = key.ok_or_else(|| {
@@ -320,7 +324,8 @@ async fn add_message(
     }
     let case_id: CaseId = parse_id("case", &id)?;
     let idempotency = idempotency_claim(&headers, &principal, &raw)?;
-    let command = Command::AddMessage { case_id, kind: body.kind, body: body.body, actor: principal.actor(), idempotency };
+    let command =
+        Command::AddMessage { case_id, kind: body.kind, body: body.body, actor: principal.actor(), idempotency };
     match state.frontdesk.submit(command).await? {
         Outcome::Case { case, sla, events, created } => Ok(message_answer(&state, case, sla, &events, created)),
         Outcome::Replayed(IdempotentAnswer::Posted { case, sla, events, follow_up }) => {

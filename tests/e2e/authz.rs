@@ -30,7 +30,12 @@ struct ApiRoute(&'static str, &'static str, Option<fn() -> Value>, &'static [Who
 fn api_routes() -> Vec<ApiRoute> {
     vec![
         ApiRoute("GET", "/api/v1/cases", None, STAFF),
-        ApiRoute("POST", "/api/v1/cases", Some(|| json!({"subject": "s", "customer": {"email": "x@example.com"}})), STAFF),
+        ApiRoute(
+            "POST",
+            "/api/v1/cases",
+            Some(|| json!({"subject": "s", "customer": {"email": "x@example.com"}})),
+            STAFF,
+        ),
         ApiRoute("GET", "/api/v1/cases/1", None, STAFF),
         ApiRoute("PATCH", "/api/v1/cases/1", Some(|| json!({"priority": "high"})), PEOPLE),
         ApiRoute("POST", "/api/v1/cases/1/messages", Some(|| json!({"type": "note", "body": "n"})), PEOPLE),
@@ -47,7 +52,9 @@ fn api_routes() -> Vec<ApiRoute> {
         ApiRoute(
             "POST",
             "/api/v1/agents",
-            Some(|| json!({"name": "newbie", "email": "newbie@acme.example", "role": "agent", "password": "long enough pw"})),
+            Some(
+                || json!({"name": "newbie", "email": "newbie@acme.example", "role": "agent", "password": "long enough pw"}),
+            ),
             ADMINS,
         ),
         ApiRoute("PATCH", "/api/v1/agents/sam", Some(|| json!({"teams": ["support"]})), ADMINS),
@@ -71,7 +78,12 @@ fn console_routes() -> Vec<ConsoleRoute> {
         ConsoleRoute("GET", "/go?case=1", "", PEOPLE),
         ConsoleRoute("GET", "/reports", "", LEADS),
         ConsoleRoute("GET", "/admin", "", ADMINS),
-        ConsoleRoute("POST", "/admin/agents", "name=viaconsole&email=vc%40acme.example&role=agent&teams=&password=long+enough+pw", ADMINS),
+        ConsoleRoute(
+            "POST",
+            "/admin/agents",
+            "name=viaconsole&email=vc%40acme.example&role=agent&teams=&password=long+enough+pw",
+            ADMINS,
+        ),
         ConsoleRoute("GET", "/console/inbox?view=mine", "", PEOPLE),
         ConsoleRoute("GET", "/console/live", "", PEOPLE),
         ConsoleRoute("GET", "/console/cases/1/head", "", PEOPLE),
@@ -84,8 +96,7 @@ fn console_routes() -> Vec<ConsoleRoute> {
 }
 
 fn request(method: &str, url: &str) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
-    let agent: ureq::Agent =
-        ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().into();
+    let agent: ureq::Agent = ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().into();
     match method {
         "POST" => agent.post(url),
         "PATCH" => agent.patch(url),
@@ -94,8 +105,7 @@ fn request(method: &str, url: &str) -> ureq::RequestBuilder<ureq::typestate::Wit
 }
 
 fn get(url: &str) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
-    let agent: ureq::Agent =
-        ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().into();
+    let agent: ureq::Agent = ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().into();
     agent.get(url)
 }
 
@@ -116,7 +126,8 @@ fn sign_in(base: &str, account: &str) -> Session {
     let cookie = set.split(';').next().unwrap().to_owned();
     let mut page = get(&format!("{base}/")).header("Cookie", &cookie).call().expect("inbox");
     let html = page.body_mut().read_to_string().unwrap();
-    let csrf = html.split("name=\"csrf-token\" content=\"").nth(1).and_then(|r| r.split('"').next()).expect("csrf meta");
+    let csrf =
+        html.split("name=\"csrf-token\" content=\"").nth(1).and_then(|r| r.split('"').next()).expect("csrf meta");
     Session { cookie, csrf: csrf.to_owned() }
 }
 
@@ -197,7 +208,12 @@ fn every_route_answers_each_role_as_the_matrix_says() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} route(s) answer a role against the matrix:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} route(s) answer a role against the matrix:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// The matrix lists every route the server has: a route added without a
@@ -207,10 +223,21 @@ fn every_route_is_in_the_matrix() {
     let listed: Vec<String> = api_routes()
         .iter()
         .map(|ApiRoute(m, p, ..)| format!("{m} {}", p.replace("/1", "/{id}").replace("/sam", "/{name}")))
-        .chain(console_routes().iter().map(|ConsoleRoute(m, p, ..)| format!("{m} {}", p.split('?').next().unwrap().replace("/1", "/{id}"))))
+        .chain(
+            console_routes()
+                .iter()
+                .map(|ConsoleRoute(m, p, ..)| format!("{m} {}", p.split('?').next().unwrap().replace("/1", "/{id}"))),
+        )
         .collect();
-    let sources = ["src/http/admin.rs", "src/http/agents.rs", "src/http/cases.rs", "src/http/customers.rs",
-        "src/http/metrics.rs", "src/http/tokens.rs", "src/console/mod.rs"];
+    let sources = [
+        "src/http/admin.rs",
+        "src/http/agents.rs",
+        "src/http/cases.rs",
+        "src/http/customers.rs",
+        "src/http/metrics.rs",
+        "src/http/tokens.rs",
+        "src/console/mod.rs",
+    ];
     let mut missing = Vec::new();
     for file in sources {
         let text = std::fs::read_to_string(crate::harness::repo().join(file)).unwrap();
@@ -218,7 +245,9 @@ fn every_route_is_in_the_matrix() {
         for line in text.lines().filter(|l| l.contains(".route(\"")) {
             let path = line.split(".route(\"").nth(1).and_then(|r| r.split('"').next()).unwrap();
             for (method, handler) in [("GET", "get("), ("POST", "post("), ("PATCH", "patch(")] {
-                let routed = line.contains(&format!(" {handler}")) || line.contains(&format!("({handler}")) || line.contains(&format!(".{handler}"));
+                let routed = line.contains(&format!(" {handler}"))
+                    || line.contains(&format!("({handler}"))
+                    || line.contains(&format!(".{handler}"));
                 // Open to all, or (sign-out) ending the session the matrix uses:
                 // the browser scenario covers it.
                 let public = matches!(path, "/login" | "/assets/{file}" | "/logout");

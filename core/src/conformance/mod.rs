@@ -297,11 +297,8 @@ fn queues_are_listed_and_counted(store: &dyn Store) {
     let b = created(run(store, &new_case("b", "b@example.com"), now));
     let c = created(run(store, &new_case("c", "c@example.com"), now));
     let assign = |id, who: &str, team: &str| {
-        let patch = CasePatch {
-            assignee: Some(Some(who.into())),
-            team: Some(Some(team.into())),
-            ..CasePatch::default()
-        };
+        let patch =
+            CasePatch { assignee: Some(Some(who.into())), team: Some(Some(team.into())), ..CasePatch::default() };
         run(store, &Command::UpdateCase { case_id: id, patch, actor: Actor::System }, now).unwrap();
     };
     assign(a, "ida", "billing");
@@ -519,7 +516,8 @@ fn timelines_are_in_commit_order(store: &dyn Store) {
     let now = at("2026-03-02T09:00:00Z");
     let a = created(run(store, &new_case("a", "t@example.com"), now));
     let b = created(run(store, &new_case("b", "t@example.com"), now));
-    let reply = |case_id| Command::AddMessage { idempotency: None,
+    let reply = |case_id| Command::AddMessage {
+        idempotency: None,
         case_id,
         kind: crate::write::command::MessageKind::Reply,
         body: "hi".into(),

@@ -112,8 +112,7 @@ fn an_older_file_gets_its_queues_on_open() {
                 index.remove((key.as_str(), id)).unwrap();
             }
             let mut counters = txn.open_table(COUNTERS).unwrap();
-            let counted: Vec<String> =
-                counters.iter().unwrap().map(|row| row.unwrap().0.value().to_owned()).collect();
+            let counted: Vec<String> = counters.iter().unwrap().map(|row| row.unwrap().0.value().to_owned()).collect();
             for name in counted.iter().filter(|name| name.starts_with("count:")) {
                 counters.remove(name.as_str()).unwrap();
             }

@@ -7,7 +7,9 @@ use crate::domain::{Actor, CaseId, EventBody};
 use crate::rules::{Action, RuleAction, RulePlan};
 use crate::store::{IdempotencyRecord, IdempotentAnswer, Sequence, Store, StoreError, TimerKind, WriteTxn};
 use crate::write::agents::{self, AgentChanges, check_assignee};
-use crate::write::command::{Command, CommandError, CustomerRef, IdempotencyClaim, NewCase, Outcome, Refusal, check_name};
+use crate::write::command::{
+    Command, CommandError, CustomerRef, IdempotencyClaim, NewCase, Outcome, Refusal, check_name,
+};
 use crate::write::commit::{commit_case, commit_sla_check, load_case, sla_draft};
 use crate::write::context::ExecContext;
 use crate::write::customers::write_customer;
