@@ -150,6 +150,7 @@ fn agent_row(agent: &Agent) -> Markup {
     }
 }
 
+/// The add-an-agent form.
 #[derive(Debug, Deserialize)]
 pub struct NewAgentForm {
     name: String,

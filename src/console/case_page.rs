@@ -26,6 +26,7 @@ use crate::http::AppState;
 /// and loads the rest on demand.
 pub const TIMELINE_PAGE: usize = 100;
 
+/// The case page's query string.
 #[derive(Debug, Default, Deserialize)]
 pub struct CaseQueryString {
     /// The inbox view the agent came from ("next case" stays in it).
@@ -136,6 +137,7 @@ fn sentinel(id: CaseId, last: Option<EventId>, more: bool) -> Markup {
     }
 }
 
+/// `?after=N`: events after event N.
 #[derive(Debug, Deserialize)]
 pub struct AfterQuery {
     after: Option<u64>,
@@ -270,6 +272,7 @@ fn composer(case: &Case, me: &SignedIn, seen: Option<EventId>, alert: Option<Mar
     }
 }
 
+/// The composer's form.
 #[derive(Debug, Deserialize)]
 pub struct MessageForm {
     kind: MessageKind,
@@ -482,6 +485,7 @@ fn customer_panel(customer: Option<&Customer>) -> Markup {
     }
 }
 
+/// One change from the properties panel; absent fields stay as they are.
 #[derive(Debug, Deserialize)]
 pub struct UpdateForm {
     status: Option<String>,

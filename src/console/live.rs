@@ -22,6 +22,7 @@ use crate::http::AppState;
 /// The shortest gap between two `cases` messages to one page.
 pub const COALESCE: Duration = Duration::from_millis(200);
 
+/// The live feed's query string.
 #[derive(Debug, Deserialize)]
 pub struct LiveQuery {
     /// The case the page shows, for presence.

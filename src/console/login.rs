@@ -22,6 +22,7 @@ use super::page::{self, Shell};
 use super::session::{cookie, same_origin};
 use crate::http::AppState;
 
+/// `?next=`: the page to return to after signing in.
 #[derive(Debug, Deserialize)]
 pub struct LoginQuery {
     next: Option<String>,
@@ -60,6 +61,7 @@ fn safe_next(next: &str) -> bool {
     next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.chars().any(char::is_control)
 }
 
+/// The sign-in form.
 #[derive(Debug, Deserialize)]
 pub struct LoginForm {
     account: String,

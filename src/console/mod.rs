@@ -20,6 +20,7 @@ mod login;
 mod page;
 mod presence;
 mod reports;
+/// Sessions: the cookie, CSRF and sign-in limits.
 pub mod session;
 
 use axum::Router;

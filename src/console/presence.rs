@@ -112,6 +112,7 @@ impl Presence {
     }
 }
 
+/// What a page reports.
 #[derive(Debug, Deserialize)]
 pub struct PresenceForm {
     state: Doing,

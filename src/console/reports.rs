@@ -20,6 +20,7 @@ use crate::http::AppState;
 /// The ranges a lead picks from, in days.
 const RANGES: [u32; 4] = [1, 7, 30, 90];
 
+/// `?days=`: the range, one of [`RANGES`].
 #[derive(Debug, Deserialize)]
 pub struct ReportQuery {
     days: Option<u32>,
