@@ -50,10 +50,13 @@ pub struct OnCase {
     pub agents: Vec<Here>,
 }
 
+/// On one case: agent -> (typing, last heard from).
+type OnCaseNow = HashMap<String, (bool, Instant)>;
+
 /// The agents on each case.
 #[derive(Debug)]
 pub struct Presence {
-    cases: Mutex<HashMap<u64, HashMap<String, (bool, Instant)>>>,
+    cases: Mutex<HashMap<u64, OnCaseNow>>,
     updates: broadcast::Sender<OnCase>,
 }
 

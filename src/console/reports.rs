@@ -80,10 +80,12 @@ fn percent(rate: Option<f64>) -> String {
 fn duration(seconds: Option<f64>) -> String {
     let Some(s) = seconds else { return "—".to_owned() };
     let s = s.round() as i64;
-    match s {
-        ..3600 => format!("{}m", s / 60),
-        ..86_400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    if s < 3600 {
+        format!("{}m", s / 60)
+    } else if s < 86_400 {
+        format!("{}h {}m", s / 3600, s % 3600 / 60)
+    } else {
+        format!("{}d {}h", s / 86_400, s % 86_400 / 3600)
     }
 }
 
