@@ -49,8 +49,7 @@ pub async fn page(
     Query(query): Query<CaseQueryString>,
 ) -> Result<Response, ConsoleError> {
     let id = case_id(&raw)?;
-    let (case, sla) =
-        state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let (case, sla) = load_case(&state, id).await?;
     let customer = state.frontdesk().customer(case.customer_id).await?;
     let events =
         state.frontdesk().case_events(id, None, TIMELINE_PAGE).await?.unwrap_or(Page { items: Vec::new(), next: None });
@@ -81,6 +80,11 @@ pub async fn page(
         }
     };
     Ok(page::render(&Shell { title: &case.subject, me: Some(&me), live: true, case: Some(id.get()) }, content))
+}
+
+/// The case and its SLA state, or the console's 404.
+async fn load_case(state: &AppState, id: CaseId) -> Result<(Case, CaseSla), ConsoleError> {
+    state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))
 }
 
 fn customer_name(customer: Option<&Customer>) -> Option<String> {
@@ -118,8 +122,7 @@ pub async fn head_fragment(
     Path(raw): Path<String>,
 ) -> Result<Response, ConsoleError> {
     let id = case_id(&raw)?;
-    let (case, sla) =
-        state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let (case, sla) = load_case(&state, id).await?;
     let customer = state.frontdesk().customer(case.customer_id).await?;
     Ok(page::page_response(head(&case, &sla, customer_name(customer.as_ref()).as_deref())))
 }
@@ -160,8 +163,7 @@ pub async fn events_fragment(
         .case_events(id, after, TIMELINE_PAGE)
         .await?
         .ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
-    let (case, _) =
-        state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let (case, _) = load_case(&state, id).await?;
     let customer = state.frontdesk().customer(case.customer_id).await?;
     let name = customer_name(customer.as_ref());
     let last = page.items.last().map(|e| e.id).or(after);
@@ -299,8 +301,7 @@ pub async fn post_message(
         MessageKind::Customer => return Err(ConsoleError::BadRequest("the console sends replies and notes".into())),
         _ => {}
     }
-    let (case, _) =
-        state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let (case, _) = load_case(&state, id).await?;
     if form.body.trim().is_empty() {
         return Ok(composer_again(
             &case,
@@ -462,8 +463,7 @@ pub async fn properties_fragment(
     Path(raw): Path<String>,
 ) -> Result<Response, ConsoleError> {
     let id = case_id(&raw)?;
-    let (case, _) =
-        state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let (case, _) = load_case(&state, id).await?;
     let agents = state.frontdesk().agents().await?;
     let names: Vec<String> = agents.into_iter().filter(|a| a.active).map(|a| a.name).collect();
     Ok(page::page_response(properties(&case, &me, &names)))
@@ -508,8 +508,7 @@ pub async fn update(
     Form(form): Form<UpdateForm>,
 ) -> Result<Response, ConsoleError> {
     let id = case_id(&raw)?;
-    let (case, _) =
-        state.frontdesk().case(id).await?.ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let (case, _) = load_case(&state, id).await?;
     let bad = |what: &str, value: &str| ConsoleError::BadRequest(format!("unknown {what} {value:?}"));
     let status = form.status.as_deref().map(|s| s.parse::<CaseStatus>().map_err(|_| bad("status", s))).transpose()?;
     let priority =
