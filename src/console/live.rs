@@ -1,8 +1,9 @@
 //! `GET /console/live`: the live feed of a console page, as Server-Sent
 //! Events. `cases` names the cases a commit changed (the page re-reads
-//! what it shows of them), `presence` who is on the page's case. A burst
-//! of commits becomes one message per [`COALESCE`], so a busy server costs
-//! each console a few small messages a second, not one per write.
+//! what it shows of them), `presence` who is on the page's case. One hub
+//! task turns the commits of each [`COALESCE`] window into one message for
+//! all pages, so a busy server costs each console a few small messages a
+//! second, not work per write.
 
 use std::collections::BTreeSet;
 use std::convert::Infallible;
@@ -39,17 +40,18 @@ pub async fn feed(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
 }
 
-/// The page's messages: a task per page reads the commit feed and the
-/// presence updates and hands messages to the response stream; it ends when
-/// the page goes (the stream is dropped) or the server stops.
+/// The page's messages: a task per page forwards the hub's change lists
+/// and the presence updates of its case to the response stream; it ends
+/// when the page goes (the stream is dropped) or the server stops.
 fn events(state: &AppState, case: Option<u64>) -> impl Stream<Item = Result<SseEvent, Infallible>> + use<> {
-    let mut commits = state.frontdesk().subscribe();
-    let mut presence = state.console().presence.subscribe();
-    let mut closing = state.console().closing();
+    let console = state.console();
+    let mut changes = console.changes(|| state.frontdesk().subscribe());
+    let mut presence = console.presence.subscribe();
+    let mut closing = console.closing();
     let (tx, rx) = tokio::sync::mpsc::channel::<SseEvent>(16);
     // Who is on the case already: a page that connects after the others
     // reported learns of them at once, not at their next report.
-    let present = case.map(|c| state.console().presence.on_case(c));
+    let present = case.map(|c| console.presence.on_case(c));
     tokio::spawn(async move {
         if let Some(on_case) = present.filter(|p| !p.agents.is_empty()) {
             let data = serde_json::to_string(&on_case).unwrap_or_default();
@@ -58,35 +60,24 @@ fn events(state: &AppState, case: Option<u64>) -> impl Stream<Item = Result<SseE
             }
         }
         loop {
-            let mut changed = BTreeSet::new();
-            tokio::select! {
-                batch = commits.recv() => if !gather(batch, &mut changed) { return },
+            let event = tokio::select! {
+                changed = changes.recv() => match changed {
+                    Ok(list) => SseEvent::default().event("cases").data(list.as_ref()),
+                    // Fell behind: the page re-reads everything.
+                    Err(RecvError::Lagged(_)) => SseEvent::default().event("cases").data(r#"["*"]"#),
+                    Err(RecvError::Closed) => return,
+                },
                 update = presence.recv() => match update {
                     Ok(on_case) if Some(on_case.case) == case => {
-                        let data = serde_json::to_string(&on_case).unwrap_or_default();
-                        if tx.send(SseEvent::default().event("presence").data(data)).await.is_err() { return; }
-                        continue;
+                        SseEvent::default().event("presence").data(serde_json::to_string(&on_case).unwrap_or_default())
                     }
                     Ok(_) | Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return,
                 },
                 () = tx.closed() => return,
                 _ = closing.changed() => return,
-            }
-            // Gather what else commits in the coalescing window.
-            let window = tokio::time::sleep(COALESCE);
-            tokio::pin!(window);
-            loop {
-                tokio::select! {
-                    () = &mut window => break,
-                    batch = commits.recv() => if !gather(batch, &mut changed) { return },
-                }
-            }
-            if changed.is_empty() {
-                continue;
-            }
-            let data = serde_json::to_string(&changed).unwrap_or_default();
-            if tx.send(SseEvent::default().event("cases").data(data)).await.is_err() {
+            };
+            if tx.send(event).await.is_err() {
                 return;
             }
         }
@@ -94,13 +85,44 @@ fn events(state: &AppState, case: Option<u64>) -> impl Stream<Item = Result<SseE
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|event| (Ok(event), rx)) })
 }
 
+/// The hub: one task for the whole server reads the commit feed and, at
+/// most once per [`COALESCE`], sends every page the JSON list of the cases
+/// changed since its last message. Pages then cost a few wake-ups a second
+/// each, whatever the write rate.
+pub async fn hub(
+    mut commits: tokio::sync::broadcast::Receiver<frontdesk_core::runtime::Committed>,
+    out: tokio::sync::broadcast::Sender<std::sync::Arc<str>>,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let mut changed = BTreeSet::new();
+        tokio::select! {
+            batch = commits.recv() => if !gather(batch, &mut changed) { return },
+            _ = closing.changed() => return,
+        }
+        let window = tokio::time::sleep(COALESCE);
+        tokio::pin!(window);
+        loop {
+            tokio::select! {
+                () = &mut window => break,
+                batch = commits.recv() => if !gather(batch, &mut changed) { return },
+            }
+        }
+        if !changed.is_empty() {
+            // No page listening is fine.
+            let _ = out.send(serde_json::to_string(&changed).unwrap_or_default().into());
+        }
+    }
+}
+
 /// Adds the cases of a received batch to `changed` (`*`, all of them, when
-/// the page fell behind); `false` when the feed has closed.
-fn gather(batch: Result<frontdesk_core::runtime::Committed, RecvError>, changed: &mut BTreeSet<String>) -> bool {
+/// the hub fell behind); `false` when the feed has closed.
+fn gather(batch: Result<frontdesk_core::runtime::Committed, RecvError>, changed: &mut BTreeSet<u64>) -> bool {
     match batch {
-        Ok(events) => changed.extend(events.iter().filter_map(|e| e.case_id).map(|id| id.to_string())),
+        Ok(events) => changed.extend(events.iter().filter_map(|e| e.case_id).map(|id| id.get())),
         Err(RecvError::Lagged(_)) => {
-            changed.insert("*".to_owned());
+            // 0 is no case id: the pages read it as "everything".
+            changed.insert(0);
         }
         Err(RecvError::Closed) => return false,
     }

@@ -47,6 +47,8 @@ pub struct ConsoleState {
     /// Set when the server stops, so live feeds end and shutdown does not
     /// wait on open pages.
     closing: watch::Sender<bool>,
+    /// The live hub's output, once the first page has connected.
+    changes: std::sync::OnceLock<tokio::sync::broadcast::Sender<std::sync::Arc<str>>>,
 }
 
 impl ConsoleState {
@@ -57,7 +59,23 @@ impl ConsoleState {
             sign_ins: session::SignInLimiter::default(),
             presence: presence::Presence::default(),
             closing: watch::channel(false).0,
+            changes: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The hub's change lists; the first caller starts the hub on the
+    /// commit feed `subscribe` gives.
+    fn changes(
+        &self,
+        subscribe: impl FnOnce() -> tokio::sync::broadcast::Receiver<frontdesk_core::runtime::Committed>,
+    ) -> tokio::sync::broadcast::Receiver<std::sync::Arc<str>> {
+        self.changes
+            .get_or_init(|| {
+                let (out, _) = tokio::sync::broadcast::channel(64);
+                tokio::spawn(live::hub(subscribe(), out.clone(), self.closing()));
+                out
+            })
+            .subscribe()
     }
 
     /// Ends every live feed: the server is stopping.

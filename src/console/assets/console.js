@@ -49,7 +49,8 @@
     });
     source.addEventListener("error", function () { if (liveBadge) { liveBadge.classList.add("off"); liveBadge.textContent = "offline"; } });
     source.addEventListener("cases", function (e) {
-      changed(new Set(JSON.parse(e.data).map(String)));
+      // Case ids; 0 means the server fell behind and everything may have changed.
+      changed(new Set(JSON.parse(e.data).map(function (id) { return id === 0 || id === "*" ? "*" : String(id); })));
     });
     source.addEventListener("presence", function (e) {
       const p = JSON.parse(e.data);
