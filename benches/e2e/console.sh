@@ -15,7 +15,7 @@ start_server "$1" "$WORK/data"
 TOKEN=$(cat "$WORK/data/admin.token")
 
 echo "== filling $CASES cases"
-"$LOAD" --url "$BASE" --token "$TOKEN" --connections 64 --mix creates --rounds $((CASES / 64)) | grep -E 'throughput|requests'
+"$LOAD" --url "$BASE" --token "$TOKEN" --connections 64 --mix creates --duration 120s --rounds $((CASES / 64)) | grep -E 'throughput|requests'
 
 curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$BASE/api/v1/agents" \
     -d '{"name": "bench", "email": "bench@acme.example", "role": "lead", "teams": ["support"], "password": "bench password 1"}' > /dev/null
