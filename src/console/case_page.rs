@@ -73,7 +73,7 @@ pub async fn page(
                         @for event in &events.items { (event_item(event, name.as_deref())) }
                         (sentinel(id, last, events.next.is_some()))
                     }
-                    (composer(&case, &me, last, None))
+                    (composer(&case, &me, &Draft::new(&me, last), None))
                 }
                 aside { (properties(&case, &me, &agents.iter().filter(|a| a.active).map(|a| a.name.clone()).collect::<Vec<_>>())) (customer_panel(customer.as_ref())) }
             }
@@ -88,7 +88,7 @@ async fn load_case(state: &AppState, id: CaseId) -> Result<(Case, CaseSla), Cons
 }
 
 fn customer_name(customer: Option<&Customer>) -> Option<String> {
-    customer.and_then(|c| c.name.clone().or_else(|| c.identities.first().map(|i| i.value.clone())))
+    customer.map(format::customer_name).filter(|name| !name.is_empty())
 }
 
 /// Subject, status and SLA clocks; re-read when the case changes.
@@ -240,32 +240,49 @@ fn event_item(event: &Event, customer: Option<&str>) -> Markup {
         EventBody::DeliveryFailed { plugin, message, .. } => {
             line(html! { span.ev-error { "could not deliver via " (plugin) ": " (message) } })
         }
-        other => {
-            let kind = serde_json::to_value(other)
-                .ok()
-                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned));
-            line(html! { (kind.unwrap_or_else(|| "changed the case".into()).replace('_', " ")) })
-        }
+        other => line(html! { (format::event_kind(other)) }),
     }
 }
 
-/// The reply and note composer. Each render carries a fresh idempotency
-/// key: a double click or a retry of one send is answered once.
-fn composer(case: &Case, me: &SignedIn, seen: Option<EventId>, alert: Option<Markup>) -> Markup {
-    let key = generate_secret();
-    let can_reply = me.agent.role.allows(Permission::Reply);
+/// What the composer holds: a new send (empty, with a fresh idempotency
+/// key, so a double click or a retry of one send is answered once), or the
+/// agent's text kept with its key when a send was answered with a question.
+struct Draft<'a> {
+    kind: MessageKind,
+    body: &'a str,
+    key: String,
+    /// The newest event the agent had seen.
+    seen: u64,
+}
+
+impl Draft<'_> {
+    fn new(me: &SignedIn, seen: Option<EventId>) -> Self {
+        let kind = if me.agent.role.allows(Permission::Reply) { MessageKind::Reply } else { MessageKind::Note };
+        Draft { kind, body: "", key: generate_secret(), seen: seen.map_or(0, |e| e.get()) }
+    }
+
+    fn kept(form: &MessageForm) -> Draft<'_> {
+        Draft { kind: form.kind, body: &form.body, key: form.key.clone(), seen: form.seen }
+    }
+}
+
+/// The reply and note composer holding `draft`, with `alert` above it.
+fn composer(case: &Case, me: &SignedIn, draft: &Draft<'_>, alert: Option<Markup>) -> Markup {
+    let note = draft.kind == MessageKind::Note;
     html! {
-        form #composer .composer .composer-form hx-post={ "/cases/" (case.id) "/messages" } hx-target="#composer" hx-swap="outerHTML" {
+        form #composer .composer .composer-form.note-mode[note] hx-post={ "/cases/" (case.id) "/messages" } hx-target="#composer" hx-swap="outerHTML" {
             div #composer-alert { (alert.unwrap_or_default()) }
             fieldset.kinds {
                 legend.skip { "Message kind" }
-                @if can_reply { label { input type="radio" name="kind" value="reply" checked; " Reply to customer" } }
-                label { input type="radio" name="kind" value="note" checked[!can_reply]; " Internal note" }
+                @if me.agent.role.allows(Permission::Reply) {
+                    label { input type="radio" name="kind" value="reply" checked[!note]; " Reply to customer" }
+                }
+                label { input type="radio" name="kind" value="note" checked[note]; " Internal note" }
             }
             label.skip for="message-body" { "Message" }
-            textarea #message-body name="body" required placeholder="Write a reply (r) or an internal note (i). Ctrl+Enter sends." {}
-            input type="hidden" name="key" value=(key);
-            input #seen type="hidden" name="seen" value=(seen.map_or(0, |e| e.get()));
+            textarea #message-body name="body" required placeholder="Write a reply (r) or an internal note (i). Ctrl+Enter sends." { (draft.body) }
+            input type="hidden" name="key" value=(draft.key);
+            input #seen type="hidden" name="seen" value=(draft.seen);
             div.actions {
                 button.primary type="submit" { "Send" }
                 span.hint { "Replies go to the customer through " (case.channel) "; notes stay internal." }
@@ -342,7 +359,8 @@ pub async fn post_message(
     };
     let seen = events.iter().map(|e| e.id).max().map_or(form.seen, |e| e.get()).max(form.seen);
     let sent = html! { div.alert.good role="status" { (if form.kind == MessageKind::Note { "Note added." } else { "Reply sent." }) } };
-    let mut response = page::page_response(composer(&case, &me, Some(EventId::new(seen)), Some(sent)));
+    let mut response =
+        page::page_response(composer(&case, &me, &Draft::new(&me, Some(EventId::new(seen))), Some(sent)));
     response.headers_mut().insert("hx-trigger", HeaderValue::from_static("fd:case-changed"));
     Ok(response)
 }
@@ -358,24 +376,7 @@ fn kind_name(kind: MessageKind) -> &'static str {
 /// The composer with the agent's text kept (same key: the send is still
 /// the same send) and a message above it.
 fn composer_again(case: &Case, me: &SignedIn, form: &MessageForm, alert: Markup, status: StatusCode) -> Response {
-    let markup = html! {
-        form #composer .composer .composer-form.note-mode[form.kind == MessageKind::Note] hx-post={ "/cases/" (case.id) "/messages" } hx-target="#composer" hx-swap="outerHTML" {
-            div #composer-alert { (alert) }
-            fieldset.kinds {
-                legend.skip { "Message kind" }
-                @if me.agent.role.allows(Permission::Reply) {
-                    label { input type="radio" name="kind" value="reply" checked[form.kind == MessageKind::Reply]; " Reply to customer" }
-                }
-                label { input type="radio" name="kind" value="note" checked[form.kind == MessageKind::Note]; " Internal note" }
-            }
-            label.skip for="message-body" { "Message" }
-            textarea #message-body name="body" required { (form.body) }
-            input type="hidden" name="key" value=(form.key);
-            input #seen type="hidden" name="seen" value=(form.seen);
-            div.actions { button.primary type="submit" { "Send" } }
-        }
-    };
-    let mut response = page::page_response(markup);
+    let mut response = page::page_response(composer(case, me, &Draft::kept(form), Some(alert)));
     *response.status_mut() = status;
     response
 }

@@ -66,7 +66,7 @@ pub async fn page(
                                 li.ev-change {
                                     (format::actor(&event.actor, customer.name.as_deref())) " · "
                                     @if let Some(case) = event.case_id { a href={ "/cases/" (case) } { "#" (case) } " · " }
-                                    (serde_json::to_value(&event.body).ok().and_then(|v| v.get("type").and_then(|t| t.as_str()).map(|t| t.replace('_', " "))).unwrap_or_default())
+                                    (format::event_kind(&event.body))
                                     " · " span.when { (format::time(event.at)) }
                                 }
                             }

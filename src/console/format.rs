@@ -110,3 +110,17 @@ pub fn identity_kind(kind: &frontdesk_core::domain::IdentityKind) -> String {
         IdentityKind::External(system) => system.clone(),
     }
 }
+
+/// What to call a customer: their name, else their first identity.
+pub fn customer_name(customer: &frontdesk_core::domain::Customer) -> String {
+    customer.name.clone().or_else(|| customer.identities.first().map(|i| i.value.clone())).unwrap_or_default()
+}
+
+/// An event's type as words (`sla_met` -> "sla met"), for events shown
+/// without their own sentence.
+pub fn event_kind(body: &frontdesk_core::domain::EventBody) -> String {
+    serde_json::to_value(body)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(|t| t.replace('_', " ")))
+        .unwrap_or_else(|| "changed the case".to_owned())
+}

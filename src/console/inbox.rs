@@ -254,7 +254,7 @@ pub async fn customer_names(
             continue;
         }
         let name = match state.frontdesk().customer(id).await? {
-            Some(c) => c.name.or_else(|| c.identities.first().map(|i| i.value.clone())).unwrap_or_default(),
+            Some(c) => format::customer_name(&c),
             None => String::new(),
         };
         names.insert(id, name);

@@ -95,18 +95,21 @@ fn console_routes() -> Vec<ConsoleRoute> {
     ]
 }
 
+/// A client that reports every status, redirects included, as an answer.
+fn client() -> ureq::Agent {
+    ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().into()
+}
+
 fn request(method: &str, url: &str) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().into();
     match method {
-        "POST" => agent.post(url),
-        "PATCH" => agent.patch(url),
-        _ => agent.put(url),
+        "POST" => client().post(url),
+        "PATCH" => client().patch(url),
+        _ => client().put(url),
     }
 }
 
 fn get(url: &str) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().into();
-    agent.get(url)
+    client().get(url)
 }
 
 /// A signed-in person: the session cookie and the CSRF token of its pages.
