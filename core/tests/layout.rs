@@ -65,6 +65,7 @@ const FOLDER_LAYERS: &[(&str, &[&str])] = &[
             "commit",
             "customers",
             "agents",
+            "tokens",
             "messages",
             "inbound",
             "plugin_effects",

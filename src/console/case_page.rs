@@ -51,12 +51,11 @@ pub async fn page(
     let id = case_id(&raw)?;
     let (case, sla) = load_case(&state, id).await?;
     let customer = state.frontdesk().customer(case.customer_id).await?;
-    let events =
-        state.frontdesk().case_events(id, None, TIMELINE_PAGE).await?.unwrap_or(Page { items: Vec::new(), next: None });
+    let (events, earlier) = newest_events(&state, id, None).await?;
     let agents = state.frontdesk().agents().await?;
     let view = query.view.unwrap_or_else(|| "mine".to_owned());
     let name = customer_name(customer.as_ref());
-    let last = events.items.last().map(|e| e.id);
+    let last = events.last().map(|e| e.id);
     let content = html! {
         main #main .content {
             div.toolbar {
@@ -70,8 +69,9 @@ pub async fn page(
                 div {
                     (head(&case, &sla, name.as_deref()))
                     ol #timeline .timeline aria-label="Timeline" {
-                        @for event in &events.items { (event_item(event, name.as_deref())) }
-                        (sentinel(id, last, events.next.is_some()))
+                        (start_sentinel(id, earlier))
+                        @for event in &events { (event_item(event, name.as_deref())) }
+                        (sentinel(id, last))
                     }
                     (composer(&case, &me, &Draft::new(&me, last), None))
                 }
@@ -127,49 +127,95 @@ pub async fn head_fragment(
     Ok(page::page_response(head(&case, &sla, customer_name(customer.as_ref()).as_deref())))
 }
 
-/// The end of the timeline: a button for the next page of a long thread,
-/// or, at the end, the hook that fetches new events when the case changes.
-fn sentinel(id: CaseId, last: Option<EventId>, more: bool) -> Markup {
-    let url = format!("/console/cases/{id}/events?after={}", last.map_or(0, |e| e.get()));
+/// The newest page of a case's events before `before`, oldest first, and
+/// the event to page back from when there are earlier ones: a long thread
+/// opens at its end, where the agent works.
+async fn newest_events(
+    state: &AppState,
+    id: CaseId,
+    before: Option<EventId>,
+) -> Result<(Vec<Event>, Option<EventId>), ConsoleError> {
+    let page = state
+        .frontdesk()
+        .case_events_before(id, before, TIMELINE_PAGE)
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+    let mut events = page.items;
+    events.reverse();
+    Ok((events, page.next))
+}
+
+/// The start of the timeline: a button for the earlier events of a long
+/// thread, or nothing once the first event is shown.
+fn start_sentinel(id: CaseId, earlier: Option<EventId>) -> Markup {
     html! {
-        @if more {
-            li #timeline-end { button type="button" hx-get=(url) hx-target="#timeline-end" hx-swap="outerHTML" { "Show more events" } }
-        } @else {
-            li #timeline-end hx-get=(url) hx-trigger="fd:case-changed from:body" hx-swap="outerHTML" {}
+        @if let Some(first) = earlier {
+            li #timeline-start {
+                button type="button" hx-get={ "/console/cases/" (id) "/events?before=" (first) } hx-target="#timeline-start" hx-swap="outerHTML" {
+                    "Show earlier events"
+                }
+            }
         }
     }
 }
 
-/// `?after=N`: events after event N.
-#[derive(Debug, Deserialize)]
-pub struct AfterQuery {
-    after: Option<u64>,
+/// The end of the timeline: the hook that fetches new events when the case
+/// changes.
+fn sentinel(id: CaseId, last: Option<EventId>) -> Markup {
+    let url = format!("/console/cases/{id}/events?after={}", last.map_or(0, |e| e.get()));
+    html! { li #timeline-end hx-get=(url) hx-trigger="fd:case-changed from:body" hx-swap="outerHTML" {} }
 }
 
-/// `GET /console/cases/{id}/events?after=N`: the events after N and the
-/// next sentinel. The composer's "seen" mark stays where the agent loaded
-/// the case: events that arrive live are still news to a reply written
-/// before them.
+/// `?after=N` (newer events) or `?before=N` (an earlier page).
+#[derive(Debug, Deserialize)]
+pub struct TimelineQuery {
+    after: Option<u64>,
+    before: Option<u64>,
+}
+
+/// `GET /console/cases/{id}/events`: with `after=N`, the events after N and
+/// the next end sentinel (new events, all of them); with `before=N`, the
+/// page before N and the next start sentinel. The composer's "seen" mark
+/// stays where the agent loaded the case: events that arrive live are still
+/// news to a reply written before them.
 pub async fn events_fragment(
     State(state): State<AppState>,
     _me: SignedIn,
     Path(raw): Path<String>,
-    Query(query): Query<AfterQuery>,
+    Query(query): Query<TimelineQuery>,
 ) -> Result<Response, ConsoleError> {
     let id = case_id(&raw)?;
-    let after = query.after.filter(|a| *a > 0).map(EventId::new);
-    let page = state
-        .frontdesk()
-        .case_events(id, after, TIMELINE_PAGE)
-        .await?
-        .ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
     let (case, _) = load_case(&state, id).await?;
     let customer = state.frontdesk().customer(case.customer_id).await?;
     let name = customer_name(customer.as_ref());
-    let last = page.items.last().map(|e| e.id).or(after);
+    if let Some(before) = query.before {
+        let (events, earlier) = newest_events(&state, id, Some(EventId::new(before))).await?;
+        return Ok(page::page_response(html! {
+            (start_sentinel(id, earlier))
+            @for event in &events { (event_item(event, name.as_deref())) }
+        }));
+    }
+    let after = query.after.filter(|a| *a > 0).map(EventId::new);
+    let mut events = Vec::new();
+    let mut cursor = after;
+    // Everything new at once (up to ten pages): the end sentinel fires
+    // only on the next change.
+    for _ in 0..10 {
+        let page = state
+            .frontdesk()
+            .case_events(id, cursor, TIMELINE_PAGE)
+            .await?
+            .ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
+        events.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let last = events.last().map(|e| e.id).or(after);
     Ok(page::page_response(html! {
-        @for event in &page.items { (event_item(event, name.as_deref())) }
-        (sentinel(id, last, page.next.is_some()))
+        @for event in &events { (event_item(event, name.as_deref())) }
+        (sentinel(id, last))
     }))
 }
 
@@ -515,12 +561,13 @@ pub async fn update(
     let priority =
         form.priority.as_deref().map(|p| p.parse::<Priority>().map_err(|_| bad("priority", p))).transpose()?;
     let assignee = form.assignee.map(|a| Some(a.trim().to_owned()).filter(|a| !a.is_empty()));
-    if let Some(to) = &assignee
-        && *to != case.assignee
-        && case.assignee.as_ref().is_some_and(|current| *current != me.agent.name)
-        && !me.agent.role.allows(Permission::Reassign)
+    let guarded =
+        assignee.as_ref().is_some_and(|to| *to != case.assignee) && !me.agent.role.allows(Permission::Reassign);
+    if guarded
+        && let Some(to) = &assignee
+        && !crate::http::cases::may_assign_without_reassign(&me.agent.name, case.assignee.as_deref(), to.as_deref())
     {
-        return Err(ConsoleError::Forbidden("take a case from another agent (leads can reassign)"));
+        return Err(ConsoleError::Forbidden("assign a case to someone else or take it from someone else (leads can)"));
     }
     let patch = CasePatch {
         status: status.filter(|s| *s != case.status),
@@ -529,6 +576,8 @@ pub async fn update(
         team: form.team.map(|t| Some(t.trim().to_owned()).filter(|t| !t.is_empty())).filter(|t| *t != case.team),
         add_tags: form.add_tag.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect(),
         remove_tags: form.remove_tag.into_iter().collect(),
+        // Checked against the assignee read above; refused if it changed since.
+        expected_assignee: guarded.then(|| case.assignee.clone()),
         ..CasePatch::default()
     };
     let command = Command::UpdateCase { case_id: id, patch, actor: Actor::Agent(me.agent.name.clone()) };

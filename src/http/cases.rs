@@ -271,15 +271,20 @@ async fn update_case(
 ) -> Result<Response, ApiError> {
     principal.require(Permission::UpdateCases, "update cases")?;
     let case_id: CaseId = parse_id("case", &id)?;
+    // Without Reassign, the change is allowed against the assignee read
+    // here, and the writer refuses it if that changed in the meantime.
+    let mut expected_assignee = None;
     if let Some(assignee) = &body.assignee
         && !principal.role.allows(Permission::Reassign)
         && let Some((case, _)) = state.frontdesk.case(case_id).await?
-        && !may_assign_without_reassign(&principal.name, case.assignee.as_deref(), assignee.as_deref())
     {
-        return Err(ApiError::Forbidden {
-            role: principal.role.as_str(),
-            action: "assign a case to someone else or take it from someone else",
-        });
+        if !may_assign_without_reassign(&principal.name, case.assignee.as_deref(), assignee.as_deref()) {
+            return Err(ApiError::Forbidden {
+                role: principal.role.as_str(),
+                action: "assign a case to someone else or take it from someone else",
+            });
+        }
+        expected_assignee = Some(case.assignee);
     }
     let tags = body.tags.unwrap_or_default();
     let patch = CasePatch {
@@ -290,6 +295,7 @@ async fn update_case(
         add_tags: tags.add,
         remove_tags: tags.remove,
         fields: body.fields,
+        expected_assignee,
     };
     let command = Command::UpdateCase { case_id, patch, actor: principal.actor() };
     case_json(&state, state.frontdesk.submit(command).await?)
@@ -298,7 +304,7 @@ async fn update_case(
 /// Whether `me`, without [`Permission::Reassign`], may change a case's
 /// assignee from `current` to `next`: take an unassigned case, give up my
 /// own, or leave the assignee as it is.
-fn may_assign_without_reassign(me: &str, current: Option<&str>, next: Option<&str>) -> bool {
+pub(crate) fn may_assign_without_reassign(me: &str, current: Option<&str>, next: Option<&str>) -> bool {
     current == next || matches!((current, next), (None, Some(n)) if n == me) || (current == Some(me) && next.is_none())
 }
 
@@ -354,13 +360,32 @@ async fn list_case_events(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    ApiQuery(query): ApiQuery<EventsQuery>,
+    ApiQuery(query): ApiQuery<CaseEventsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Permission::ReadCases, "read cases")?;
     let id: CaseId = parse_id("case", &id)?;
-    let (after, limit) = query.parse()?;
-    let page = state.frontdesk.case_events(id, after, limit).await?;
+    let newest_first = match query.order.as_deref() {
+        None | Some("oldest") => false,
+        Some("newest") => true,
+        Some(other) => return Err(ApiError::InvalidQuery(format!("order must be oldest or newest, not {other:?}"))),
+    };
+    let (cursor, limit) = EventsQuery { cursor: query.cursor, limit: query.limit }.parse()?;
+    let page = if newest_first {
+        state.frontdesk.case_events_before(id, cursor, limit).await?
+    } else {
+        state.frontdesk.case_events(id, cursor, limit).await?
+    };
     Ok(events_json(page.ok_or_else(|| ApiError::NotFound(format!("case {id} not found")))?))
+}
+
+/// `?cursor=&limit=&order=oldest|newest`: a timeline page; newest first
+/// opens a long thread at its end and its cursor pages back.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseEventsQuery {
+    cursor: Option<String>,
+    limit: Option<usize>,
+    order: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,14 +6,14 @@ pub mod admin;
 pub mod agents;
 mod auth;
 pub mod case_body;
-mod cases;
+pub(crate) mod cases;
 mod channels;
 mod customers;
 mod error;
 mod extract;
 mod metrics;
 mod rendered;
-mod tokens;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;

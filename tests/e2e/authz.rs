@@ -48,6 +48,8 @@ fn api_routes() -> Vec<ApiRoute> {
         ApiRoute("POST", "/api/v1/customers/1/signals", Some(|| json!({"signals": {}})), STAFF),
         ApiRoute("GET", "/api/v1/metrics", None, PEOPLE),
         ApiRoute("POST", "/api/v1/tokens", Some(|| json!({"name": "t-new", "role": "agent"})), ADMINS),
+        ApiRoute("GET", "/api/v1/tokens", None, ADMINS),
+        ApiRoute("DELETE", "/api/v1/tokens/t-new", None, ADMINS),
         ApiRoute("GET", "/api/v1/agents", None, PEOPLE),
         ApiRoute(
             "POST",
@@ -63,6 +65,7 @@ fn api_routes() -> Vec<ApiRoute> {
         ApiRoute("POST", "/api/v1/admin/scripts/simulate", Some(|| json!({"since": "1d"})), ADMINS),
         ApiRoute("GET", "/api/v1/admin/plugins", None, ADMINS),
         ApiRoute("GET", "/api/v1/admin/outbox", None, ADMINS),
+        ApiRoute("POST", "/api/v1/admin/outbox/1/retry", None, ADMINS),
     ]
 }
 
@@ -84,6 +87,10 @@ fn console_routes() -> Vec<ConsoleRoute> {
             "name=viaconsole&email=vc%40acme.example&role=agent&teams=&password=long+enough+pw",
             ADMINS,
         ),
+        ConsoleRoute("POST", "/admin/tokens", "name=t-console&role=integration&expires_in_days=", ADMINS),
+        ConsoleRoute("POST", "/admin/tokens/t-console/revoke", "", ADMINS),
+        ConsoleRoute("POST", "/admin/outbox/1/retry", "", ADMINS),
+        ConsoleRoute("POST", "/admin/simulate", "since=1d&file=&source=", ADMINS),
         ConsoleRoute("GET", "/console/inbox?view=mine", "", PEOPLE),
         ConsoleRoute("GET", "/console/live", "", PEOPLE),
         ConsoleRoute("GET", "/console/cases/1/head", "", PEOPLE),
@@ -159,8 +166,8 @@ fn every_route_answers_each_role_as_the_matrix_says() {
             let token = tokens.iter().find(|(w, _)| *w == who).map(|(_, t)| t.as_str());
             let url = format!("{base}{path}");
             let response = match (method, body) {
-                ("GET", _) => {
-                    let mut r = get(&url);
+                ("GET" | "DELETE", _) => {
+                    let mut r = if method == "GET" { get(&url) } else { client().delete(&url) };
                     if let Some(t) = token {
                         r = r.header("Authorization", &format!("Bearer {t}"));
                     }
@@ -225,12 +232,13 @@ fn every_route_answers_each_role_as_the_matrix_says() {
 fn every_route_is_in_the_matrix() {
     let listed: Vec<String> = api_routes()
         .iter()
-        .map(|ApiRoute(m, p, ..)| format!("{m} {}", p.replace("/1", "/{id}").replace("/sam", "/{name}")))
-        .chain(
-            console_routes()
-                .iter()
-                .map(|ConsoleRoute(m, p, ..)| format!("{m} {}", p.split('?').next().unwrap().replace("/1", "/{id}"))),
-        )
+        .map(|ApiRoute(m, p, ..)| {
+            format!("{m} {}", p.replace("/1", "/{id}").replace("/sam", "/{name}").replace("/t-new", "/{name}"))
+        })
+        .chain(console_routes().iter().map(|ConsoleRoute(m, p, ..)| {
+            let path = p.split('?').next().unwrap().replace("/1", "/{id}").replace("/t-console", "/{name}");
+            format!("{m} {path}")
+        }))
         .collect();
     let sources = [
         "src/http/admin.rs",
@@ -245,9 +253,10 @@ fn every_route_is_in_the_matrix() {
     for file in sources {
         let text = std::fs::read_to_string(crate::harness::repo().join(file)).unwrap();
         let prefix = if file.starts_with("src/http") { "/api/v1" } else { "" };
-        for line in text.lines().filter(|l| l.contains(".route(\"")) {
-            let path = line.split(".route(\"").nth(1).and_then(|r| r.split('"').next()).unwrap();
-            for (method, handler) in [("GET", "get("), ("POST", "post("), ("PATCH", "patch(")] {
+        for route in text.split(".route(\"").skip(1) {
+            let path = route.split('"').next().unwrap();
+            let line = route.lines().next().unwrap_or_default();
+            for (method, handler) in [("GET", "get("), ("POST", "post("), ("PATCH", "patch("), ("DELETE", "delete(")] {
                 let routed = line.contains(&format!(" {handler}"))
                     || line.contains(&format!("({handler}"))
                     || line.contains(&format!(".{handler}"));

@@ -169,6 +169,8 @@ impl Api {
         let auth = token.map(|t| format!("Bearer {t}"));
         let response = match (method, body) {
             ("GET", _) => with_auth(self.agent.get(&url), auth.as_deref()).call(),
+            ("DELETE", _) => with_auth(self.agent.delete(&url), auth.as_deref()).call(),
+            ("POST", None) => with_auth(self.agent.post(&url), auth.as_deref()).send_empty(),
             ("POST", Some(b)) => with_auth(self.agent.post(&url), auth.as_deref()).send_json(b),
             ("PATCH", Some(b)) => with_auth(self.agent.patch(&url), auth.as_deref()).send_json(b),
             (m, b) => panic!("unsupported call {m} with body {b:?}"),

@@ -167,3 +167,31 @@ fn patch_changes_fields_tags_team_and_assignee_and_lists_filter_by_them() {
     assert_eq!(second["cases"][0]["id"], a_id.as_str());
     assert!(second["next_cursor"].is_null());
 }
+
+#[test]
+fn a_long_thread_opens_at_its_newest_events_and_pages_back() {
+    let dir = workdir();
+    let server = Server::start(dir.path());
+    let case = server.create_case("long", "long@example.com", "api");
+    let id = case["id"].as_str().unwrap().to_owned();
+    for n in 1..=5 {
+        let (status, _) =
+            server.post(&format!("/api/v1/cases/{id}/messages"), json!({"type": "note", "body": format!("note {n}")}));
+        assert_eq!(status, 201);
+    }
+    let (_, all) = server.get(&format!("/api/v1/cases/{id}/events?limit=100"));
+    let oldest_first: Vec<_> = all["events"].as_array().unwrap().iter().map(|e| e["id"].clone()).collect();
+    let mut newest_first = Vec::new();
+    let mut path = format!("/api/v1/cases/{id}/events?order=newest&limit=2");
+    loop {
+        let (status, page) = server.get(&path);
+        assert_eq!(status, 200, "{page}");
+        newest_first.extend(page["events"].as_array().unwrap().iter().map(|e| e["id"].clone()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/cases/{id}/events?order=newest&limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(newest_first, oldest_first.iter().rev().cloned().collect::<Vec<_>>());
+    assert_eq!(server.get(&format!("/api/v1/cases/{id}/events?order=sideways")).0, 400);
+}

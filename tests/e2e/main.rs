@@ -26,3 +26,4 @@ mod metrics;
 mod plugins;
 mod rules;
 mod sla;
+mod tokens;

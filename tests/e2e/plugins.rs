@@ -127,6 +127,16 @@ fn a_plugin_reaching_for_a_host_it_was_not_granted_is_refused_and_logged() {
     assert!(server.log_text().contains("127.0.0.2"), "the log names the host");
     let (_, outbox) = server.get("/api/v1/admin/outbox");
     assert_eq!(outbox["failed"], 1, "{outbox}");
+
+    // An admin sends it again: attempted anew (and refused anew, here).
+    let id = outbox["items"][0]["id"].as_u64().unwrap();
+    let retry = |id: u64| {
+        server.call_as(Some(&server.token.clone()), "POST", &format!("/api/v1/admin/outbox/{id}/retry"), None)
+    };
+    let (status, body) = retry(id);
+    assert_eq!((status, body["status"].as_str()), (200, Some("pending")), "{body}");
+    assert!(eventually(10, || events_of(&server, &path, "delivery_failed").len() == 2), "attempted again");
+    assert_eq!(retry(id + 1000).0, 404, "an unknown item");
 }
 
 #[test]

@@ -83,7 +83,15 @@ impl Role {
 
     /// The stored record of a new token named `name` with this role.
     pub fn token(self, name: &str, secret: &str, created_at: Timestamp) -> ApiToken {
-        ApiToken { name: name.to_owned(), role: self, hash: hash_secret(secret), created_at }
+        ApiToken {
+            name: name.to_owned(),
+            role: self,
+            hash: hash_secret(secret),
+            created_at,
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        }
     }
 
     /// The actor recorded on events this role's token causes.
@@ -173,6 +181,24 @@ pub struct ApiToken {
     pub hash: String,
     /// Creation time.
     pub created_at: Timestamp,
+    /// When it stops working, if it was given an end.
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
+    /// When it last authenticated a request, to the minute (it is written
+    /// at most once a minute, not on every request).
+    #[serde(default)]
+    pub last_used_at: Option<Timestamp>,
+    /// When an admin revoked it. A revoked token is kept, so its name stays
+    /// taken and the actors on its events stay unambiguous.
+    #[serde(default)]
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl ApiToken {
+    /// Whether it may authenticate a request at `now`.
+    pub fn usable_at(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|end| now < end)
+    }
 }
 
 /// A fresh random token secret: `fd_` and 64 hex digits (256 bits).

@@ -40,6 +40,7 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("Store", "list_cases_with_sla", "cases_are_read_with_their_sla_state"),
     ("Store", "count_cases", "queues_are_listed_and_counted"),
     ("Store", "case_events", "timelines_are_in_commit_order"),
+    ("Store", "case_events_before", "timelines_are_in_commit_order"),
     ("Store", "customer", "identities_resolve_to_their_customer"),
     ("Store", "customer_by_identity", "identities_resolve_to_their_customer"),
     ("Store", "customer_events", "listing_by_customer_pages_both_ways"),
@@ -67,7 +68,8 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("WriteTxn", "set_case_index", "case_index_keys_are_set_and_cleared"),
     ("WriteTxn", "customer_id_by_identity", "identities_resolve_to_their_customer"),
     ("WriteTxn", "idempotency", "tokens_and_idempotency_round_trip"),
-    ("WriteTxn", "token_name_taken", "tokens_and_idempotency_round_trip"),
+    ("WriteTxn", "token_named", "tokens_and_idempotency_round_trip"),
+    ("WriteTxn", "token_by_hash", "tokens_and_idempotency_round_trip"),
     ("WriteTxn", "allocate", "rows_written_directly_read_back"),
     ("WriteTxn", "put_case", "rows_written_directly_read_back"),
     ("WriteTxn", "put_customer", "identities_resolve_to_their_customer"),
@@ -331,6 +333,22 @@ fn queues_are_listed_and_counted(store: &dyn Store) {
     let unassign = CasePatch { assignee: Some(None), ..CasePatch::default() };
     run(store, &Command::UpdateCase { case_id: a, patch: unassign, actor: Actor::System }, now).unwrap();
     assert_eq!(store.count_cases(&[queries[1].clone(), queries[3].clone()]).unwrap(), [0, 2]);
+    // A take checked against "unassigned" is refused once someone else took it.
+    assign(c, "bo", "billing");
+    let take = CasePatch {
+        assignee: Some(Some("ida".into())),
+        expected_assignee: Some(None),
+        add_tags: vec!["taken".into()],
+        ..CasePatch::default()
+    };
+    let refused = run(store, &Command::UpdateCase { case_id: c, patch: take, actor: Actor::Agent("ida".into()) }, now);
+    assert!(
+        matches!(&refused, Err(CommandError::Refused(crate::write::command::Refusal::AssigneeChanged { actual }))
+            if actual.as_deref() == Some("bo")),
+        "{refused:?}"
+    );
+    let row = store.case(c).unwrap().unwrap();
+    assert_eq!((row.assignee.as_deref(), row.tags.contains("taken")), (Some("bo"), false), "nothing written");
 }
 
 /// A batch can create a case and change it again (its rules' edits, a second
@@ -538,6 +556,13 @@ fn timelines_are_in_commit_order(store: &dyn Store) {
     assert_eq!(page.items.len(), 2);
     let rest = store.case_events(a, page.next, 100).unwrap();
     assert_eq!(rest.items, events[2..]);
+    let newest = store.case_events_before(a, None, 3).unwrap();
+    let newest_first: Vec<Event> = events.iter().rev().cloned().collect();
+    assert_eq!(newest.items, newest_first[..3], "the newest page, newest first");
+    let older = store.case_events_before(a, newest.next, 3).unwrap();
+    assert_eq!(older.items, newest_first[3..], "the rest, before the cursor");
+    assert_eq!(older.next, None);
+    assert_eq!(store.case_events_before(a, Some(events[0].id), 3).unwrap().items, [], "nothing before the first");
     let timeline = store.customer_events(case.customer_id, None, 100).unwrap().items;
     assert!(timeline.windows(2).all(|w| w[0].id < w[1].id));
     assert_eq!(timeline.iter().filter(|e| e.case_id == Some(b)).count(), 4);
@@ -723,10 +748,11 @@ fn tokens_and_idempotency_round_trip(store: &dyn Store) {
     let other = Role::Integration.token("eve", "fd_other", now);
     store
         .transact(&mut |txn| {
-            assert!(txn.token_name_taken("dana")?);
-            assert!(!txn.token_name_taken("eve")?);
+            assert_eq!(txn.token_named("dana")?.map(|t| t.hash), Some(token.hash.clone()));
+            assert_eq!(txn.token_named("eve")?, None);
             txn.put_token(&other)?;
-            assert!(txn.token_name_taken("eve")?, "a token written in the transaction counts");
+            assert_eq!(txn.token_named("eve")?.as_ref(), Some(&other), "a token written in the transaction counts");
+            assert_eq!(txn.token_by_hash(&other.hash)?.as_ref(), Some(&other));
             Ok(())
         })
         .unwrap();

@@ -112,6 +112,24 @@ impl Frontdesk {
         .await
     }
 
+    /// A case's timeline before `before`, newest first; `None` if there is
+    /// no such case.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn case_events_before(
+        &self,
+        id: CaseId,
+        before: Option<EventId>,
+        limit: usize,
+    ) -> Result<Option<Page<Event, EventId>>, ReadError> {
+        self.read(move |store| match store.case(id)? {
+            Some(_) => store.case_events_before(id, before, limit).map(Some),
+            None => Ok(None),
+        })
+        .await
+    }
+
     /// One customer.
     ///
     /// # Errors
@@ -136,6 +154,14 @@ impl Frontdesk {
             None => Ok(None),
         })
         .await
+    }
+
+    /// Every API token, revoked ones included.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn tokens(&self) -> Result<Vec<ApiToken>, ReadError> {
+        self.read(|store| store.tokens()).await
     }
 
     /// The token stored under a secret's hash.

@@ -195,6 +195,18 @@ pub trait Store: Send + Sync + 'static {
     fn case_events(&self, id: CaseId, after: Option<EventId>, limit: usize)
     -> Result<Page<Event, EventId>, StoreError>;
 
+    /// A case's events before `before` (all, when `None`), newest first: a
+    /// long thread opens at its end and pages back.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn case_events_before(
+        &self,
+        id: CaseId,
+        before: Option<EventId>,
+        limit: usize,
+    ) -> Result<Page<Event, EventId>, StoreError>;
+
     /// One customer by id.
     ///
     /// # Errors
@@ -375,11 +387,17 @@ pub trait WriteTxn {
     /// Storage failures.
     fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
 
-    /// Whether a token with this name exists.
+    /// The token with this name, revoked or not.
     ///
     /// # Errors
     /// Storage failures.
-    fn token_name_taken(&self, name: &str) -> Result<bool, StoreError>;
+    fn token_named(&self, name: &str) -> Result<Option<ApiToken>, StoreError>;
+
+    /// The token stored under a secret's hash.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
 
     /// The next id of `sequence`, drawn from the store so that a backend
     /// shared by several processes never hands one id out twice.

@@ -126,8 +126,12 @@ impl WriteTxn for Overlay<'_> {
         }
     }
 
-    fn token_name_taken(&self, name: &str) -> Result<bool, StoreError> {
-        Ok(self.store.tokens()?.iter().any(|t| t.name == name))
+    fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        self.store.token_by_hash(hash)
+    }
+
+    fn token_named(&self, name: &str) -> Result<Option<ApiToken>, StoreError> {
+        Ok(self.store.tokens()?.into_iter().find(|t| t.name == name))
     }
 
     fn allocate(&mut self, _: Sequence) -> Result<u64, StoreError> {

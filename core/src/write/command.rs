@@ -59,6 +59,23 @@ pub enum Command {
     },
     /// Store a new API token (the secret is hashed by the caller).
     CreateToken(ApiToken),
+    /// Revoke a token by name; revoking a revoked token changes nothing.
+    RevokeToken {
+        /// Which token.
+        name: String,
+    },
+    /// Note that a token authenticated a request at `at`; nothing if it is gone.
+    TouchToken {
+        /// The token's hash.
+        hash: String,
+        /// When it was used.
+        at: Timestamp,
+    },
+    /// Send a failed outbox item again, from a fresh count of attempts.
+    RetryOutbox {
+        /// Which item.
+        id: u64,
+    },
     /// Add a person (the password is hashed by the caller, off the writer).
     /// The email is stored lower case.
     CreateAgent(Agent),
@@ -175,6 +192,9 @@ impl Command {
             Command::CreateCase(_)
             | Command::UpsertCustomer { .. }
             | Command::CreateToken(_)
+            | Command::RevokeToken { .. }
+            | Command::TouchToken { .. }
+            | Command::RetryOutbox { .. }
             | Command::CreateAgent(_)
             | Command::UpdateAgent { .. }
             | Command::StartSession(_)
@@ -306,6 +326,11 @@ pub struct CasePatch {
     pub remove_tags: Vec<String>,
     /// Custom fields to set (`null` clears).
     pub fields: BTreeMap<String, serde_json::Value>,
+    /// Refuse unless the case is still assigned to this (`Some(None)`:
+    /// still unassigned) when the command is applied: a caller that checked
+    /// who holds the case before asking cannot be overtaken between its
+    /// check and the write.
+    pub expected_assignee: Option<Option<String>>,
 }
 
 /// What a command produced.
@@ -373,6 +398,26 @@ pub enum Refusal {
     /// A token with this name exists.
     #[error("a token named {0:?} already exists")]
     TokenNameTaken(String),
+    /// The case changed hands after the caller looked.
+    #[error("the case is now assigned to {}; reload before changing it", .actual.as_deref().unwrap_or("nobody"))]
+    AssigneeChanged {
+        /// Who holds it now.
+        actual: Option<String>,
+    },
+    /// No token has this name.
+    #[error("token {0:?} not found")]
+    TokenNotFound(String),
+    /// No outbox item has this id.
+    #[error("outbox item {0} not found")]
+    OutboxItemNotFound(u64),
+    /// Only a failed outbox item can be retried.
+    #[error("outbox item {id} is {status}, not failed: only failed work is retried")]
+    OutboxItemNotFailed {
+        /// The item.
+        id: u64,
+        /// Its status.
+        status: String,
+    },
     /// An agent with this name exists.
     #[error("an agent named {0:?} already exists")]
     AgentExists(String),

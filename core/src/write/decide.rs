@@ -582,6 +582,7 @@ mod tests {
             team: Some(Some("billing".into())),
             priority: Some(Priority::Urgent),
             status: Some(S::Pending),
+            expected_assignee: None,
         };
         let by_agent = |body| on_case(agent(), Cause::None, body);
         assert_eq!(

@@ -7,16 +7,14 @@ use crate::domain::{Actor, CaseId, EventBody};
 use crate::rules::{Action, RuleAction, RulePlan};
 use crate::store::{IdempotencyRecord, IdempotentAnswer, Sequence, Store, StoreError, TimerKind, WriteTxn};
 use crate::write::agents::{self, AgentChanges, check_assignee};
-use crate::write::command::{
-    Command, CommandError, CustomerRef, IdempotencyClaim, NewCase, Outcome, Refusal, check_name,
-};
+use crate::write::command::{Command, CommandError, CustomerRef, IdempotencyClaim, NewCase, Outcome, Refusal};
 use crate::write::commit::{commit_case, commit_sla_check, load_case, sla_draft};
 use crate::write::context::ExecContext;
 use crate::write::customers::write_customer;
 use crate::write::decide::{self, CaseStart, Cause};
 use crate::write::messages::write_message;
 use crate::write::rule_actions::{apply_action, apply_group, group_len};
-use crate::write::{inbound, plugin_effects};
+use crate::write::{inbound, outbox_rows, plugin_effects, tokens};
 
 /// Executes `command` in a transaction of its own, outside the writer: for
 /// the CLI (with no server running) and tests. Storage failures abort it.
@@ -158,6 +156,11 @@ pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>)
         }
         Command::UpdateCase { case_id, patch, actor } => {
             let case = load_case(txn, *case_id)?;
+            if let Some(expected) = &patch.expected_assignee
+                && *expected != case.assignee
+            {
+                return Err(Refusal::AssigneeChanged { actual: case.assignee.clone() }.into());
+            }
             if let Some(Some(assignee)) = &patch.assignee
                 && case.assignee.as_ref() != Some(assignee)
             {
@@ -175,14 +178,10 @@ pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>)
             let (customer, created, _) = write_customer(txn, input, actor, ctx)?;
             Ok(Outcome::Customer { customer, created, events: Vec::new() })
         }
-        Command::CreateToken(token) => {
-            check_name("token name", &token.name)?;
-            if txn.token_name_taken(&token.name)? {
-                return Err(Refusal::TokenNameTaken(token.name.clone()).into());
-            }
-            txn.put_token(token)?;
-            Ok(Outcome::Token(token.clone()))
-        }
+        Command::CreateToken(token) => tokens::create_token(txn, token),
+        Command::RevokeToken { name } => tokens::revoke_token(txn, name, ctx.now),
+        Command::TouchToken { hash, at } => tokens::touch_token(txn, hash, *at),
+        Command::RetryOutbox { id } => outbox_rows::retry(txn, *id, ctx.now),
         Command::CreateAgent(agent) => agents::create_agent(txn, agent),
         Command::UpdateAgent { name, password_hash, role, teams, active, email } => {
             let changes = AgentChanges {

@@ -30,6 +30,7 @@ pub mod plan;
 pub mod plugin_effects;
 mod recording;
 pub mod rule_actions;
+pub mod tokens;
 pub mod writer;
 
 pub use command::Refusal;

@@ -6,11 +6,12 @@
 
 use std::time::Duration;
 
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
 use crate::domain::{Case, CaseId, CaseStatus, CustomerId, Event, EventBody, EventId};
 use crate::store::{OutboxItem, Sequence, StoreError, WriteTxn};
+use crate::write::command::{CommandError, Outcome, Refusal};
 use crate::write::context::ExecContext;
 
 /// The channel reference key of a message id.
@@ -122,6 +123,24 @@ fn push(
         last_error: None,
     };
     txn.enqueue_outbox(&item)
+}
+
+/// Puts a failed item back in the queue, due now, with a fresh count of
+/// attempts; its last error stays until the next attempt replaces it.
+///
+/// # Errors
+/// [`Refusal::OutboxItemNotFound`], [`Refusal::OutboxItemNotFailed`],
+/// storage failures.
+pub fn retry(txn: &mut dyn WriteTxn, id: u64, now: Timestamp) -> Result<Outcome, CommandError> {
+    let mut item = txn.outbox_item(id)?.ok_or(Refusal::OutboxItemNotFound(id))?;
+    if item.status != "failed" {
+        return Err(Refusal::OutboxItemNotFailed { id, status: item.status }.into());
+    }
+    item.status = "pending".into();
+    item.attempts = 0;
+    item.next_try_at = now;
+    txn.enqueue_outbox(&item)?;
+    Ok(Outcome::Nothing)
 }
 
 /// The delay before attempt `attempts + 1`: doubling from [`FIRST_RETRY`]

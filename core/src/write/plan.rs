@@ -38,6 +38,9 @@ pub fn reachable_hooks(command: &Command) -> &'static [Hook] {
         Command::SetHealth { .. } => &[Hook::HealthChanged],
         Command::UpsertCustomer { .. }
         | Command::CreateToken(_)
+        | Command::RevokeToken { .. }
+        | Command::TouchToken { .. }
+        | Command::RetryOutbox { .. }
         | Command::CreateAgent(_)
         | Command::UpdateAgent { .. }
         | Command::StartSession(_)

@@ -47,8 +47,12 @@ impl WriteTxn for Recording<'_> {
         self.txn.idempotency(key)
     }
 
-    fn token_name_taken(&self, name: &str) -> Result<bool, StoreError> {
-        self.txn.token_name_taken(name)
+    fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        self.txn.token_by_hash(hash)
+    }
+
+    fn token_named(&self, name: &str) -> Result<Option<ApiToken>, StoreError> {
+        self.txn.token_named(name)
     }
 
     fn allocate(&mut self, sequence: Sequence) -> Result<u64, StoreError> {

@@ -25,13 +25,40 @@ impl RedbStore {
         after: Option<EventId>,
         limit: usize,
     ) -> Result<Page<Event, EventId>, StoreError> {
-        let txn = self.read()?;
-        let idx = txn.open_table(index)?;
-        let events = txn.open_table(EVENTS)?;
         let start = after.map_or(0, |a| a.get().saturating_add(1));
+        let txn = self.read()?;
+        let rows = txn.open_table(index)?.range((owner, start)..=(owner, !CUSTOMER_CASE))?;
+        Self::event_rows(&txn, rows, limit)
+    }
+
+    /// A page of the events under `owner` in `index` before `before`
+    /// (from the newest when `None`), newest first.
+    pub(super) fn events_page_before(
+        &self,
+        index: redb::TableDefinition<(u64, u64), ()>,
+        owner: u64,
+        before: Option<EventId>,
+        limit: usize,
+    ) -> Result<Page<Event, EventId>, StoreError> {
+        let end = before.map_or(!CUSTOMER_CASE, |b| b.get().min(!CUSTOMER_CASE));
+        let txn = self.read()?;
+        let rows = txn.open_table(index)?.range((owner, 0)..(owner, end))?.rev();
+        Self::event_rows(&txn, rows, limit)
+    }
+
+    /// The events named by index `rows`, at most `limit`, with the cursor
+    /// of the next page when there are more.
+    fn event_rows<'a>(
+        txn: &ReadTransaction,
+        rows: impl Iterator<
+            Item = Result<(redb::AccessGuard<'a, (u64, u64)>, redb::AccessGuard<'a, ()>), redb::StorageError>,
+        >,
+        limit: usize,
+    ) -> Result<Page<Event, EventId>, StoreError> {
+        let events = txn.open_table(EVENTS)?;
         let mut items = Vec::new();
         let mut next = None;
-        for row in idx.range((owner, start)..=(owner, !CUSTOMER_CASE))? {
+        for row in rows {
             let (key, _) = row?;
             let event_id = key.value().1;
             if items.len() == limit {

@@ -64,6 +64,15 @@ impl Store for RedbStore {
         self.events_page(CASE_EVENTS, id.get(), after, limit)
     }
 
+    fn case_events_before(
+        &self,
+        id: CaseId,
+        before: Option<EventId>,
+        limit: usize,
+    ) -> Result<Page<Event, EventId>, StoreError> {
+        self.events_page_before(CASE_EVENTS, id.get(), before, limit)
+    }
+
     fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
         let txn = self.read()?;
         self.read_customer(&txn, id.get())

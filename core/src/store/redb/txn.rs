@@ -284,15 +284,20 @@ impl WriteTxn for RedbTxn<'_> {
         self.idempotency.get(key)?.map(|v| decode("idempotency", key, v.value())).transpose()
     }
 
-    fn token_name_taken(&self, name: &str) -> Result<bool, StoreError> {
+    fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        self.tokens.get(hash)?.map(|v| decode("tokens", hash, v.value())).transpose()
+    }
+
+    fn token_named(&self, name: &str) -> Result<Option<ApiToken>, StoreError> {
+        // Tokens are few and keyed by hash; a scan is cheaper than a second index.
         for row in self.tokens.iter()? {
             let (k, v) = row?;
             let token: ApiToken = decode("tokens", k.value(), v.value())?;
             if token.name == name {
-                return Ok(true);
+                return Ok(Some(token));
             }
         }
-        Ok(false)
+        Ok(None)
     }
 
     fn allocate(&mut self, sequence: Sequence) -> Result<u64, StoreError> {
