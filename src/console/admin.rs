@@ -40,7 +40,7 @@ pub async fn page(State(state): State<AppState>, me: SignedIn) -> Result<Respons
     let outbox = state.frontdesk().outbox(OUTBOX_SHOWN).await?;
     let scripts = state.frontdesk().rules().statuses();
     let plugins = state.plugins().statuses();
-    let tokens = sorted_tokens(&state).await?;
+    let tokens = state.frontdesk().tokens().await?;
     let now = state.frontdesk().clock().now();
     let mut teams: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for agent in agents.iter().filter(|a| a.active) {
@@ -258,13 +258,6 @@ pub async fn retry_outbox(
     Ok(page::page_response(row.unwrap_or_default()))
 }
 
-/// Tokens oldest first, as the API lists them.
-async fn sorted_tokens(state: &AppState) -> Result<Vec<ApiToken>, ConsoleError> {
-    let mut tokens = state.frontdesk().tokens().await?;
-    tokens.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.name.cmp(&b.name)));
-    Ok(tokens)
-}
-
 /// The token table's body; replaced whole (out of band) when a token is added.
 fn token_rows(tokens: &[ApiToken], now: Timestamp) -> Markup {
     html! {
@@ -335,7 +328,7 @@ pub async fn create_token(
         Err(e) => return Err(ConsoleError::BadRequest(e.to_string())),
     };
     tracing::info!(token = %token.name, by = %me.agent.name, "token created in the console");
-    let tokens = sorted_tokens(&state).await?;
+    let tokens = state.frontdesk().tokens().await?;
     Ok(page::page_response(html! {
         div.alert.good role="status" {
             "Created " code { (token.name) } ". Copy its secret now; it is not shown again: "

@@ -196,22 +196,14 @@ pub async fn events_fragment(
         }));
     }
     let after = query.after.filter(|a| *a > 0).map(EventId::new);
-    let mut events = Vec::new();
-    let mut cursor = after;
     // Everything new at once (up to ten pages): the end sentinel fires
-    // only on the next change.
-    for _ in 0..10 {
-        let page = state
-            .frontdesk()
-            .case_events(id, cursor, TIMELINE_PAGE)
-            .await?
-            .ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?;
-        events.extend(page.items);
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    // only on the next change, and resumes after the last one shown.
+    let events = state
+        .frontdesk()
+        .case_events(id, after, TIMELINE_PAGE * 10)
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound(format!("case {id} not found")))?
+        .items;
     let last = events.last().map(|e| e.id).or(after);
     Ok(page::page_response(html! {
         @for event in &events { (event_item(event, name.as_deref())) }

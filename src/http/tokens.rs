@@ -95,8 +95,7 @@ async fn create_token(
 /// Every token, oldest first, revoked ones included.
 async fn list_tokens(State(state): State<AppState>, principal: Principal) -> Result<Json<Value>, ApiError> {
     principal.require(Permission::ManageTokens, "list tokens")?;
-    let mut tokens = state.frontdesk.tokens().await?;
-    tokens.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.name.cmp(&b.name)));
+    let tokens = state.frontdesk.tokens().await?;
     Ok(Json(json!({ "tokens": tokens.iter().map(token_json).collect::<Vec<_>>() })))
 }
 

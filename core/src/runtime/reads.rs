@@ -156,12 +156,14 @@ impl Frontdesk {
         .await
     }
 
-    /// Every API token, revoked ones included.
+    /// Every API token, revoked ones included, oldest first.
     ///
     /// # Errors
     /// See [`ReadError`].
     pub async fn tokens(&self) -> Result<Vec<ApiToken>, ReadError> {
-        self.read(|store| store.tokens()).await
+        let mut tokens = self.read(|store| store.tokens()).await?;
+        tokens.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.name.cmp(&b.name)));
+        Ok(tokens)
     }
 
     /// The token stored under a secret's hash.
