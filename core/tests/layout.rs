@@ -67,6 +67,7 @@ const FOLDER_LAYERS: &[(&str, &[&str])] = &[
             "agents",
             "tokens",
             "messages",
+            "macros",
             "inbound",
             "plugin_effects",
             "rule_actions",

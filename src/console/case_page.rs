@@ -53,6 +53,7 @@ pub async fn page(
     let customer = state.frontdesk().customer(case.customer_id).await?;
     let (events, earlier) = newest_events(&state, id, None).await?;
     let agents = state.frontdesk().agents().await?;
+    let macros = state.frontdesk().macros().await?;
     let view = query.view.unwrap_or_else(|| "mine".to_owned());
     let name = customer_name(customer.as_ref());
     let last = events.last().map(|e| e.id);
@@ -75,7 +76,11 @@ pub async fn page(
                     }
                     (composer(&case, &me, &Draft::new(&me, last), None))
                 }
-                aside { (properties(&case, &me, &agents.iter().filter(|a| a.active).map(|a| a.name.clone()).collect::<Vec<_>>())) (customer_panel(customer.as_ref())) }
+                aside {
+                    (properties(&case, &me, &agents.iter().filter(|a| a.active).map(|a| a.name.clone()).collect::<Vec<_>>()))
+                    (super::macros_page::picker(id, &macros, None))
+                    (customer_panel(customer.as_ref()))
+                }
             }
         }
     };
@@ -267,6 +272,7 @@ fn event_item(event: &Event, customer: Option<&str>) -> Markup {
         EventBody::SlaMet { metric, .. } => {
             line(html! { span.badge.sla-met { (format::metric_label(*metric)) " SLA met" } })
         }
+        EventBody::MacroApplied { title, .. } => line(html! { "applied the macro " strong { (title) } }),
         EventBody::Escalated { level, reason } => line(html! { "escalated to level " (level) ": " (reason) }),
         EventBody::ScriptError { file, hook, message, line: l, column } => line(html! {
             span.ev-error { "rule error in " code { (file) } " (" (hook) ")" @if let (Some(l), Some(c)) = (l, column) { " at " (l) ":" (c) } ": " (message) }
@@ -557,7 +563,7 @@ pub async fn update(
         assignee.as_ref().is_some_and(|to| *to != case.assignee) && !me.agent.role.allows(Permission::Reassign);
     if guarded
         && let Some(to) = &assignee
-        && !crate::http::cases::may_assign_without_reassign(&me.agent.name, case.assignee.as_deref(), to.as_deref())
+        && !frontdesk_core::auth::may_assign_without_reassign(&me.agent.name, case.assignee.as_deref(), to.as_deref())
     {
         return Err(ConsoleError::Forbidden("assign a case to someone else or take it from someone else (leads can)"));
     }

@@ -35,6 +35,9 @@ pub enum ConsoleError {
     /// A read failed.
     #[error(transparent)]
     Read(#[from] ReadError),
+    /// What the API the console shares code with answered.
+    #[error(transparent)]
+    Api(#[from] crate::http::ApiError),
 }
 
 impl IntoResponse for ConsoleError {
@@ -63,6 +66,7 @@ impl IntoResponse for ConsoleError {
             ConsoleError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ConsoleError::Submit(e) => crate::http::submit_status_and_code(e).0,
             ConsoleError::Read(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ConsoleError::Api(e) => e.status(),
         };
         let message = if status.is_server_error() {
             tracing::error!(error = %self, "console request failed");

@@ -4,8 +4,8 @@
 //! the core as the API; people sign in with a password and a session
 //! cookie instead of a bearer token.
 //!
-//! Pages: `/` (inbox), `/cases/{id}`, `/customers/{id}`, `/reports`
-//! (leads), `/admin` (admins), `/login`.
+//! Pages: `/` (inbox), `/cases/{id}`, `/customers/{id}`, `/reports` and
+//! `/macros` (leads), `/admin` (admins), `/login`.
 //! Fragments and the feed live under `/console/`; files under `/assets/`.
 
 mod admin;
@@ -17,6 +17,7 @@ mod format;
 mod inbox;
 mod live;
 mod login;
+mod macros_page;
 mod page;
 mod presence;
 mod reports;
@@ -107,6 +108,9 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/update", post(case_page::update))
         .route("/customers/{id}", get(customer_page::page))
         .route("/reports", get(reports::page))
+        .route("/macros", get(macros_page::page).post(macros_page::save))
+        .route("/macros/{name}/delete", post(macros_page::delete))
+        .route("/cases/{id}/macros", post(macros_page::apply))
         .route("/admin", get(admin::page))
         .route("/admin/agents", post(admin::create_agent))
         .route("/admin/tokens", post(admin::create_token))

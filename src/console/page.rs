@@ -64,7 +64,7 @@ fn top_bar(me: &SignedIn) -> Markup {
             a.brand href="/" { "Frontdesk" }
             nav aria-label="Main" {
                 a href="/" { "Inbox" }
-                @if me.agent.role != Role::Agent { a href="/reports" { "Reports" } }
+                @if me.agent.role != Role::Agent { a href="/reports" { "Reports" } a href="/macros" { "Macros" } }
                 @if me.agent.role == Role::Admin { a href="/admin" { "Admin" } }
             }
             form action="/go" method="get" role="search" {
@@ -88,6 +88,7 @@ fn shortcut_help() -> Markup {
         ("Ctrl+Enter", "send"),
         ("s", "solve"),
         ("a", "assign to me"),
+        ("m", "apply a macro (then Enter)"),
         ("/", "go to a case by number"),
         ("g i", "back to the inbox"),
         ("?", "this list"),

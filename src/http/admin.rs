@@ -72,9 +72,10 @@ struct SimulateBody {
 async fn simulate_scripts(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(body, _): ApiJson<SimulateBody>,
+    json: ApiJson<SimulateBody>,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Permission::Administer, "read the admin API")?;
+    let (body, _) = json.parse()?;
     let report = simulate(&state, &body.since, body.scripts.as_ref()).await?;
     Ok(Json(json!(report)))
 }

@@ -69,9 +69,10 @@ fn agent_json(agent: &Agent) -> Json<Value> {
 async fn create_agent(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(body, _): ApiJson<CreateAgentBody>,
+    json: ApiJson<CreateAgentBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     principal.require(Permission::ManageAgents, "manage agents")?;
+    let (body, _) = json.parse()?;
     let password_hash = hash_off_worker(body.password).await?;
     let agent = Agent {
         name: body.name,
@@ -95,9 +96,10 @@ async fn update_agent(
     State(state): State<AppState>,
     principal: Principal,
     Path(name): Path<String>,
-    ApiJson(body, _): ApiJson<UpdateAgentBody>,
+    json: ApiJson<UpdateAgentBody>,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Permission::ManageAgents, "manage agents")?;
+    let (body, _) = json.parse()?;
     let password_hash = match body.password {
         Some(password) => Some(hash_off_worker(password).await?),
         None => None,

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use frontdesk_core::auth::{Permission, hash_secret};
+use frontdesk_core::auth::{Permission, hash_secret, may_assign_without_reassign};
 use frontdesk_core::runtime::{CaseQuery, IdempotentAnswer, SlaFilter};
 use frontdesk_core::sla::CaseSla;
 use frontdesk_core::write::command::{
@@ -68,7 +68,7 @@ const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// The request's `Idempotency-Key`, scoped to the token and bound to the
 /// body it came with.
-fn idempotency_claim(
+pub(crate) fn idempotency_claim(
     headers: &HeaderMap,
     principal: &Principal,
     raw: &[u8],
@@ -89,9 +89,10 @@ async fn create_case(
     State(state): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
-    ApiJson(body, raw): ApiJson<CreateCaseBody>,
+    json: ApiJson<CreateCaseBody>,
 ) -> Result<Response, ApiError> {
     principal.require(Permission::CreateCases, "create cases")?;
+    let (body, raw) = json.parse()?;
     let idempotency = idempotency_claim(&headers, &principal, &raw)?;
     let customer = match body.customer.id {
         Some(id) => CustomerRef::Id(id),
@@ -267,9 +268,10 @@ async fn update_case(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    ApiJson(body, _): ApiJson<PatchBody>,
+    json: ApiJson<PatchBody>,
 ) -> Result<Response, ApiError> {
     principal.require(Permission::UpdateCases, "update cases")?;
+    let (body, _) = json.parse()?;
     let case_id: CaseId = parse_id("case", &id)?;
     // Without Reassign, the change is allowed against the assignee read
     // here, and the writer refuses it if that changed in the meantime.
@@ -301,13 +303,6 @@ async fn update_case(
     case_json(&state, state.frontdesk.submit(command).await?)
 }
 
-/// Whether `me`, without [`Permission::Reassign`], may change a case's
-/// assignee from `current` to `next`: take an unassigned case, give up my
-/// own, or leave the assignee as it is.
-pub(crate) fn may_assign_without_reassign(me: &str, current: Option<&str>, next: Option<&str>) -> bool {
-    current == next || matches!((current, next), (None, Some(n)) if n == me) || (current == Some(me) && next.is_none())
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MessageBody {
@@ -321,8 +316,9 @@ async fn add_message(
     principal: Principal,
     Path(id): Path<String>,
     headers: HeaderMap,
-    ApiJson(body, raw): ApiJson<MessageBody>,
+    json: ApiJson<MessageBody>,
 ) -> Result<Response, ApiError> {
+    let (body, raw) = json.parse()?;
     match body.kind {
         MessageKind::Reply => principal.require(Permission::Reply, "send replies")?,
         MessageKind::Note => principal.require(Permission::AddNote, "add notes")?,
@@ -332,10 +328,16 @@ async fn add_message(
     let idempotency = idempotency_claim(&headers, &principal, &raw)?;
     let command =
         Command::AddMessage { case_id, kind: body.kind, body: body.body, actor: principal.actor(), idempotency };
-    match state.frontdesk.submit(command).await? {
-        Outcome::Case { case, sla, events, created } => Ok(message_answer(&state, case, sla, &events, created)),
+    message_answer_or_replay(&state, state.frontdesk.submit(command).await?)
+}
+
+/// The answer to a posted message (or applied macro), also when it was the
+/// replay of an earlier send with the same `Idempotency-Key`.
+pub(crate) fn message_answer_or_replay(state: &AppState, outcome: Outcome) -> Result<Response, ApiError> {
+    match outcome {
+        Outcome::Case { case, sla, events, created } => Ok(message_answer(state, case, sla, &events, created)),
         Outcome::Replayed(IdempotentAnswer::Posted { case, sla, events, follow_up }) => {
-            let mut response = message_answer(&state, *case, *sla, &events, follow_up);
+            let mut response = message_answer(state, *case, *sla, &events, follow_up);
             response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(response)
         }
@@ -399,9 +401,10 @@ async fn record_csat(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    ApiJson(body, _): ApiJson<CsatBody>,
+    json: ApiJson<CsatBody>,
 ) -> Result<Response, ApiError> {
     principal.require(Permission::RecordCsat, "record CSAT")?;
+    let (body, _) = json.parse()?;
     let case_id: CaseId = parse_id("case", &id)?;
     let command = Command::RecordCsat { case_id, score: body.score, comment: body.comment };
     case_json(&state, state.frontdesk.submit(command).await?)
@@ -411,22 +414,5 @@ fn case_json(state: &AppState, outcome: Outcome) -> Result<Response, ApiError> {
     match outcome {
         Outcome::Case { case, sla, .. } => Ok(json_answer(StatusCode::OK, state.rendered.render(case, sla))),
         other => Err(unexpected(other)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::may_assign_without_reassign as may;
-
-    #[test]
-    fn without_reassign_only_taking_unassigned_cases_and_giving_up_ones_own() {
-        assert!(may("sam", None, Some("sam")));
-        assert!(may("sam", Some("sam"), None));
-        assert!(may("sam", Some("bea"), Some("bea")), "unchanged");
-        assert!(may("sam", None, None));
-        assert!(!may("sam", None, Some("bea")));
-        assert!(!may("sam", Some("bea"), Some("sam")));
-        assert!(!may("sam", Some("bea"), None));
-        assert!(!may("sam", Some("sam"), Some("bea")));
     }
 }

@@ -53,9 +53,10 @@ async fn post_signals(
     principal: Principal,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<SignalsQuery>,
-    ApiJson(body, _): ApiJson<SignalsBody>,
+    json: ApiJson<SignalsBody>,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(Permission::SendSignals, "send usage signals")?;
+    let (body, _) = json.parse()?;
     let id: CustomerId = parse_id("customer", &id)?;
     if body.signals.len() > MAX_SIGNALS {
         return Err(ApiError::InvalidBody(format!("at most {MAX_SIGNALS} signals")));
@@ -177,9 +178,10 @@ impl CustomerBody {
 async fn upsert_customer(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(body, _): ApiJson<CustomerBody>,
+    json: ApiJson<CustomerBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     principal.require(Permission::WriteCustomers, "create customers")?;
+    let (body, _) = json.parse()?;
     if body.id.is_some() {
         return Err(ApiError::InvalidBody("`id` is assigned by the server".into()));
     }

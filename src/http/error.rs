@@ -66,6 +66,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The HTTP status it is answered with (the console answers with the same).
+    pub fn status(&self) -> StatusCode {
+        self.status_and_code().0
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
@@ -104,6 +109,9 @@ pub fn submit_status_and_code(e: &SubmitError) -> (StatusCode, &'static str) {
             Refusal::IdentityConflict { .. } => (StatusCode::CONFLICT, "identity_conflict"),
             Refusal::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
             Refusal::TokenNameTaken(_) => (StatusCode::CONFLICT, "conflict"),
+            Refusal::MacroNameTaken(_) => (StatusCode::CONFLICT, "conflict"),
+            Refusal::MacroNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Refusal::ReassignNotAllowed { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             Refusal::TokenNotFound(_) | Refusal::OutboxItemNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Refusal::OutboxItemNotFailed { .. } => (StatusCode::CONFLICT, "not_failed"),
             Refusal::AssigneeChanged { .. } => (StatusCode::CONFLICT, "assignee_changed"),

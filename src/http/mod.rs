@@ -4,13 +4,14 @@
 
 pub mod admin;
 pub mod agents;
-mod auth;
+pub(crate) mod auth;
 pub mod case_body;
 pub(crate) mod cases;
 mod channels;
 mod customers;
 mod error;
 mod extract;
+pub(crate) mod macros;
 mod metrics;
 mod rendered;
 pub mod tokens;
@@ -97,6 +98,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(customers::routes())
         .merge(channels::routes())
         .merge(tokens::routes())
+        .merge(macros::routes())
         .merge(agents::routes())
         .merge(metrics::routes())
         .merge(admin::routes());

@@ -83,9 +83,10 @@ pub async fn revoke(state: &AppState, name: &str) -> Result<ApiToken, ApiError> 
 async fn create_token(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(body, _): ApiJson<TokenBody>,
+    json: ApiJson<TokenBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     principal.require(Permission::ManageTokens, "create tokens")?;
+    let (body, _) = json.parse()?;
     let (token, secret) = create(&state, &body.name, body.role, body.expires_at).await?;
     let mut answer = token_json(&token);
     answer["token"] = Value::String(secret);

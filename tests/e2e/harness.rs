@@ -173,6 +173,7 @@ impl Api {
             ("POST", None) => with_auth(self.agent.post(&url), auth.as_deref()).send_empty(),
             ("POST", Some(b)) => with_auth(self.agent.post(&url), auth.as_deref()).send_json(b),
             ("PATCH", Some(b)) => with_auth(self.agent.patch(&url), auth.as_deref()).send_json(b),
+            ("PUT", Some(b)) => with_auth(self.agent.put(&url), auth.as_deref()).send_json(b),
             (m, b) => panic!("unsupported call {m} with body {b:?}"),
         };
         read(response.expect("http call"))
@@ -205,6 +206,16 @@ impl Api {
     pub fn post_with(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> (u16, Value) {
         let url = format!("{}{path}", self.base);
         let mut request = self.agent.post(&url).header("Authorization", &format!("Bearer {}", self.token));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        read(request.send_json(body).expect("http call"))
+    }
+
+    /// POST with headers as `token`.
+    pub fn post_with_token(&self, token: &str, path: &str, headers: &[(&str, &str)], body: &Value) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.agent.post(&url).header("Authorization", &format!("Bearer {token}"));
         for (k, v) in headers {
             request = request.header(*k, *v);
         }

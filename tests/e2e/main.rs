@@ -22,6 +22,7 @@ mod customers;
 mod durability;
 mod idempotency;
 mod lifecycle;
+mod macros;
 mod metrics;
 mod plugins;
 mod rules;

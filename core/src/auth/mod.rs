@@ -170,6 +170,13 @@ pub enum Permission {
     Reassign,
 }
 
+/// Whether `me`, without [`Permission::Reassign`], may change a case's
+/// assignee from `current` to `next`: take an unassigned case, give up my
+/// own, or leave the assignee as it is.
+pub fn may_assign_without_reassign(me: &str, current: Option<&str>, next: Option<&str>) -> bool {
+    current == next || matches!((current, next), (None, Some(n)) if n == me) || (current == Some(me) && next.is_none())
+}
+
 /// A stored token: its hash, never the token itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiToken {
@@ -225,6 +232,18 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_reassign_only_taking_unassigned_cases_and_giving_up_ones_own() {
+        assert!(may_assign_without_reassign("sam", None, Some("sam")));
+        assert!(may_assign_without_reassign("sam", Some("sam"), None));
+        assert!(may_assign_without_reassign("sam", Some("bea"), Some("bea")), "unchanged");
+        assert!(may_assign_without_reassign("sam", None, None));
+        assert!(!may_assign_without_reassign("sam", None, Some("bea")));
+        assert!(!may_assign_without_reassign("sam", Some("bea"), Some("sam")));
+        assert!(!may_assign_without_reassign("sam", Some("bea"), None));
+        assert!(!may_assign_without_reassign("sam", Some("sam"), Some("bea")));
+    }
 
     #[test]
     fn secrets_are_random_and_hashes_stable() {

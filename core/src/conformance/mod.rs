@@ -47,6 +47,7 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("Store", "token_by_hash", "tokens_and_idempotency_round_trip"),
     ("Store", "tokens", "tokens_and_idempotency_round_trip"),
     ("Store", "idempotency", "tokens_and_idempotency_round_trip"),
+    ("Store", "macros", "macros_round_trip_and_apply_in_one_commit"),
     ("Store", "agent", "agents_round_trip_with_unique_emails"),
     ("Store", "agent_by_email", "agents_round_trip_with_unique_emails"),
     ("Store", "agents", "agents_round_trip_with_unique_emails"),
@@ -76,6 +77,9 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("WriteTxn", "append_event", "rows_written_directly_read_back"),
     ("WriteTxn", "put_idempotency", "tokens_and_idempotency_round_trip"),
     ("WriteTxn", "put_token", "tokens_and_idempotency_round_trip"),
+    ("WriteTxn", "macro_named", "macros_round_trip_and_apply_in_one_commit"),
+    ("WriteTxn", "put_macro", "macros_round_trip_and_apply_in_one_commit"),
+    ("WriteTxn", "delete_macro", "macros_round_trip_and_apply_in_one_commit"),
     ("WriteTxn", "agent", "agents_round_trip_with_unique_emails"),
     ("WriteTxn", "agent_by_email", "agents_round_trip_with_unique_emails"),
     ("WriteTxn", "put_agent", "agents_round_trip_with_unique_emails"),
@@ -111,6 +115,7 @@ pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
     timelines_are_in_commit_order(open().as_ref());
     timers_come_due_in_order(open().as_ref());
     tokens_and_idempotency_round_trip(open().as_ref());
+    macros_round_trip_and_apply_in_one_commit(open().as_ref());
     agents_round_trip_with_unique_emails(open().as_ref());
     sessions_round_trip_and_end_with_their_agent(open().as_ref());
     cases_are_read_with_their_sla_state(open().as_ref());
@@ -777,6 +782,101 @@ fn tokens_and_idempotency_round_trip(store: &dyn Store) {
         .unwrap();
     assert_eq!(store.idempotency("k").unwrap(), Some(record));
     assert_eq!(store.idempotency("other").unwrap(), None);
+}
+
+/// Macros read back by name and as a list; applying one writes its
+/// `macro_applied` event, message and changes in one commit with one cause,
+/// and a refused application writes nothing.
+fn macros_round_trip_and_apply_in_one_commit(store: &dyn Store) {
+    use crate::domain::{Macro, MacroAssignee, MacroMessage, MacroMessageKind};
+    let now = at("2026-03-02T09:00:00Z");
+    run(store, &Command::CreateAgent(agent("sam", now)), now).unwrap();
+    let record = Macro {
+        name: "waiting".into(),
+        title: "Ask for the order number".into(),
+        message: Some(MacroMessage {
+            kind: MacroMessageKind::Reply,
+            body: "Hi {{customer.first_name | there}}, which order is it?".into(),
+        }),
+        status: Some(CaseStatus::Pending),
+        priority: None,
+        assignee: Some(MacroAssignee::Me),
+        add_tags: vec!["needs-order".into()],
+        remove_tags: Vec::new(),
+        fields: Default::default(),
+        created_by: "lea".into(),
+        created_at: now,
+        updated_by: "lea".into(),
+        updated_at: now,
+    };
+    run(store, &Command::CreateMacro(record.clone()), now).unwrap();
+    assert!(matches!(
+        run(store, &Command::CreateMacro(record.clone()), now),
+        Err(CommandError::Refused(Refusal::MacroNameTaken(_)))
+    ));
+    let mut unknown = record.clone();
+    unknown.name = "bad".into();
+    unknown.message = Some(MacroMessage { kind: MacroMessageKind::Note, body: "{{case.nope}}".into() });
+    assert!(matches!(run(store, &Command::CreateMacro(unknown), now), Err(CommandError::Refused(Refusal::Invalid(_)))));
+    assert_eq!(store.macros().unwrap(), [record.clone()]);
+
+    let case_id = created(run(store, &new_case("Where is my parcel?", "pat@example.com"), now));
+    let apply = |case_id| Command::ApplyMacro {
+        case_id,
+        name: "waiting".into(),
+        actor: Actor::Agent("sam".into()),
+        may_reassign: false,
+        idempotency: None,
+    };
+    let Ok(Outcome::Case { case, events, .. }) = run(store, &apply(case_id), now) else { panic!("a case") };
+    assert_eq!((case.status, case.assignee.as_deref()), (CaseStatus::Pending, Some("sam")));
+    assert!(case.tags.contains("needs-order"));
+    let EventBody::MacroApplied { name, title } = &events[0].body else { panic!("macro_applied first: {events:?}") };
+    assert_eq!((name.as_str(), title.as_str()), ("waiting", "Ask for the order number"));
+    assert_eq!(events[1].body, EventBody::ReplySent { body: "Hi there, which order is it?".into() });
+    assert!(
+        events[1..].iter().filter(|e| e.actor != Actor::System).all(|e| e.caused_by == Some(events[0].id)),
+        "every change names the macro: {events:?}"
+    );
+    let timeline = store.case_events(case_id, None, 100).unwrap().items;
+    assert_eq!(&timeline[timeline.len() - events.len()..], &events[..], "stored as answered");
+
+    // Someone else holds the second case: without reassign nothing is written.
+    let other = created(run(store, &new_case("Broken lid", "kim@example.com"), now));
+    run(store, &Command::CreateAgent(agent("bea", now)), now).unwrap();
+    let give = CasePatch { assignee: Some(Some("bea".into())), ..CasePatch::default() };
+    run(store, &Command::UpdateCase { case_id: other, patch: give, actor: Actor::System }, now).unwrap();
+    let before = store.case_events(other, None, 100).unwrap().items.len();
+    assert!(matches!(
+        run(store, &apply(other), now),
+        Err(CommandError::Refused(Refusal::ReassignNotAllowed { actual: Some(_) }))
+    ));
+    assert_eq!(store.case_events(other, None, 100).unwrap().items.len(), before, "a refused macro writes nothing");
+
+    let mut edited = record.clone();
+    edited.title = "Ask which order".into();
+    edited.created_by = "someone else".into();
+    let Ok(Outcome::Macro(stored)) = run(store, &Command::UpdateMacro(edited), now) else { panic!("a macro") };
+    assert_eq!((stored.title.as_str(), stored.created_by.as_str()), ("Ask which order", "lea"));
+    store
+        .transact(&mut |txn| {
+            assert_eq!(txn.macro_named("waiting")?.map(|m| m.title), Some("Ask which order".into()));
+            let mut note = record.clone();
+            note.name = "direct".into();
+            txn.put_macro(&note)?;
+            assert_eq!(txn.macro_named("direct")?.as_ref(), Some(&note), "seen inside its transaction");
+            txn.delete_macro("direct")?;
+            assert_eq!(txn.macro_named("direct")?, None);
+            Ok(())
+        })
+        .unwrap();
+    run(store, &Command::DeleteMacro { name: "waiting".into() }, now).unwrap();
+    assert!(store.macros().unwrap().is_empty());
+    assert!(matches!(
+        run(store, &Command::DeleteMacro { name: "waiting".into() }, now),
+        Err(CommandError::Refused(Refusal::MacroNotFound(_)))
+    ));
+    assert!(matches!(run(store, &apply(case_id), now), Err(CommandError::Refused(Refusal::MacroNotFound(_)))));
 }
 
 /// Rows written through the trait itself, not the write path, read back

@@ -76,6 +76,14 @@ pub enum EventBody {
     TagRemoved { tag: String },
     /// A custom field was set (`null` clears it).
     FieldSet { key: String, value: serde_json::Value },
+    /// An agent applied a macro; the message and changes it made name this
+    /// event as their cause.
+    MacroApplied {
+        /// The macro's key.
+        name: String,
+        /// Its title when it was applied.
+        title: String,
+    },
     /// The customer rated the service.
     CsatReceived { score: u8, comment: Option<String> },
     /// An SLA metric passed its warning threshold.

@@ -3,6 +3,7 @@
 //! ([`projection`]). Pure: no storage, no clock.
 
 mod actor;
+mod canned;
 mod case;
 mod customer;
 mod event;
@@ -12,6 +13,10 @@ mod metric;
 pub mod projection;
 
 pub use actor::Actor;
+pub use canned::{
+    MAX_TITLE as MAX_MACRO_TITLE, Macro, MacroAssignee, MacroMessage, MacroMessageKind, PLACEHOLDERS, TemplateError,
+    TemplateScope, check_template, render as render_template,
+};
 pub use case::{Case, CaseStatus, Csat, Priority, UnknownName};
 pub use customer::{Customer, Identity, IdentityKind, InvalidIdentity};
 pub use event::{ChannelVia, Event, EventBody};

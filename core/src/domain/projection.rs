@@ -59,6 +59,7 @@ pub fn apply(state: Option<Case>, event: &Event) -> Result<Case, ProjectionError
         EventBody::CaseCreated { .. } => unreachable!("handled above"),
         EventBody::MessageReceived { .. }
         | EventBody::NoteAdded { .. }
+        | EventBody::MacroApplied { .. }
         | EventBody::CustomerUpdated { .. }
         | EventBody::SlaWarning { .. }
         | EventBody::SlaBreached { .. }

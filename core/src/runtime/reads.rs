@@ -9,7 +9,7 @@
 use jiff::Timestamp;
 
 use crate::auth::{Agent, ApiToken, Session};
-use crate::domain::{Case, CaseId, Customer, CustomerId, Event, EventId};
+use crate::domain::{Case, CaseId, Customer, CustomerId, Event, EventId, Macro};
 use crate::metrics::{self, ServiceMetrics};
 use crate::rules::RulesHost;
 use crate::rules::simulate::{SimulationReport, simulate};
@@ -154,6 +154,16 @@ impl Frontdesk {
             None => Ok(None),
         })
         .await
+    }
+
+    /// Every macro, by title (the order of the case view's picker).
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn macros(&self) -> Result<Vec<Macro>, ReadError> {
+        let mut macros = self.read(|store| store.macros()).await?;
+        macros.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()).then_with(|| a.name.cmp(&b.name)));
+        Ok(macros)
     }
 
     /// Every API token, revoked ones included, oldest first.

@@ -12,7 +12,9 @@ pub(crate) mod redb;
 use jiff::Timestamp;
 
 use crate::auth::{Agent, ApiToken, Session};
-use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Metric, Priority};
+use crate::domain::{
+    Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Macro, Metric, Priority,
+};
 use crate::metrics::{MetricsInput, Resolution};
 use crate::sla::CaseSla;
 
@@ -243,6 +245,12 @@ pub trait Store: Send + Sync + 'static {
     /// Storage failures.
     fn tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
 
+    /// Every macro, by name.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn macros(&self) -> Result<Vec<Macro>, StoreError>;
+
     /// What was stored for an idempotency key.
     ///
     /// # Errors
@@ -466,6 +474,24 @@ pub trait WriteTxn {
     /// # Errors
     /// Storage failures.
     fn put_agent(&mut self, agent: &Agent) -> Result<(), StoreError>;
+
+    /// One macro by name.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn macro_named(&self, name: &str) -> Result<Option<Macro>, StoreError>;
+
+    /// Stores a macro under its name, replacing one of that name.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_macro(&mut self, record: &Macro) -> Result<(), StoreError>;
+
+    /// Deletes a macro; nothing if it is gone.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn delete_macro(&mut self, name: &str) -> Result<(), StoreError>;
 
     /// The session stored under a cookie secret's hash.
     ///

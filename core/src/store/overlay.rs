@@ -9,7 +9,7 @@ use jiff::Timestamp;
 
 use super::{IdempotencyRecord, OutboxItem, Sequence, Store, StoreError, TimerKind, WriteTxn};
 use crate::auth::{Agent, ApiToken, Session};
-use crate::domain::{Case, CaseId, Customer, CustomerId, Event, Identity, Metric};
+use crate::domain::{Case, CaseId, Customer, CustomerId, Event, Identity, Macro, Metric};
 use crate::metrics::Resolution;
 use crate::sla::CaseSla;
 
@@ -162,6 +162,19 @@ impl WriteTxn for Overlay<'_> {
     }
 
     fn put_token(&mut self, _: &ApiToken) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    // Macros are read from the store: a preview applies one, never writes one.
+    fn macro_named(&self, name: &str) -> Result<Option<Macro>, StoreError> {
+        Ok(self.store.macros()?.into_iter().find(|m| m.name == name))
+    }
+
+    fn put_macro(&mut self, _: &Macro) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn delete_macro(&mut self, _: &str) -> Result<(), StoreError> {
         Ok(())
     }
 

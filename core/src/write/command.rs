@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Agent, ApiToken, InvalidAgent, Role, Session};
 use crate::domain::lifecycle::TransitionError;
-use crate::domain::{Actor, Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventBody, Identity, Priority};
+use crate::domain::{
+    Actor, Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventBody, Identity, Macro, Priority,
+};
 use crate::sla::CaseSla;
 use crate::store::{IdempotentAnswer, StoreError};
 
@@ -41,6 +43,21 @@ pub enum Command {
         /// Who changes it.
         actor: Actor,
     },
+    /// Apply a stored macro to a case: its message and changes, in one
+    /// commit, caused by one `macro_applied` event.
+    ApplyMacro {
+        /// Target case.
+        case_id: CaseId,
+        /// The macro's name.
+        name: String,
+        /// Who applies it.
+        actor: Actor,
+        /// Whether the caller may give the case to, or take it from, someone
+        /// else (checked against the assignee at the moment of the write).
+        may_reassign: bool,
+        /// Replay protection: a double click applies it once.
+        idempotency: Option<IdempotencyClaim>,
+    },
     /// Record a satisfaction rating on a solved or closed case.
     RecordCsat {
         /// Target case.
@@ -70,6 +87,15 @@ pub enum Command {
         hash: String,
         /// When it was used.
         at: Timestamp,
+    },
+    /// Store a new macro (refused if the name is taken).
+    CreateMacro(Macro),
+    /// Replace a macro's content; who wrote it first and when are kept.
+    UpdateMacro(Macro),
+    /// Delete a macro by name.
+    DeleteMacro {
+        /// Which macro.
+        name: String,
     },
     /// Send a failed outbox item again, from a fresh count of attempts.
     RetryOutbox {
@@ -185,6 +211,7 @@ impl Command {
         match self {
             Command::AddMessage { case_id, .. }
             | Command::UpdateCase { case_id, .. }
+            | Command::ApplyMacro { case_id, .. }
             | Command::RecordCsat { case_id, .. }
             | Command::AutoClose { case_id }
             | Command::SlaCheck { case_id, .. } => Some(*case_id),
@@ -195,6 +222,9 @@ impl Command {
             | Command::RevokeToken { .. }
             | Command::TouchToken { .. }
             | Command::RetryOutbox { .. }
+            | Command::CreateMacro(_)
+            | Command::UpdateMacro(_)
+            | Command::DeleteMacro { .. }
             | Command::CreateAgent(_)
             | Command::UpdateAgent { .. }
             | Command::StartSession(_)
@@ -362,6 +392,8 @@ pub enum Outcome {
     },
     /// A token was stored.
     Token(ApiToken),
+    /// A macro was stored or deleted: the macro as stored (or as it was).
+    Macro(Macro),
     /// An agent was created or changed: the agent as stored.
     Agent(Agent),
     /// A session was started or touched: the session as stored.
@@ -402,6 +434,19 @@ pub enum Refusal {
     #[error("the case is now assigned to {}; reload before changing it", .actual.as_deref().unwrap_or("nobody"))]
     AssigneeChanged {
         /// Who holds it now.
+        actual: Option<String>,
+    },
+    /// A macro with this name exists.
+    #[error("a macro named {0:?} already exists")]
+    MacroNameTaken(String),
+    /// No macro has this name.
+    #[error("macro {0:?} not found")]
+    MacroNotFound(String),
+    /// A macro would give the case to someone else, or take it from
+    /// someone else, and the caller may not reassign.
+    #[error("the case is assigned to {}: only a lead may reassign it", .actual.as_deref().unwrap_or("nobody"))]
+    ReassignNotAllowed {
+        /// Who holds it.
         actual: Option<String>,
     },
     /// No token has this name.

@@ -12,6 +12,7 @@ use crate::write::commit::{commit_case, commit_sla_check, load_case, sla_draft};
 use crate::write::context::ExecContext;
 use crate::write::customers::write_customer;
 use crate::write::decide::{self, CaseStart, Cause};
+use crate::write::macros::{self, Applier};
 use crate::write::messages::write_message;
 use crate::write::rule_actions::{apply_action, apply_group, group_len};
 use crate::write::{inbound, outbox_rows, plugin_effects, tokens};
@@ -71,7 +72,10 @@ fn remember_answer(
         (Command::CreateCase(NewCase { idempotency: Some(claim), .. }), Outcome::Case { case, sla, .. }) => {
             (claim, IdempotentAnswer::Created { case: Box::new(case.clone()), sla: Box::new(sla.clone()) })
         }
-        (Command::AddMessage { idempotency: Some(claim), .. }, Outcome::Case { case, sla, events, created }) => (
+        (
+            Command::AddMessage { idempotency: Some(claim), .. } | Command::ApplyMacro { idempotency: Some(claim), .. },
+            Outcome::Case { case, sla, events, created },
+        ) => (
             claim,
             IdempotentAnswer::Posted {
                 case: Box::new(case.clone()),
@@ -169,6 +173,13 @@ pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>)
             let drafts = decide::update_case(&case, patch, actor)?;
             commit_case(txn, Some(case), drafts, ctx, false)
         }
+        Command::ApplyMacro { case_id, name, actor, may_reassign, idempotency } => {
+            if let Some(answer) = replay(txn, idempotency.as_ref())? {
+                return Ok(answer);
+            }
+            let applier = Applier { actor, may_reassign: *may_reassign };
+            macros::apply_macro(txn, *case_id, name, applier, ctx)
+        }
         Command::RecordCsat { case_id, score, comment } => {
             let case = load_case(txn, *case_id)?;
             let drafts = decide::record_csat(&case, *score, comment.as_deref())?;
@@ -182,6 +193,9 @@ pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>)
         Command::RevokeToken { name } => tokens::revoke_token(txn, name, ctx.now),
         Command::TouchToken { hash, at } => tokens::touch_token(txn, hash, *at),
         Command::RetryOutbox { id } => outbox_rows::retry(txn, *id, ctx.now),
+        Command::CreateMacro(record) => macros::create_macro(txn, record),
+        Command::UpdateMacro(record) => macros::update_macro(txn, record),
+        Command::DeleteMacro { name } => macros::delete_macro(txn, name),
         Command::CreateAgent(agent) => agents::create_agent(txn, agent),
         Command::UpdateAgent { name, password_hash, role, teams, active, email } => {
             let changes = AgentChanges {

@@ -9,6 +9,7 @@
 //!   commits a case.
 //! - [`inbound`], [`plugin_effects`], [`messages`], [`customers`]: what
 //!   channel messages, plugin results, messages and customers write;
+//!   [`macros`]: macros saved and applied;
 //!   [`agents`]: agents, their sessions, and the check of every assignee.
 //! - [`commit`]: stamps drafted events and writes them with the case row,
 //!   its SLA clock, timers, aggregates and outbox rows ([`outbox_rows`]).
@@ -24,6 +25,7 @@ pub mod customers;
 pub mod decide;
 pub mod execute;
 pub mod inbound;
+pub mod macros;
 pub mod messages;
 pub mod outbox_rows;
 pub mod plan;

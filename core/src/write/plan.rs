@@ -32,6 +32,7 @@ pub fn reachable_hooks(command: &Command) -> &'static [Hook] {
         }
         Command::AddMessage { kind: MessageKind::Reply | MessageKind::Note, .. }
         | Command::UpdateCase { .. }
+        | Command::ApplyMacro { .. }
         | Command::RecordCsat { .. }
         | Command::AutoClose { .. } => &[Hook::StatusChanged],
         Command::SlaCheck { .. } => &[Hook::SlaWarning, Hook::SlaBreach],
@@ -41,6 +42,9 @@ pub fn reachable_hooks(command: &Command) -> &'static [Hook] {
         | Command::RevokeToken { .. }
         | Command::TouchToken { .. }
         | Command::RetryOutbox { .. }
+        | Command::CreateMacro(_)
+        | Command::UpdateMacro(_)
+        | Command::DeleteMacro { .. }
         | Command::CreateAgent(_)
         | Command::UpdateAgent { .. }
         | Command::StartSession(_)

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 
 use crate::auth::{Agent, ApiToken, Session};
-use crate::domain::{Case, CaseId, Customer, CustomerId, Event, Identity, Metric};
+use crate::domain::{Case, CaseId, Customer, CustomerId, Event, Identity, Macro, Metric};
 use crate::metrics::Resolution;
 use crate::sla::CaseSla;
 use crate::store::{IdempotencyRecord, OutboxItem, Sequence, StoreError, TimerKind, WriteTxn};
@@ -92,6 +92,18 @@ impl WriteTxn for Recording<'_> {
 
     fn put_agent(&mut self, agent: &Agent) -> Result<(), StoreError> {
         self.txn.put_agent(agent)
+    }
+
+    fn macro_named(&self, name: &str) -> Result<Option<Macro>, StoreError> {
+        self.txn.macro_named(name)
+    }
+
+    fn put_macro(&mut self, record: &Macro) -> Result<(), StoreError> {
+        self.txn.put_macro(record)
+    }
+
+    fn delete_macro(&mut self, name: &str) -> Result<(), StoreError> {
+        self.txn.delete_macro(name)
     }
 
     fn session(&self, hash: &str) -> Result<Option<Session>, StoreError> {

@@ -14,7 +14,7 @@
   // fragment to show: let htmx swap it instead of dropping it.
   document.addEventListener("htmx:beforeSwap", function (e) {
     const status = e.detail.xhr.status;
-    if (status === 409 || status === 400 || status === 403 || status === 422 || status === 429) {
+    if (status === 409 || status === 400 || status === 403 || status === 404 || status === 422 || status === 429) {
       e.detail.shouldSwap = true;
       e.detail.isError = false;
     }
@@ -177,6 +177,13 @@
       if (typing(e.target)) e.target.blur();
       return;
     }
+    // Enter on the macro picker applies the chosen macro (a select does
+    // not submit its form by itself).
+    if (e.key === "Enter" && e.target.id === "macro-picker" && e.target.form) {
+      e.preventDefault();
+      e.target.form.requestSubmit();
+      return;
+    }
     if (typing(e.target)) return;
     switch (e.key) {
       case "?": { const d = document.getElementById("shortcuts"); if (d) d.showModal(); break; }
@@ -194,6 +201,7 @@
         break;
       case "s": if (!click("#solve")) return; break;
       case "a": if (!click("#assign-me")) return; break;
+      case "m": { const picker = document.getElementById("macro-picker"); if (!picker) return; picker.focus(); break; }
       case "/": { const box = document.getElementById("goto"); if (box) box.focus(); break; }
       case "g": lastG = Date.now(); return;
       default: return;

@@ -118,6 +118,7 @@ impl RedbStore {
             txn.open_table(CASE_TIMERS)?;
             txn.open_table(IDEMPOTENCY)?;
             txn.open_table(TOKENS)?;
+            txn.open_table(MACROS)?;
             txn.open_table(AGENTS)?;
             txn.open_table(AGENT_EMAILS)?;
             txn.open_table(SESSIONS)?;

@@ -9,7 +9,7 @@ use super::RedbStore;
 use super::query::{count_cases, scan_cases};
 use super::tables::*;
 use crate::auth::{Agent, ApiToken, Session};
-use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Metric};
+use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Macro, Metric};
 use crate::metrics::{BacklogRow, MetricsInput};
 use crate::sla::CaseSla;
 use crate::store::{CaseQuery, DueTimer, IdempotencyRecord, OutboxItem, Page, Store, StoreError, TimerKind, WriteTxn};
@@ -98,6 +98,17 @@ impl Store for RedbStore {
         let txn = self.read()?;
         let table = txn.open_table(TOKENS)?;
         table.get(hash)?.map(|v| decode("tokens", hash, v.value())).transpose()
+    }
+
+    fn macros(&self) -> Result<Vec<Macro>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(MACROS)?;
+        let mut macros = Vec::with_capacity(usize::try_from(table.len()?).unwrap_or(0));
+        for row in table.iter()? {
+            let (k, v) = row?;
+            macros.push(decode("macros", k.value(), v.value())?);
+        }
+        Ok(macros)
     }
 
     fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {

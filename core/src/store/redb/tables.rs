@@ -66,6 +66,8 @@ pub fn index_count(key: &str) -> String {
 }
 /// Idempotency key -> the first answer.
 pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency_v1");
+/// Macro name -> macro record.
+pub const MACROS: TableDefinition<&str, &[u8]> = TableDefinition::new("macros_v1");
 /// Token hash -> token record.
 pub const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens_v1");
 /// Agent name -> agent record (with its password hash).

@@ -10,7 +10,7 @@ use redb::{ReadableTable, Table, WriteTransaction};
 use super::tables::*;
 use super::{Counters, RedbStore, RowCaches};
 use crate::auth::{Agent, ApiToken, Session};
-use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, Identity, Metric};
+use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, Identity, Macro, Metric};
 use crate::metrics::Resolution;
 use crate::sla::CaseSla;
 use crate::store::{CaseRecord, IdempotencyRecord, OutboxItem, Sequence, StoreError, TimerKind, WriteTxn, derived};
@@ -95,6 +95,7 @@ struct RedbTxn<'t> {
     case_timers: Table<'t, (u64, &'static str), i64>,
     idempotency: Table<'t, &'static str, &'static [u8]>,
     tokens: Table<'t, &'static str, &'static [u8]>,
+    macros: Table<'t, &'static str, &'static [u8]>,
     agents: Table<'t, &'static str, &'static [u8]>,
     agent_emails: Table<'t, &'static str, &'static str>,
     sessions: Table<'t, &'static str, &'static [u8]>,
@@ -136,6 +137,7 @@ impl<'t> RedbTxn<'t> {
             case_timers: txn.open_table(CASE_TIMERS)?,
             idempotency: txn.open_table(IDEMPOTENCY)?,
             tokens: txn.open_table(TOKENS)?,
+            macros: txn.open_table(MACROS)?,
             agents: txn.open_table(AGENTS)?,
             agent_emails: txn.open_table(AGENT_EMAILS)?,
             sessions: txn.open_table(SESSIONS)?,
@@ -463,6 +465,20 @@ impl WriteTxn for RedbTxn<'_> {
     fn agent_by_email(&self, email: &str) -> Result<Option<Agent>, StoreError> {
         let Some(name) = self.agent_emails.get(email)?.map(|v| v.value().to_owned()) else { return Ok(None) };
         self.agent(&name)
+    }
+
+    fn macro_named(&self, name: &str) -> Result<Option<Macro>, StoreError> {
+        self.macros.get(name)?.map(|v| decode("macros", name, v.value())).transpose()
+    }
+
+    fn put_macro(&mut self, record: &Macro) -> Result<(), StoreError> {
+        self.macros.insert(record.name.as_str(), encode(record).as_slice())?;
+        Ok(())
+    }
+
+    fn delete_macro(&mut self, name: &str) -> Result<(), StoreError> {
+        self.macros.remove(name)?;
+        Ok(())
     }
 
     fn put_agent(&mut self, agent: &Agent) -> Result<(), StoreError> {
