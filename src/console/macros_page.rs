@@ -229,7 +229,12 @@ pub async fn save(
     Form(form): Form<MacroForm>,
 ) -> Result<Response, ConsoleError> {
     require_lead(&me)?;
-    let (name, create, body) = form.body()?;
+    let (name, create, mut body) = form.body()?;
+    if !create {
+        // The form has no place for custom fields: keep the ones set over the API.
+        let old = state.frontdesk().macros().await?.into_iter().find(|m| m.name == name);
+        body.fields = old.map(|m| m.fields).unwrap_or_default();
+    }
     let record = macros::save(&state, &me.agent.name, &name, body, create).await?;
     tracing::info!(r#macro = %record.name, by = %me.agent.name, create, "macro saved in the console");
     let mut response = page::page_response(html! { div.alert.good role="status" { "Saved " (record.title) "." } });
@@ -301,13 +306,13 @@ pub async fn apply(
         request_hash: hash_secret(&format!("macro\n{id}\n{}", form.name)),
     };
     let who = Principal { name: me.agent.name.clone(), role: me.agent.role };
+    let applied = macros::apply(&state, id, &form.name, &who, Some(claim)).await;
     let macros_now = state.frontdesk().macros().await?;
-    let title = macros_now.iter().find(|m| m.name == form.name).map_or(form.name.clone(), |m| m.title.clone());
-    let alert = match macros::apply(&state, id, &form.name, &who, Some(claim)).await {
-        Ok(Outcome::Case { .. } | Outcome::Replayed(IdempotentAnswer::Posted { .. })) => {
-            html! { div.alert.good role="status" { "Applied " (title) "." } }
+    let alert = match applied {
+        Ok((record, Outcome::Case { .. } | Outcome::Replayed(IdempotentAnswer::Posted { .. }))) => {
+            html! { div.alert.good role="status" { "Applied " (record.title) "." } }
         }
-        Ok(other) => return Err(ConsoleError::BadRequest(format!("unexpected answer: {other:?}"))),
+        Ok((_, other)) => return Err(ConsoleError::BadRequest(format!("unexpected answer: {other:?}"))),
         Err(e) => {
             let status = e.status();
             let mut response = page::page_response(picker(

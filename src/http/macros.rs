@@ -132,8 +132,9 @@ pub fn required(record: &Macro) -> Vec<(Permission, &'static str)> {
     needs
 }
 
-/// Applies the macro `name` to `case_id` as `who` (with `role`): refused
-/// unless the role may do everything the macro does.
+/// Applies the macro `name` to `case_id` as `who`: refused unless the
+/// role may do everything the macro does. Answers with the macro as it was
+/// checked, and what the core answered.
 ///
 /// # Errors
 /// [`ApiError::Forbidden`], an unknown macro (404), or the core's refusal.
@@ -143,7 +144,7 @@ pub async fn apply(
     name: &str,
     who: &Principal,
     idempotency: Option<IdempotencyClaim>,
-) -> Result<Outcome, ApiError> {
+) -> Result<(Macro, Outcome), ApiError> {
     let record = state
         .frontdesk
         .macros()
@@ -161,7 +162,7 @@ pub async fn apply(
         may_reassign: who.role.allows(Permission::Reassign),
         idempotency,
     };
-    Ok(state.frontdesk.submit(command).await?)
+    Ok((record, state.frontdesk.submit(command).await?))
 }
 
 fn macro_json(record: &Macro) -> Value {
@@ -240,7 +241,7 @@ async fn apply_macro(
     let (body, raw) = json.parse()?;
     let case_id: CaseId = parse_id("case", &id)?;
     let idempotency = idempotency_claim(&headers, &principal, &raw)?;
-    let outcome = apply(&state, case_id, &body.name, &principal, idempotency).await?;
+    let (_, outcome) = apply(&state, case_id, &body.name, &principal, idempotency).await?;
     message_answer_or_replay(&state, outcome)
 }
 
