@@ -77,7 +77,7 @@ const FOLDER_LAYERS: &[(&str, &[&str])] = &[
             "writer",
         ],
     ),
-    ("runtime", &["notify", "events", "service", "reads", "timers", "outbox_worker"]),
+    ("runtime", &["notify", "events", "service", "reads", "feed", "timers", "outbox_worker"]),
 ];
 
 /// Upward imports inside a layered folder that are allowed anyway:

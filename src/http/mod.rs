@@ -10,6 +10,7 @@ pub(crate) mod cases;
 mod channels;
 mod customers;
 mod error;
+mod events;
 mod extract;
 pub(crate) mod macros;
 mod metrics;
@@ -41,6 +42,8 @@ pub struct AppState {
     known_tokens: Arc<auth::KnownTokens>,
     rendered: Arc<rendered::RenderedCases>,
     console: Arc<crate::console::ConsoleState>,
+    /// The longest a long-poll holds a request: under the request timeout.
+    long_poll: Duration,
 }
 
 impl AppState {
@@ -60,6 +63,7 @@ impl AppState {
             known_tokens: Arc::default(),
             rendered: Arc::default(),
             console: Arc::default(),
+            long_poll: Duration::from_secs(25),
         }
     }
 
@@ -91,7 +95,8 @@ impl AppState {
 }
 
 /// The whole API.
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
+pub fn router(mut state: AppState, request_timeout: Duration) -> Router {
+    state.long_poll = request_timeout.saturating_sub(Duration::from_secs(1));
     let max_body_bytes = state.max_body_bytes;
     let api = Router::new()
         .merge(cases::routes())
@@ -99,6 +104,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(channels::routes())
         .merge(tokens::routes())
         .merge(macros::routes())
+        .merge(events::routes())
         .merge(agents::routes())
         .merge(metrics::routes())
         .merge(admin::routes());

@@ -56,6 +56,7 @@ fn api_routes() -> Vec<ApiRoute> {
         ApiRoute("PUT", "/api/v1/macros/m-new", Some(|| json!({"title": "T2", "add_tags": ["y"]})), LEADS),
         ApiRoute("POST", "/api/v1/cases/1/macros", Some(|| json!({"macro": "m-new"})), PEOPLE),
         ApiRoute("DELETE", "/api/v1/macros/m-new", None, LEADS),
+        ApiRoute("GET", "/api/v1/events", None, STAFF),
         ApiRoute("GET", "/api/v1/agents", None, PEOPLE),
         ApiRoute(
             "POST",
@@ -276,6 +277,7 @@ fn every_route_is_in_the_matrix() {
         "src/http/agents.rs",
         "src/http/cases.rs",
         "src/http/customers.rs",
+        "src/http/events.rs",
         "src/http/macros.rs",
         "src/http/metrics.rs",
         "src/http/tokens.rs",

@@ -20,6 +20,7 @@ mod console_flows;
 mod crm;
 mod customers;
 mod durability;
+mod events;
 mod idempotency;
 mod lifecycle;
 mod macros;

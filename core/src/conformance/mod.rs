@@ -41,6 +41,7 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("Store", "count_cases", "queues_are_listed_and_counted"),
     ("Store", "case_events", "timelines_are_in_commit_order"),
     ("Store", "case_events_before", "timelines_are_in_commit_order"),
+    ("Store", "events_after", "timelines_are_in_commit_order"),
     ("Store", "customer", "identities_resolve_to_their_customer"),
     ("Store", "customer_by_identity", "identities_resolve_to_their_customer"),
     ("Store", "customer_events", "listing_by_customer_pages_both_ways"),
@@ -571,6 +572,24 @@ fn timelines_are_in_commit_order(store: &dyn Store) {
     let timeline = store.customer_events(case.customer_id, None, 100).unwrap().items;
     assert!(timeline.windows(2).all(|w| w[0].id < w[1].id));
     assert_eq!(timeline.iter().filter(|e| e.case_id == Some(b)).count(), 4);
+    // The feed over everything: commit order, pages that neither skip nor repeat.
+    let all = store.events_after(None, 1000).unwrap();
+    assert_eq!(all.next, None);
+    assert!(all.items.windows(2).all(|w| w[0].id < w[1].id), "in commit order");
+    assert!(timeline.iter().all(|e| all.items.contains(e)), "every event of the customer is in the feed");
+    let mut paged = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.events_after(cursor, 3).unwrap();
+        paged.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(paged, all.items);
+    let last = all.items.last().map(|e| e.id);
+    assert_eq!(store.events_after(last, 10).unwrap().items, [], "nothing after the newest");
 }
 
 fn timers_come_due_in_order(store: &dyn Store) {

@@ -218,6 +218,66 @@ pub enum EventBody {
     },
 }
 
+impl EventBody {
+    /// Every event type, as [`EventBody::kind`] names them.
+    pub const KINDS: [&'static str; 24] = [
+        "case_created",
+        "message_received",
+        "reply_sent",
+        "note_added",
+        "status_changed",
+        "priority_changed",
+        "assigned",
+        "team_changed",
+        "tag_added",
+        "tag_removed",
+        "field_set",
+        "macro_applied",
+        "csat_received",
+        "sla_warning",
+        "sla_breached",
+        "sla_met",
+        "escalated",
+        "outreach_opened",
+        "script_error",
+        "plugin_error",
+        "reply_delivered",
+        "delivery_failed",
+        "health_changed",
+        "customer_updated",
+    ];
+
+    /// The event's type as the API names it (`"reply_sent"`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::CaseCreated { .. } => "case_created",
+            EventBody::MessageReceived { .. } => "message_received",
+            EventBody::ReplySent { .. } => "reply_sent",
+            EventBody::NoteAdded { .. } => "note_added",
+            EventBody::StatusChanged { .. } => "status_changed",
+            EventBody::PriorityChanged { .. } => "priority_changed",
+            EventBody::Assigned { .. } => "assigned",
+            EventBody::TeamChanged { .. } => "team_changed",
+            EventBody::TagAdded { .. } => "tag_added",
+            EventBody::TagRemoved { .. } => "tag_removed",
+            EventBody::FieldSet { .. } => "field_set",
+            EventBody::MacroApplied { .. } => "macro_applied",
+            EventBody::CsatReceived { .. } => "csat_received",
+            EventBody::SlaWarning { .. } => "sla_warning",
+            EventBody::SlaBreached { .. } => "sla_breached",
+            EventBody::SlaMet { .. } => "sla_met",
+            EventBody::Escalated { .. } => "escalated",
+            EventBody::OutreachOpened { .. } => "outreach_opened",
+            EventBody::ScriptError { .. } => "script_error",
+            EventBody::PluginError { .. } => "plugin_error",
+            EventBody::ReplyDelivered { .. } => "reply_delivered",
+            EventBody::DeliveryFailed { .. } => "delivery_failed",
+            EventBody::HealthChanged { .. } => "health_changed",
+            EventBody::CustomerUpdated { .. } => "customer_updated",
+        }
+    }
+}
+
 /// Where a customer message came in through a channel plugin.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelVia {
@@ -257,5 +317,24 @@ mod tests {
         assert_eq!(json["caused_by"], "2");
         let back: Event = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
+    }
+
+    #[test]
+    fn kinds_are_the_serialised_type_names() {
+        let bodies = [
+            EventBody::ReplySent { body: "b".into() },
+            EventBody::MacroApplied { name: "n".into(), title: "t".into() },
+            EventBody::SlaMet { metric: Metric::FirstResponse, cycle: 1, business_seconds: 3 },
+            EventBody::CsatReceived { score: 5, comment: None },
+        ];
+        for body in bodies {
+            let json = serde_json::to_value(&body).unwrap();
+            assert_eq!(json["type"], body.kind());
+            assert!(EventBody::KINDS.contains(&body.kind()));
+        }
+        let mut unique = EventBody::KINDS.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), EventBody::KINDS.len());
     }
 }

@@ -2,10 +2,11 @@
 //! ([`timers`]), the rule ticker and the committed-event feed ([`events`])
 //! around one [`Frontdesk`] ([`service`]), the door every request goes
 //! through, for writes ([`Frontdesk::submit`]), reads ([`reads`]) and the
-//! committed events ([`Frontdesk::subscribe`]); [`outbox_worker`] delivers outbound work through plugins, with
+//! committed events ([`Frontdesk::subscribe`], and [`feed`] over the store); [`outbox_worker`] delivers outbound work through plugins, with
 //! [`notify`] saying where rule notifications go.
 
 pub mod events;
+pub mod feed;
 pub mod notify;
 pub mod outbox_worker;
 pub mod reads;
@@ -20,6 +21,7 @@ use tokio::sync::watch;
 /// The query shapes the door takes and the pages it answers with.
 pub use crate::store::{CaseQuery, IdempotentAnswer, OutboxItem, Page, SlaFilter};
 pub use events::Committed;
+pub use feed::{FeedFilter, FeedPage};
 pub use notify::NotifyConfig;
 pub use outbox_worker::OutboxWorker;
 pub use reads::{OutboxSummary, ReadError};

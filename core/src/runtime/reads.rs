@@ -58,7 +58,7 @@ impl Frontdesk {
     /// grows with the data (a metrics range, the whole outbox, a dry run of
     /// the rules over thousands of cases), which would hold a request worker
     /// for its whole length even on a store whose reads never wait.
-    async fn scan<T, F>(&self, query: F) -> Result<T, ReadError>
+    pub(crate) async fn scan<T, F>(&self, query: F) -> Result<T, ReadError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,

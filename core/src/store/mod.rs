@@ -197,6 +197,13 @@ pub trait Store: Send + Sync + 'static {
     fn case_events(&self, id: CaseId, after: Option<EventId>, limit: usize)
     -> Result<Page<Event, EventId>, StoreError>;
 
+    /// Every event after `after` (from the first when `None`), in commit
+    /// order: the event feed integrators mirror everything from.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn events_after(&self, after: Option<EventId>, limit: usize) -> Result<Page<Event, EventId>, StoreError>;
+
     /// A case's events before `before` (all, when `None`), newest first: a
     /// long thread opens at its end and pages back.
     ///

@@ -64,6 +64,23 @@ impl Store for RedbStore {
         self.events_page(CASE_EVENTS, id.get(), after, limit)
     }
 
+    fn events_after(&self, after: Option<EventId>, limit: usize) -> Result<Page<Event, EventId>, StoreError> {
+        let start = after.map_or(0, |a| a.get().saturating_add(1));
+        let txn = self.read()?;
+        let table = txn.open_table(EVENTS)?;
+        let mut items: Vec<Event> = Vec::with_capacity(limit.min(1024));
+        let mut next = None;
+        for row in table.range(start..)? {
+            let (key, value) = row?;
+            if items.len() == limit {
+                next = items.last().map(|e| e.id);
+                break;
+            }
+            items.push(decode("events", key.value(), value.value())?);
+        }
+        Ok(Page { items, next })
+    }
+
     fn case_events_before(
         &self,
         id: CaseId,
