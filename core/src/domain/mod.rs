@@ -15,5 +15,5 @@ pub use actor::Actor;
 pub use case::{Case, CaseStatus, Csat, Priority, UnknownName};
 pub use customer::{Customer, Identity, IdentityKind, InvalidIdentity};
 pub use event::{ChannelVia, Event, EventBody};
-pub use ids::{CaseId, CustomerId, EventId};
+pub use ids::{CaseId, CustomerId, EventId, ViewId};
 pub use metric::Metric;

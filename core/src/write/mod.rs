@@ -9,7 +9,8 @@
 //!   commits a case.
 //! - [`inbound`], [`plugin_effects`], [`messages`], [`customers`]: what
 //!   channel messages, plugin results, messages and customers write;
-//!   [`agents`]: agents, their sessions, and the check of every assignee.
+//!   [`agents`]: agents, their sessions, and the check of every assignee;
+//!   [`tokens`], [`views`]: API tokens and saved inbox views.
 //! - [`commit`]: stamps drafted events and writes them with the case row,
 //!   its SLA clock, timers, aggregates and outbox rows ([`outbox_rows`]).
 //! - [`context`]: what every command of a batch shares.
@@ -31,6 +32,7 @@ pub mod plugin_effects;
 mod recording;
 pub mod rule_actions;
 pub mod tokens;
+pub mod views;
 pub mod writer;
 
 pub use command::Refusal;
