@@ -14,6 +14,7 @@ mod extract;
 mod metrics;
 mod rendered;
 pub mod tokens;
+pub mod views;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,7 +100,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(tokens::routes())
         .merge(agents::routes())
         .merge(metrics::routes())
-        .merge(admin::routes());
+        .merge(admin::routes())
+        .merge(views::routes());
     let routes = Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)

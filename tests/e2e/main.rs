@@ -27,3 +27,4 @@ mod plugins;
 mod rules;
 mod sla;
 mod tokens;
+mod views;
