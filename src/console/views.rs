@@ -100,23 +100,27 @@ pub fn sidebar(me: &SignedIn, shown: &Shown, saved: &[SavedView], counts: &[u64]
                 }
             }
         }
-        details.save-view {
-            summary { "Save current view" }
-            form hx-post="/views" hx-target="#view-alert" hx-swap="innerHTML" {
-                input type="hidden" name="view" value=(shown.key);
-                input type="hidden" name="sort" value=(sort.as_str());
-                label for="view-name" { "Name" }
-                input #view-name name="name" required maxlength="80" autocomplete="off";
-                @if may_share(me) {
-                    label.check for="view-shared" {
-                        input #view-shared type="checkbox" name="shared" value="on";
-                        " Shared with every agent"
+        // Kept as it is when the live feed re-renders the inbox around it, so
+        // an open form and a half-typed name survive a case changing.
+        div #save-view hx-preserve="true" {
+            details.save-view {
+                summary { "Save current view" }
+                form hx-post="/views" hx-target="#view-alert" hx-swap="innerHTML" {
+                    input type="hidden" name="view" value=(shown.key);
+                    input type="hidden" name="sort" value=(sort.as_str());
+                    label for="view-name" { "Name" }
+                    input #view-name name="name" required maxlength="80" autocomplete="off";
+                    @if may_share(me) {
+                        label.check for="view-shared" {
+                            input #view-shared type="checkbox" name="shared" value="on";
+                            " Shared with every agent"
+                        }
                     }
+                    button.primary type="submit" { "Save view" }
                 }
-                button.primary type="submit" { "Save view" }
             }
+            div #view-alert aria-live="polite" {}
         }
-        div #view-alert aria-live="polite" {}
     }
 }
 
@@ -126,7 +130,8 @@ pub fn manage(me: &SignedIn, shown: &Shown) -> Markup {
     let Some(view) = &shown.saved else { return html! {} };
     let editable = check_may_change(Some(view), &editor(me), view.shared).is_ok();
     html! {
-        div.view-tools {
+        // Kept across live re-renders, as the save form is.
+        div #view-tools .view-tools hx-preserve="true" {
             @if view.shared { span.badge { "Shared" } " " }
             @if editable {
                 form.inline hx-post={ "/views/" (view.id) "/rename" } hx-target="#view-alert" hx-swap="innerHTML" {
