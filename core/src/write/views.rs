@@ -158,7 +158,9 @@ mod tests {
     fn who_may_do_what_to_a_view() {
         use Role::{Admin, Agent, Integration, Lead};
         let (private, shared) = (view("sam", false), view("sam", true));
-        let cases: &[(Option<&SavedView>, ViewEditor, bool, Result<(), &str>)] = &[
+        /// The view (none: a new one), who, whether it is shared after, what happens.
+        type Row<'a> = (Option<&'a SavedView>, ViewEditor, bool, Result<(), &'static str>);
+        let cases: &[Row<'_>] = &[
             (None, by("sam", Agent), false, Ok(())),
             (None, by("sam", Agent), true, Err("forbidden")),
             (None, by("lee", Lead), true, Ok(())),
