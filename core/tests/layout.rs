@@ -66,6 +66,7 @@ const FOLDER_LAYERS: &[(&str, &[&str])] = &[
             "customers",
             "agents",
             "tokens",
+            "views",
             "messages",
             "macros",
             "inbound",

@@ -1,14 +1,16 @@
-//! The inbox: the agent's queues with their counts, and one queue's cases.
-//! The whole region re-renders when the live feed says a case changed, so
-//! counts and rows are never stale and always agree (they are read from
-//! one snapshot each).
+//! The inbox: the agent's queues and saved views with their counts, and one
+//! queue's cases, newest first or by SLA due. The whole region re-renders
+//! when the live feed says a case changed, so counts and rows are never
+//! stale and always agree (they are read from one snapshot each). Saved
+//! views themselves (resolving, saving, renaming) are [`super::views`].
 
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use frontdesk_core::domain::{CaseId, CaseStatus, CustomerId};
-use frontdesk_core::runtime::{CaseQuery, SlaFilter};
+use frontdesk_core::runtime::{CaseQuery, CaseSort, DuePosition, SlaFilter, ViewFilters};
+use frontdesk_core::sla::CaseSla;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -16,6 +18,7 @@ use super::error::{ConsoleError, urlencode};
 use super::format;
 use super::page::{self, Shell};
 use super::session::SignedIn;
+use super::views::{self, Shown};
 use crate::http::AppState;
 
 /// Cases per page.
@@ -93,20 +96,25 @@ impl View {
         }
     }
 
+    /// The filters of this queue: what "Save current view" keeps of it.
+    pub fn filters(&self) -> ViewFilters {
+        let queue = ViewFilters { unsolved: true, ..ViewFilters::default() };
+        match self {
+            View::Mine => ViewFilters { assignee: Some(ViewFilters::ME.to_owned()), ..queue },
+            View::Unassigned => ViewFilters { unassigned: true, ..queue },
+            View::Unsolved => queue,
+            View::Breached => ViewFilters { sla: Some(SlaFilter::Breached), ..ViewFilters::default() },
+            View::AtRisk => ViewFilters { sla: Some(SlaFilter::AtRisk), ..ViewFilters::default() },
+            View::Team(t) => ViewFilters { team: Some(t.clone()), ..queue },
+            View::Status(s) => ViewFilters { status: Some(*s), ..ViewFilters::default() },
+            View::Tag(t) => ViewFilters { tag: Some(t.clone()), ..queue },
+            View::Assignee(a) => ViewFilters { assignee: Some(a.clone()), ..queue },
+        }
+    }
+
     /// The listing this view shows to agent `me`.
     pub fn query(&self, me: &str) -> CaseQuery {
-        let queue = CaseQuery { unsolved: true, limit: PAGE, ..CaseQuery::default() };
-        match self {
-            View::Mine => CaseQuery { assignee: Some(me.to_owned()), ..queue },
-            View::Unassigned => CaseQuery { unassigned: true, ..queue },
-            View::Unsolved => queue,
-            View::Breached => CaseQuery { sla: Some(SlaFilter::Breached), limit: PAGE, ..CaseQuery::default() },
-            View::AtRisk => CaseQuery { sla: Some(SlaFilter::AtRisk), limit: PAGE, ..CaseQuery::default() },
-            View::Team(t) => CaseQuery { team: Some(t.clone()), ..queue },
-            View::Status(s) => CaseQuery { status: Some(*s), limit: PAGE, ..CaseQuery::default() },
-            View::Tag(t) => CaseQuery { tag: Some(t.clone()), ..queue },
-            View::Assignee(a) => CaseQuery { assignee: Some(a.clone()), ..queue },
-        }
+        self.filters().query(me, PAGE)
     }
 }
 
@@ -130,15 +138,58 @@ fn sidebar_views(teams: &[String]) -> Vec<(&'static str, Vec<View>)> {
 #[derive(Debug, Default, Deserialize)]
 pub struct InboxQuery {
     view: Option<String>,
-    /// Continue below this case id.
+    /// Continue below this case id (sorted by creation).
     before: Option<u64>,
+    /// `created` or `sla_due`; a saved view's own sort when absent.
+    sort: Option<String>,
+    /// Continue after this position (sorted by SLA due).
+    after: Option<String>,
 }
 
 impl InboxQuery {
-    fn view(&self) -> Result<View, ConsoleError> {
-        match self.view.as_deref() {
-            None | Some("") => Ok(View::Mine),
-            Some(v) => View::parse(v).ok_or_else(|| ConsoleError::NotFound(format!("no view named {v:?}"))),
+    /// The sort asked for, else the view's own.
+    fn sort(&self, shown: &Shown) -> Result<CaseSort, ConsoleError> {
+        match self.sort.as_deref() {
+            None | Some("") => Ok(shown.sort),
+            Some(name) => CaseSort::parse(name).ok_or_else(|| ConsoleError::BadRequest(format!("no sort {name:?}"))),
+        }
+    }
+
+    /// Where the page starts.
+    fn start(&self, sort: CaseSort) -> Result<Start, ConsoleError> {
+        Ok(match sort {
+            CaseSort::Created => Start::Before(self.before.map(CaseId::new)),
+            CaseSort::SlaDue => Start::After(match self.after.as_deref() {
+                None | Some("") => None,
+                Some(text) => Some(text.parse().map_err(|_| ConsoleError::BadRequest(format!("bad cursor {text:?}")))?),
+            }),
+        })
+    }
+}
+
+/// Where a page of the inbox starts, in the sort it is in.
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    /// Newest first, below this case.
+    Before(Option<CaseId>),
+    /// By SLA due, after this position.
+    After(Option<DuePosition>),
+}
+
+impl Start {
+    fn sort(self) -> CaseSort {
+        match self {
+            Start::Before(_) => CaseSort::Created,
+            Start::After(_) => CaseSort::SlaDue,
+        }
+    }
+
+    /// The query string that continues here (with a leading `&`), if not the first page.
+    fn param(self) -> String {
+        match self {
+            Start::Before(Some(id)) => format!("&before={id}"),
+            Start::After(Some(at)) => format!("&after={}", urlencode(&at.to_string())),
+            Start::Before(None) | Start::After(None) => String::new(),
         }
     }
 }
@@ -149,9 +200,10 @@ pub async fn page(
     me: SignedIn,
     Query(query): Query<InboxQuery>,
 ) -> Result<Response, ConsoleError> {
-    let view = query.view()?;
-    let region = region(&state, &me, &view, query.before).await?;
-    Ok(page::render(&Shell { title: &view.title(), me: Some(&me), live: true, case: None }, region))
+    let shown = views::resolve(&state, &me, query.view.as_deref()).await?;
+    let start = query.start(query.sort(&shown)?)?;
+    let region = region(&state, &me, &shown, start).await?;
+    Ok(page::render(&Shell { title: &shown.title, me: Some(&me), live: true, case: None }, region))
 }
 
 /// `GET /console/inbox`: the inbox region alone, for live refreshes.
@@ -160,26 +212,48 @@ pub async fn fragment(
     me: SignedIn,
     Query(query): Query<InboxQuery>,
 ) -> Result<Response, ConsoleError> {
-    let view = query.view()?;
-    Ok(page::page_response(region(&state, &me, &view, query.before).await?))
+    let shown = views::resolve(&state, &me, query.view.as_deref()).await?;
+    let start = query.start(query.sort(&shown)?)?;
+    Ok(page::page_response(region(&state, &me, &shown, start).await?))
+}
+
+/// One page of `query` from `start`, with where the next page starts.
+async fn listing(
+    state: &AppState,
+    query: CaseQuery,
+    start: Start,
+) -> Result<(Vec<(frontdesk_core::Case, CaseSla)>, Option<Start>), ConsoleError> {
+    Ok(match start {
+        Start::Before(before) => {
+            let page = state.frontdesk().cases(CaseQuery { before, ..query }).await?;
+            (page.items, page.next.map(|id| Start::Before(Some(id))))
+        }
+        Start::After(after) => {
+            let page = state.frontdesk().cases_by_sla_due(query, after).await?;
+            (page.items, page.next.map(|at| Start::After(Some(at))))
+        }
+    })
 }
 
 /// The sidebar and the list, re-rendered together.
-async fn region(state: &AppState, me: &SignedIn, view: &View, before: Option<u64>) -> Result<Markup, ConsoleError> {
+async fn region(state: &AppState, me: &SignedIn, shown: &Shown, start: Start) -> Result<Markup, ConsoleError> {
+    let me_name = &me.agent.name;
     let groups = sidebar_views(&me.agent.teams);
+    let saved = state.frontdesk().views_for(me_name.clone()).await?;
     let mut queries: Vec<CaseQuery> =
-        groups.iter().flat_map(|(_, views)| views.iter().map(|v| v.query(&me.agent.name))).collect();
-    queries.push(view.query(&me.agent.name));
+        groups.iter().flat_map(|(_, views)| views.iter().map(|v| v.query(me_name))).collect();
+    queries.extend(saved.iter().map(|v| v.filters.query(me_name, PAGE)));
+    queries.push(shown.filters.query(me_name, PAGE));
     let counts = state.frontdesk().count_cases(queries).await?;
-    let listing = CaseQuery { before: before.map(CaseId::new), ..view.query(&me.agent.name) };
-    let page = state.frontdesk().cases(listing).await?;
-    let names = customer_names(state, page.items.iter().map(|(c, _)| c.customer_id)).await?;
-    let refresh = format!(
-        "/console/inbox?view={}{}",
-        urlencode(&view.key()),
-        before.map_or(String::new(), |b| format!("&before={b}"))
-    );
+    let (items, next) = listing(state, shown.filters.query(me_name, PAGE), start).await?;
+    let names = customer_names(state, items.iter().map(|(c, _)| c.customer_id)).await?;
+    let sort = start.sort();
+    let key = urlencode(&shown.key);
+    let refresh = format!("/console/inbox?view={key}&sort={}{}", sort.as_str(), start.param());
     let mut count = counts.iter();
+    let builtin_count: usize = groups.iter().map(|(_, views)| views.len()).sum();
+    let saved_counts: Vec<u64> = counts.iter().skip(builtin_count).take(saved.len()).copied().collect();
+    let total = counts.get(builtin_count + saved.len()).copied().unwrap_or(0);
     Ok(html! {
         main #inbox .layout hx-get=(refresh) hx-trigger="fd:changed from:body" hx-swap="outerHTML" {
             aside.queues aria-label="Queues" {
@@ -189,9 +263,10 @@ async fn region(state: &AppState, me: &SignedIn, view: &View, before: Option<u64
                         ul {
                             @for v in views {
                                 @let n = count.next().copied().unwrap_or(0);
+                                @let current = v.key() == shown.key;
                                 li {
-                                    a.current[v == view] href={ "/?view=" (urlencode(&v.key())) }
-                                        aria-current=[(v == view).then_some("page")] {
+                                    a.current[current] href={ "/?view=" (urlencode(&v.key())) }
+                                        aria-current=[current.then_some("page")] {
                                         span { (v.title()) }
                                         span.count.hot[n > 0 && matches!(v, View::Breached)] data-count=(v.key()) { (n) }
                                     }
@@ -200,15 +275,25 @@ async fn region(state: &AppState, me: &SignedIn, view: &View, before: Option<u64
                         }
                     }
                 }
+                (views::sidebar(me, shown, &saved, &saved_counts, sort))
             }
             section #main .content {
                 div.toolbar {
-                    h1 { (view.title()) }
-                    span.count aria-label="cases in this view" { "(" (count.next().copied().unwrap_or(0)) ")" }
+                    h1 { (shown.title) }
+                    span.count aria-label="cases in this view" { "(" (total) ")" }
                     span.spacer {}
+                    nav.sort aria-label="Sort" {
+                        span.hint { "Sort:" }
+                        @for (option, label) in [(CaseSort::Created, "Created"), (CaseSort::SlaDue, "SLA due")] {
+                            " "
+                            a.button.current[option == sort] href={ "/?view=" (key) "&sort=" (option.as_str()) }
+                                aria-current=[(option == sort).then_some("true")] { (label) }
+                        }
+                    }
                     span.hint { "Press " kbd { "?" } " for shortcuts" }
                 }
-                @if page.items.is_empty() {
+                (views::manage(me, shown))
+                @if items.is_empty() {
                     div.empty { "No cases here." }
                 } @else {
                     table.cases {
@@ -218,10 +303,10 @@ async fn region(state: &AppState, me: &SignedIn, view: &View, before: Option<u64
                             th scope="col" { "SLA" } th scope="col" { "Updated" }
                         } }
                         tbody {
-                            @for (case, sla) in &page.items {
+                            @for (case, sla) in &items {
                                 tr data-href={ "/cases/" (case.id) } data-id=(case.id) {
                                     td { (case.id) }
-                                    td.subject { a href={ "/cases/" (case.id) "?view=" (urlencode(&view.key())) } { (case.subject) } }
+                                    td.subject { a href={ "/cases/" (case.id) "?view=" (key) } { (case.subject) } }
                                     td { (names.get(&case.customer_id).map_or("", String::as_str)) }
                                     td { (format::status(case.status)) }
                                     td { (format::priority(case.priority)) }
@@ -232,9 +317,14 @@ async fn region(state: &AppState, me: &SignedIn, view: &View, before: Option<u64
                             }
                         }
                     }
-                    @if let Some(next) = page.next {
+                    @if let Some(next) = next {
                         div.pager {
-                            a.button href={ "/?view=" (urlencode(&view.key())) "&before=" (next) } { "Older cases" }
+                            a.button href={ "/?view=" (key) "&sort=" (sort.as_str()) (next.param()) } {
+                                @match sort {
+                                    CaseSort::Created => { "Older cases" }
+                                    CaseSort::SlaDue => { "Later deadlines" }
+                                }
+                            }
                         }
                     }
                 }
@@ -276,12 +366,13 @@ pub async fn next(
     me: SignedIn,
     Query(query): Query<NextQuery>,
 ) -> Result<Response, ConsoleError> {
-    let view = InboxQuery { view: query.view, before: None }.view()?;
-    let key = urlencode(&view.key());
-    let listing = CaseQuery { before: query.after.map(CaseId::new), limit: 1, ..view.query(&me.agent.name) };
+    let shown = views::resolve(&state, &me, query.view.as_deref()).await?;
+    let key = urlencode(&shown.key);
+    let queue = shown.filters.query(&me.agent.name, 1);
+    let listing = CaseQuery { before: query.after.map(CaseId::new), ..queue.clone() };
     let mut page = state.frontdesk().cases(listing).await?;
     if page.items.is_empty() && query.after.is_some() {
-        page = state.frontdesk().cases(CaseQuery { limit: 1, ..view.query(&me.agent.name) }).await?;
+        page = state.frontdesk().cases(queue).await?;
     }
     Ok(match page.items.first() {
         Some((case, _)) => Redirect::to(&format!("/cases/{}?view={key}", case.id)).into_response(),

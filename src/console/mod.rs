@@ -4,8 +4,9 @@
 //! the core as the API; people sign in with a password and a session
 //! cookie instead of a bearer token.
 //!
-//! Pages: `/` (inbox), `/cases/{id}`, `/customers/{id}`, `/reports` and
-//! `/macros` (leads), `/admin` (admins), `/login`.
+//! Pages: `/` (inbox, with saved views: [`views`]), `/cases/{id}`,
+//! `/customers/{id}`, `/reports` and `/macros` (leads), `/admin` (admins),
+//! `/login`.
 //! Fragments and the feed live under `/console/`; files under `/assets/`.
 
 mod admin;
@@ -23,6 +24,7 @@ mod presence;
 mod reports;
 /// Sessions: the cookie, CSRF and sign-in limits.
 pub mod session;
+mod views;
 
 use axum::Router;
 use axum::extract::Query;
@@ -102,6 +104,9 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/next", get(inbox::next))
+        .route("/views", post(views::create))
+        .route("/views/{id}/rename", post(views::rename))
+        .route("/views/{id}/delete", post(views::delete))
         .route("/go", get(go))
         .route("/cases/{id}", get(case_page::page))
         .route("/cases/{id}/messages", post(case_page::post_message))

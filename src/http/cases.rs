@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use frontdesk_core::auth::{Permission, hash_secret, may_assign_without_reassign};
-use frontdesk_core::runtime::{CaseQuery, IdempotentAnswer, SlaFilter};
+use frontdesk_core::runtime::{CaseQuery, CaseSort, DuePosition, IdempotentAnswer, SlaFilter};
 use frontdesk_core::sla::CaseSla;
 use frontdesk_core::write::command::{
     CasePatch, Command, CustomerRef, IdempotencyClaim, MessageKind, NewCase, Outcome,
@@ -146,6 +146,9 @@ struct ListQuery {
     unsolved: Option<bool>,
     /// Only cases nobody is assigned to.
     unassigned: Option<bool>,
+    /// `created` (newest first, the default) or `sla_due` (soonest SLA
+    /// deadline first, then the cases without one).
+    sort: Option<String>,
     cursor: Option<String>,
     limit: Option<usize>,
 }
@@ -168,7 +171,12 @@ async fn list_cases(
         ),
         None => None,
     };
-    let case_query = CaseQuery {
+    let sort = match query.sort.as_deref() {
+        None => CaseSort::Created,
+        Some(name) => CaseSort::parse(name)
+            .ok_or_else(|| ApiError::InvalidQuery(format!("sort must be created or sla_due, got {name:?}")))?,
+    };
+    let mut case_query = CaseQuery {
         status: query.status,
         priority: query.priority,
         team: query.team,
@@ -179,23 +187,40 @@ async fn list_cases(
         unsolved: query.unsolved.unwrap_or(false),
         unassigned: query.unassigned.unwrap_or(false),
         oldest_first: false,
-        before: query.cursor.as_deref().map(decode_cursor).transpose()?.map(CaseId::new),
+        before: None,
         limit: page_limit(query.limit, 50, 200)?,
     };
-    let page = state.frontdesk.cases(case_query).await?;
+    let (items, next_cursor) = match sort {
+        CaseSort::Created => {
+            case_query.before = query.cursor.as_deref().map(decode_cursor).transpose()?.map(CaseId::new);
+            let page = state.frontdesk.cases(case_query).await?;
+            (page.items, page.next.map(|id| encode_cursor(id.get())))
+        }
+        CaseSort::SlaDue => {
+            let after = match query.cursor.as_deref() {
+                Some(cursor) => Some(
+                    cursor
+                        .parse::<DuePosition>()
+                        .map_err(|_| ApiError::InvalidQuery(format!("invalid cursor {cursor:?}")))?,
+                ),
+                None => None,
+            };
+            let page = state.frontdesk.cases_by_sla_due(case_query, after).await?;
+            (page.items, page.next.map(|at| at.to_string()))
+        }
+    };
     // `{"cases":[...],"next_cursor":...}` from the rendered case bodies, not
     // built as a `serde_json::Value` (a large share of the HTTP side's CPU
     // under the mixed load, BENCHMARKS.md) nor serialized again case by case.
-    let mut body = Vec::with_capacity(64 + page.items.len() * 1024);
+    let mut body = Vec::with_capacity(64 + items.len() * 1024);
     body.extend_from_slice(br#"{"cases":["#);
-    for (i, (case, sla)) in page.items.into_iter().enumerate() {
+    for (i, (case, sla)) in items.into_iter().enumerate() {
         if i > 0 {
             body.push(b',');
         }
         body.extend_from_slice(&state.rendered.render(case, sla));
     }
     body.extend_from_slice(br#"],"next_cursor":"#);
-    let next_cursor = page.next.map(|id| encode_cursor(id.get()));
     serde_json::to_writer(&mut body, &next_cursor).expect("a cursor serializes");
     body.push(b'}');
     Ok(json_answer(StatusCode::OK, body.into()))

@@ -16,6 +16,7 @@ pub(crate) mod macros;
 mod metrics;
 mod rendered;
 pub mod tokens;
+pub mod views;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,7 +108,8 @@ pub fn router(mut state: AppState, request_timeout: Duration) -> Router {
         .merge(events::routes())
         .merge(agents::routes())
         .merge(metrics::routes())
-        .merge(admin::routes());
+        .merge(admin::routes())
+        .merge(views::routes());
     let routes = Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)

@@ -1,5 +1,6 @@
 //! An agent's day in the console, in a real browser against the real
-//! binary: sign in, a new case appears without a reload, open it, reply
+//! binary: sign in, save a view, a new case appears without a reload (and
+//! in the saved view's count), open it, reply
 //! with the keyboard, the SLA is met, a second agent is seen on the case,
 //! a reply to a changed case asks first, hostile text stays text, and a
 //! request without the CSRF token is refused.
@@ -57,9 +58,16 @@ fn an_agent_works_a_case_live_in_the_browser() {
     let cookie = sam.cookie("fd_session").expect("the session cookie");
     assert!(cookie.http_only, "{cookie:?}");
     assert_eq!(cookie.same_site.as_deref(), Some("Strict"));
+    // Save the queue as a view from the keyboard-reachable form; it opens.
+    sam.goto(&format!("{base}/?view=unsolved"));
+    sam.click("details.save-view summary");
+    sam.fill("#view-name", "Everything open");
+    sam.click("details.save-view button[type=submit]");
+    sam.wait_for_text("#main h1", "Everything open");
     sam.goto(&format!("{base}/?view=unsolved"));
     sam.wait_for("#inbox");
     assert_eq!(sam.text("[data-count=unsolved]"), "0");
+    assert_eq!(sam.text("[data-count='saved:1']"), "0");
     sam.js("window.notReloaded = true");
 
     // A customer writes in; the inbox shows it without a reload.
@@ -73,6 +81,7 @@ fn an_agent_works_a_case_live_in_the_browser() {
     let id = case["id"].as_str().expect("case id").to_owned();
     sam.wait_for_text("table.cases", "Printer <b>on fire</b>");
     sam.wait_for_text("[data-count=unsolved]", "1");
+    sam.wait_for_text("[data-count='saved:1']", "1");
     assert_eq!(sam.js("return window.notReloaded === true"), Value::Bool(true), "the page was not reloaded");
     screenshot(&sam, "inbox.png");
 

@@ -29,3 +29,4 @@ mod plugins;
 mod rules;
 mod sla;
 mod tokens;
+mod views;

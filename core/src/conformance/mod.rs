@@ -17,11 +17,13 @@ mod redb;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::auth::{Agent, Role, Session};
+use crate::domain::ViewId;
 use crate::domain::{Actor, Case, CaseId, CaseStatus, Event, EventBody, EventId, Identity, Metric, Priority};
 use crate::metrics::{BacklogRow, Resolution};
 use crate::sla::{CaseSla, SlaBook};
 use crate::store::{
-    CaseQuery, IdempotencyRecord, OutboxItem, Sequence, SlaFilter, Store, StoreError, TimerKind, WriteTxn,
+    CaseQuery, CaseSort, DuePosition, IdempotencyRecord, OutboxItem, SavedView, Sequence, SlaFilter, Store, StoreError,
+    TimerKind, ViewFilters, WriteTxn,
 };
 use crate::write::ExecContext;
 use crate::write::command::{CasePatch, Command, CommandError, CustomerInput, CustomerRef, NewCase, Outcome, Refusal};
@@ -63,6 +65,9 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("Store", "outbox_items", "outbox_items_come_back_in_id_order"),
     ("Store", "reads_wait", "reads_answer_alike_on_any_thread"),
     ("Store", "channel_ref", "channel_refs_point_at_their_case"),
+    ("Store", "list_cases_by_sla_due", "cases_list_by_sla_due_soonest_first"),
+    ("Store", "view", "views_are_seen_by_their_owner_or_everyone"),
+    ("Store", "views_for", "views_are_seen_by_their_owner_or_everyone"),
     ("WriteTxn", "case", "rows_written_directly_read_back"),
     ("WriteTxn", "customer", "failed_transactions_write_nothing"),
     ("WriteTxn", "case_sla", "failed_transactions_write_nothing"),
@@ -102,6 +107,11 @@ pub const COVERAGE: &[(&str, &str, &str)] = &[
     ("WriteTxn", "remove_outbox", "outbox_items_come_back_in_id_order"),
     ("WriteTxn", "channel_ref", "channel_refs_point_at_their_case"),
     ("WriteTxn", "set_channel_ref", "channel_refs_point_at_their_case"),
+    ("WriteTxn", "set_sla_due", "cases_list_by_sla_due_soonest_first"),
+    ("WriteTxn", "view", "views_are_seen_by_their_owner_or_everyone"),
+    ("WriteTxn", "views_for", "views_are_seen_by_their_owner_or_everyone"),
+    ("WriteTxn", "put_view", "views_are_seen_by_their_owner_or_everyone"),
+    ("WriteTxn", "remove_view", "views_are_seen_by_their_owner_or_everyone"),
 ];
 
 /// Runs every conformance check, each on a fresh store from `open`.
@@ -128,6 +138,9 @@ pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
     outreach_times_round_trip(open().as_ref());
     metrics_input_reads_the_window_and_the_backlog(open().as_ref());
     reads_answer_alike_on_any_thread(open().as_ref());
+    cases_list_by_sla_due_soonest_first(open().as_ref());
+    sla_due_follows_the_clock_through_the_write_path(open().as_ref());
+    views_are_seen_by_their_owner_or_everyone(open().as_ref());
 }
 
 /// A timestamp from RFC 3339 text.
@@ -1183,6 +1196,185 @@ fn metrics_input_reads_the_window_and_the_backlog(store: &dyn Store) {
     assert_eq!((earlier.sla, earlier.csat), (vec![(Metric::FirstResponse, false)], vec![1]));
     let empty = store.metrics_input(inside, inside).unwrap();
     assert!(empty.resolutions.is_empty() && empty.sla.is_empty() && empty.csat.is_empty(), "an empty window");
+}
+
+/// A 24x7 policy: first response in an hour (ten minutes when high),
+/// resolution in four hours (one when high).
+pub(crate) fn sla_book() -> SlaBook {
+    let config: crate::sla::SlaConfig = serde_json::from_value(serde_json::json!({"policies": [{
+        "name": "std", "calendar": "24x7",
+        "targets": {"normal": {"first_response": "1h", "resolution": "4h"},
+                    "high": {"first_response": "10m", "resolution": "1h"}}}]}))
+    .expect("a valid policy");
+    SlaBook::new(&Default::default(), &config).expect("a valid book")
+}
+
+/// Executes one command in its own transaction with the SLA clock of `book`.
+pub(crate) fn run_on_clock(store: &dyn Store, command: &Command, now: Timestamp, book: &SlaBook) -> Outcome {
+    let ctx = ExecContext { sla: book, ..ctx(now) };
+    crate::write::execute::execute_alone(store, command, &ctx).expect("the command commits")
+}
+
+/// Every page of `query` by SLA due, `limit` cases each, as case ids. A
+/// page the scan found nothing more for (the last, typically) is left out.
+fn sla_due_pages(store: &dyn Store, query: &CaseQuery) -> Vec<Vec<CaseId>> {
+    let (mut pages, mut after) = (Vec::new(), None);
+    loop {
+        let page = store.list_cases_by_sla_due(query, after).unwrap();
+        if !page.items.is_empty() {
+            pages.push(page.items.iter().map(|(case, _)| case.id).collect());
+        }
+        match page.next {
+            Some(next) => {
+                assert_eq!(next.to_string().parse::<DuePosition>().unwrap(), next, "cursors survive as text");
+                after = Some(next);
+            }
+            None => return pages,
+        }
+        assert!(pages.len() < 100, "paging ends");
+    }
+}
+
+/// Cases with a deadline come soonest first (ties by id), then the ones
+/// without, newest first; pages continue where they stopped; a moved or
+/// cleared deadline moves the case; filters apply throughout.
+fn cases_list_by_sla_due_soonest_first(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let ids: Vec<CaseId> =
+        (0..6).map(|i| created(run(store, &new_case(&format!("c{i}"), "d@example.com"), now))).collect();
+    let [a, b, c, d, e, f] = ids[..] else { unreachable!() };
+    let team = CasePatch { team: Some(Some("billing".into())), ..CasePatch::default() };
+    for id in [a, c, d] {
+        run(store, &Command::UpdateCase { case_id: id, patch: team.clone(), actor: Actor::System }, now).unwrap();
+    }
+    store
+        .transact(&mut |txn| {
+            txn.set_sla_due(a, Some(at("2026-03-02T10:00:00Z")))?;
+            txn.set_sla_due(b, Some(at("2026-03-02T09:30:00Z")))?;
+            txn.set_sla_due(c, Some(at("2026-03-02T10:00:00Z")))?;
+            txn.set_sla_due(e, Some(at("2026-03-02T09:00:00Z")))?;
+            // Set twice in one transaction: the second wins.
+            txn.set_sla_due(e, Some(at("2026-03-02T11:00:00Z")))
+        })
+        .unwrap();
+    let all = CaseQuery { limit: 2, ..CaseQuery::default() };
+    assert_eq!(sla_due_pages(store, &all), [vec![b, a], vec![c, e], vec![f, d]], "dated, ties by id, then undated");
+    let one_page = CaseQuery { limit: 50, ..CaseQuery::default() };
+    let page = store.list_cases_by_sla_due(&one_page, None).unwrap();
+    assert_eq!(page.items.iter().map(|(case, _)| case.id).collect::<Vec<_>>(), [b, a, c, e, f, d]);
+    assert_eq!(page.next, None);
+    let billing = CaseQuery { team: Some("billing".into()), limit: 1, ..CaseQuery::default() };
+    assert_eq!(sla_due_pages(store, &billing), [vec![a], vec![c], vec![d]], "filters apply to both parts");
+    let exact = CaseQuery { limit: 5, ..CaseQuery::default() };
+    assert_eq!(sla_due_pages(store, &exact), [vec![b, a, c, e, f], vec![d]]);
+    let dated = CaseQuery { limit: 4, ..CaseQuery::default() };
+    let first = store.list_cases_by_sla_due(&dated, None).unwrap();
+    assert_eq!(first.next, Some(DuePosition::Undated(None)), "a page that ends the dated cases continues to the rest");
+    let billing = CaseQuery { limit: 2, ..billing };
+    let first = store.list_cases_by_sla_due(&billing, None).unwrap();
+    assert_eq!(first.next, Some(DuePosition::Due { due_at: at("2026-03-02T10:00:00Z"), case: c }));
+
+    store
+        .transact(&mut |txn| {
+            txn.set_sla_due(c, Some(at("2026-03-02T08:00:00Z")))?;
+            txn.set_sla_due(b, None)
+        })
+        .unwrap();
+    let page = store.list_cases_by_sla_due(&one_page, None).unwrap();
+    assert_eq!(page.items.iter().map(|(case, _)| case.id).collect::<Vec<_>>(), [c, a, e, f, d, b], "moved, cleared");
+    let breached = CaseQuery { sla: Some(SlaFilter::Breached), limit: 50, ..CaseQuery::default() };
+    store.transact(&mut |txn| txn.set_case_index(SlaFilter::Breached.index_key(), e, true)).unwrap();
+    let page = store.list_cases_by_sla_due(&breached, None).unwrap();
+    assert_eq!(page.items.iter().map(|(case, _)| case.id).collect::<Vec<_>>(), [e], "the SLA filter applies");
+    let solved = CaseQuery { status: Some(CaseStatus::Solved), limit: 50, ..CaseQuery::default() };
+    assert!(store.list_cases_by_sla_due(&solved, None).unwrap().items.is_empty());
+}
+
+/// The write path keeps each case's deadline in the listing by SLA due: a
+/// change of priority moves it, a pause or a solve takes the case out of the
+/// cases with a deadline.
+fn sla_due_follows_the_clock_through_the_write_path(store: &dyn Store) {
+    let book = sla_book();
+    let run_at = |command: &Command, now: &str| run_on_clock(store, command, at(now), &book);
+    let a = created(Ok(run_at(&new_case("a", "a@example.com"), "2026-03-02T09:00:00Z")));
+    let b = created(Ok(run_at(&new_case("b", "b@example.com"), "2026-03-02T09:01:00Z")));
+    let c = created(Ok(run_at(&new_case("c", "c@example.com"), "2026-03-02T09:02:00Z")));
+    let order = |query: &CaseQuery| -> Vec<(CaseId, Option<Timestamp>)> {
+        let page = store.list_cases_by_sla_due(query, None).unwrap();
+        page.items.iter().map(|(case, sla)| (case.id, sla.next_due(case.status))).collect()
+    };
+    let all = CaseQuery { limit: 50, ..CaseQuery::default() };
+    let open = CaseQuery { unsolved: true, limit: 50, ..CaseQuery::default() };
+    let due = |text: &str| Some(at(text));
+    assert_eq!(
+        order(&all),
+        [(a, due("2026-03-02T10:00:00Z")), (b, due("2026-03-02T10:01:00Z")), (c, due("2026-03-02T10:02:00Z"))]
+    );
+    let patch = |patch: CasePatch| Command::UpdateCase { case_id: c, patch, actor: Actor::System };
+    run_at(&patch(CasePatch { priority: Some(Priority::High), ..CasePatch::default() }), "2026-03-02T09:03:00Z");
+    assert_eq!(order(&all)[0], (c, due("2026-03-02T09:12:00Z")), "a tighter target moves the case up");
+    let pending = CasePatch { status: Some(CaseStatus::Pending), ..CasePatch::default() };
+    run_at(&Command::UpdateCase { case_id: b, patch: pending, actor: Actor::System }, "2026-03-02T09:04:00Z");
+    assert_eq!(order(&all).iter().map(|(id, _)| *id).collect::<Vec<_>>(), [c, a, b], "a paused clock has no deadline");
+    let solve = CasePatch { status: Some(CaseStatus::Solved), ..CasePatch::default() };
+    run_at(&patch(solve), "2026-03-02T09:05:00Z");
+    assert_eq!(order(&open).iter().map(|(id, _)| *id).collect::<Vec<_>>(), [a, b], "solved cases leave the queue");
+    assert_eq!(order(&all), [(a, due("2026-03-02T10:00:00Z")), (c, None), (b, None)], "and the dated part");
+}
+
+/// A view is read back as written; an agent sees their own views and the
+/// shared ones, by name, and nobody else's private ones; a change of owner's
+/// sharing or a removal shows at once, in the transaction and after it.
+fn views_are_seen_by_their_owner_or_everyone(store: &dyn Store) {
+    let now = at("2026-03-02T09:00:00Z");
+    let view = |id: u64, name: &str, owner: &str, shared: bool| SavedView {
+        id: ViewId::new(id),
+        name: name.into(),
+        owner: owner.into(),
+        shared,
+        filters: ViewFilters { team: Some("billing".into()), unsolved: true, ..ViewFilters::default() },
+        sort: CaseSort::SlaDue,
+        created_at: now,
+        updated_at: now,
+    };
+    let names = |views: Vec<SavedView>| views.into_iter().map(|v| v.name).collect::<Vec<_>>();
+    let (mut mine, mut lead) = (None, None);
+    store
+        .transact(&mut |txn| {
+            let ids = [txn.allocate(Sequence::View)?, txn.allocate(Sequence::View)?, txn.allocate(Sequence::View)?];
+            assert!(ids[0] < ids[1] && ids[1] < ids[2], "view ids grow");
+            mine = Some(view(ids[0], "zebra", "sam", false));
+            lead = Some(view(ids[1], "Billing", "lee", true));
+            txn.put_view(mine.as_ref().unwrap())?;
+            txn.put_view(lead.as_ref().unwrap())?;
+            txn.put_view(&view(ids[2], "apples", "bea", false))?;
+            assert_eq!(names(txn.views_for("sam")?), ["Billing", "zebra"], "inside the transaction");
+            assert_eq!(txn.view(ViewId::new(ids[0]))?.as_ref(), mine.as_ref());
+            Ok(())
+        })
+        .unwrap();
+    let (mine, lead) = (mine.unwrap(), lead.unwrap());
+    assert_eq!(store.view(mine.id).unwrap().as_ref(), Some(&mine));
+    assert_eq!(store.view(ViewId::new(9_999)).unwrap(), None);
+    assert_eq!(names(store.views_for("sam").unwrap()), ["Billing", "zebra"]);
+    assert_eq!(names(store.views_for("bea").unwrap()), ["apples", "Billing"]);
+    assert_eq!(names(store.views_for("lee").unwrap()), ["Billing"], "a shared view of one's own is listed once");
+    assert_eq!(names(store.views_for("nobody").unwrap()), ["Billing"]);
+
+    let unshared = SavedView { shared: false, name: "Mine now".into(), ..lead.clone() };
+    store
+        .transact(&mut |txn| {
+            txn.put_view(&unshared)?;
+            txn.remove_view(mine.id)?;
+            txn.remove_view(ViewId::new(9_999))?;
+            assert_eq!(txn.view(mine.id)?, None);
+            assert!(txn.views_for("sam")?.is_empty());
+            Ok(())
+        })
+        .unwrap();
+    assert!(store.views_for("sam").unwrap().is_empty(), "no longer shared, and removed");
+    assert_eq!(names(store.views_for("lee").unwrap()), ["Mine now"]);
+    assert_eq!(store.view(lead.id).unwrap(), Some(unshared));
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 //! of older layouts are upgraded on open, case rows keep their format.
 //! Here, above the store, because these tests use the suite.
 
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-use super::{at, created, new_case, run};
+use super::{at, created, new_case, run, run_on_clock, sla_book};
 use crate::domain::{Case, CaseId};
 use crate::store::redb::tables::*;
 use crate::store::{CaseQuery, RedbStore, Sequence, Store, StoreError};
@@ -126,6 +126,51 @@ fn an_older_file_gets_its_queues_on_open() {
     assert_eq!(listed, cases.iter().rev().copied().collect::<Vec<_>>());
     let new = CaseQuery { status: Some(crate::domain::CaseStatus::New), ..CaseQuery::default() };
     assert_eq!(store.count_cases(&[queue, new]).unwrap(), [3, 3]);
+}
+
+/// A file from before the listing by SLA due (no `SLA_DUE` rows) lists its
+/// cases by deadline once opened, from their SLA state.
+#[test]
+fn an_older_file_gets_its_sla_deadlines_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("due.redb");
+    let book = sla_book();
+    let cases: Vec<CaseId> = {
+        let store = RedbStore::open(&path).unwrap();
+        let ids: Vec<CaseId> = ["09:00", "08:30", "08:45"]
+            .iter()
+            .map(|t| {
+                let command = new_case(&format!("at {t}"), "old@example.com");
+                created(Ok(run_on_clock(&store, &command, at(&format!("2026-03-02T{t}:00Z")), &book)))
+            })
+            .collect();
+        let solve =
+            crate::write::command::CasePatch { status: Some(crate::domain::CaseStatus::Solved), ..Default::default() };
+        let command = crate::write::command::Command::UpdateCase {
+            case_id: ids[0],
+            patch: solve,
+            actor: crate::domain::Actor::System,
+        };
+        run_on_clock(&store, &command, at("2026-03-02T09:10:00Z"), &book);
+        ids
+    };
+    {
+        // Rewrite the file into the older layout.
+        let db = Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut due = txn.open_table(SLA_DUE).unwrap();
+            assert_eq!(due.len().unwrap(), 2, "the unsolved cases have deadlines");
+            due.retain(|_, _| false).unwrap();
+            txn.open_table(CASE_SLA_DUE).unwrap().retain(|_, _| false).unwrap();
+            txn.open_table(META).unwrap().remove("sla_due_version").unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = RedbStore::open(&path).unwrap();
+    let page = store.list_cases_by_sla_due(&CaseQuery { limit: 10, ..CaseQuery::default() }, None).unwrap();
+    let order: Vec<CaseId> = page.items.iter().map(|(case, _)| case.id).collect();
+    assert_eq!(order, [cases[1], cases[2], cases[0]], "by deadline, the solved case last");
 }
 
 /// The adapter reads a case row as files written before

@@ -81,6 +81,10 @@ id_type!(
     /// Identifies an event; event ids grow in commit order, so they order timelines.
     EventId
 );
+id_type!(
+    /// Identifies a saved inbox view.
+    ViewId
+);
 
 #[cfg(test)]
 mod tests {

@@ -20,5 +20,5 @@ pub use canned::{
 pub use case::{Case, CaseStatus, Csat, Priority, UnknownName};
 pub use customer::{Customer, Identity, IdentityKind, InvalidIdentity};
 pub use event::{ChannelVia, Event, EventBody};
-pub use ids::{CaseId, CustomerId, EventId};
+pub use ids::{CaseId, CustomerId, EventId, ViewId};
 pub use metric::Metric;

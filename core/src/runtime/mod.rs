@@ -19,7 +19,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// The query shapes the door takes and the pages it answers with.
-pub use crate::store::{CaseQuery, IdempotentAnswer, OutboxItem, Page, SlaFilter};
+pub use crate::store::{
+    CaseQuery, CaseSort, DuePosition, IdempotentAnswer, OutboxItem, Page, SavedView, SlaFilter, ViewFilters,
+};
 pub use events::Committed;
 pub use feed::{FeedFilter, FeedPage};
 pub use notify::NotifyConfig;

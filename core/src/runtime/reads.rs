@@ -9,13 +9,13 @@
 use jiff::Timestamp;
 
 use crate::auth::{Agent, ApiToken, Session};
-use crate::domain::{Case, CaseId, Customer, CustomerId, Event, EventId, Macro};
+use crate::domain::{Case, CaseId, Customer, CustomerId, Event, EventId, Macro, ViewId};
 use crate::metrics::{self, ServiceMetrics};
 use crate::rules::RulesHost;
 use crate::rules::simulate::{SimulationReport, simulate};
 use crate::runtime::service::Frontdesk;
 use crate::sla::CaseSla;
-use crate::store::{CaseQuery, OutboxItem, Page, Store, StoreError};
+use crate::store::{CaseQuery, DuePosition, OutboxItem, Page, SavedView, Store, StoreError};
 
 /// A read that did not answer.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +82,35 @@ impl Frontdesk {
     /// See [`ReadError`].
     pub async fn cases(&self, query: CaseQuery) -> Result<Page<(Case, CaseSla), CaseId>, ReadError> {
         self.read(move |store| store.list_cases_with_sla(&query)).await
+    }
+
+    /// A page of cases by SLA due (see [`Store::list_cases_by_sla_due`]),
+    /// each with its SLA state, from one snapshot.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn cases_by_sla_due(
+        &self,
+        query: CaseQuery,
+        after: Option<DuePosition>,
+    ) -> Result<Page<(Case, CaseSla), DuePosition>, ReadError> {
+        self.read(move |store| store.list_cases_by_sla_due(&query, after)).await
+    }
+
+    /// One saved view, whoever owns it.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn view(&self, id: ViewId) -> Result<Option<SavedView>, ReadError> {
+        self.read(move |store| store.view(id)).await
+    }
+
+    /// The saved views `agent` sees: their own and the shared ones, by name.
+    ///
+    /// # Errors
+    /// See [`ReadError`].
+    pub async fn views_for(&self, agent: String) -> Result<Vec<SavedView>, ReadError> {
+        self.read(move |store| store.views_for(&agent)).await
     }
 
     /// How many cases each query matches, from one snapshot (an inbox's

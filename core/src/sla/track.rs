@@ -436,6 +436,18 @@ impl CaseSla {
         status != CaseStatus::Closed && self.metrics.values().any(|s| s.active() && s.warned && s.breached_at.is_none())
     }
 
+    /// The deadline to beat next, which orders the inbox's "SLA due" sort:
+    /// the earliest deadline of a metric that is running on an unsolved
+    /// case. A running metric that is already breached counts with the
+    /// deadline it missed, so overdue cases sort first; a paused clock has
+    /// no deadline, since nothing an agent does makes it come sooner.
+    pub fn next_due(&self, status: CaseStatus) -> Option<Timestamp> {
+        if !counts_in(status) {
+            return None;
+        }
+        self.metrics.values().filter(|s| s.active() && s.counting).filter_map(|s| s.breached_at.or(s.due_at)).min()
+    }
+
     /// The statuses that pause this case's clock.
     pub fn pause_on(&self, book: &SlaBook) -> BTreeSet<CaseStatus> {
         self.policy(book).map(|p| p.pause_on.clone()).unwrap_or_default()
@@ -620,6 +632,25 @@ mod tests {
         assert_eq!(first.elapsed_seconds, 300);
         assert_eq!(first.due_at, Some(at("2026-03-02T09:10:00Z")));
         assert_eq!(sim.metric(Metric::Resolution).due_at, Some(at("2026-03-02T10:00:00Z")));
+    }
+
+    #[test]
+    fn the_next_due_deadline_follows_the_running_metrics() {
+        let mut sim = Sim::new(book(POLICY), "2026-03-02T09:00:00Z");
+        let next = |sim: &Sim| sim.sla.next_due(sim.case.status);
+        assert_eq!(next(&sim), Some(at("2026-03-02T10:00:00Z")), "first response comes before resolution");
+        sim.event("2026-03-02T09:05:00Z", EventBody::PriorityChanged { from: Priority::Normal, to: Priority::Urgent });
+        assert_eq!(next(&sim), Some(at("2026-03-02T09:10:00Z")), "a tighter target moves it earlier");
+        sim.sla.check(&sim.book, at("2026-03-02T09:20:00Z"));
+        assert_eq!(next(&sim), Some(at("2026-03-02T09:10:00Z")), "a missed deadline still counts, so it sorts first");
+        sim.event("2026-03-02T09:30:00Z", EventBody::ReplySent { body: "hi".into() });
+        sim.status("2026-03-02T09:30:00Z", CaseStatus::Open);
+        assert_eq!(next(&sim), Some(at("2026-03-02T10:00:00Z")), "then the resolution deadline");
+        sim.status("2026-03-02T09:40:00Z", CaseStatus::Pending);
+        assert_eq!(next(&sim), None, "a paused clock has no deadline");
+        sim.status("2026-03-02T09:50:00Z", CaseStatus::Open);
+        sim.status("2026-03-02T09:55:00Z", CaseStatus::Solved);
+        assert_eq!(next(&sim), None, "solved cases have none");
     }
 
     #[test]

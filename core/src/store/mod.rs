@@ -8,12 +8,17 @@ mod error;
 mod overlay;
 pub(crate) mod records;
 pub(crate) mod redb;
+mod views;
+
+use std::fmt;
+use std::str::FromStr;
 
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::{Agent, ApiToken, Session};
 use crate::domain::{
-    Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Macro, Metric, Priority,
+    Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Macro, Metric, Priority, ViewId,
 };
 use crate::metrics::{MetricsInput, Resolution};
 use crate::sla::CaseSla;
@@ -22,6 +27,7 @@ pub use error::StoreError;
 pub use overlay::{Overlay, PREVIEW_ID_BASE};
 pub use records::{CaseRecord, CsatRecord, IdempotencyRecord, IdempotentAnswer, OutboxItem};
 pub use redb::RedbStore;
+pub use views::{SavedView, ViewFilters};
 
 /// Which id sequence to draw from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +40,8 @@ pub enum Sequence {
     Event,
     /// Outbox item ids.
     Outbox,
+    /// Saved view ids.
+    View,
 }
 
 /// What a timer does when it fires.
@@ -66,7 +74,8 @@ impl TimerKind {
 }
 
 /// Cases with an SLA in a given state, for listing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SlaFilter {
     /// A metric's deadline passed and it is not yet done.
     Breached,
@@ -80,6 +89,88 @@ impl SlaFilter {
         match self {
             SlaFilter::Breached => "sla:breached",
             SlaFilter::AtRisk => "sla:at_risk",
+        }
+    }
+}
+
+/// How a listing of cases is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseSort {
+    /// By case id, newest first ([`Store::list_cases`]).
+    #[default]
+    Created,
+    /// The soonest SLA deadline first ([`Store::list_cases_by_sla_due`]).
+    SlaDue,
+}
+
+impl CaseSort {
+    /// The name the API and the console use.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CaseSort::Created => "created",
+            CaseSort::SlaDue => "sla_due",
+        }
+    }
+
+    /// Parses [`CaseSort::as_str`]'s names.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "created" => Some(CaseSort::Created),
+            "sla_due" => Some(CaseSort::SlaDue),
+            _ => None,
+        }
+    }
+}
+
+/// Where a page of [`Store::list_cases_by_sla_due`] ends, to continue after
+/// it. Its text form (`Display` / `FromStr`) is an opaque cursor for clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuePosition {
+    /// Among the cases with a deadline: after this one (deadlines are kept
+    /// to the millisecond).
+    Due {
+        /// The case's deadline.
+        due_at: Timestamp,
+        /// The case.
+        case: CaseId,
+    },
+    /// Past every case with a deadline, among those without one (newest
+    /// first): below this case, or from the newest when `None`.
+    Undated(Option<CaseId>),
+}
+
+impl fmt::Display for DuePosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DuePosition::Due { due_at, case } => write!(f, "d{}_{case}", due_at.as_millisecond()),
+            DuePosition::Undated(None) => f.write_str("u"),
+            DuePosition::Undated(Some(case)) => write!(f, "u{case}"),
+        }
+    }
+}
+
+/// Text that is no [`DuePosition`].
+#[derive(Debug, thiserror::Error)]
+#[error("invalid cursor {0:?}")]
+pub struct InvalidCursor(String);
+
+impl FromStr for DuePosition {
+    type Err = InvalidCursor;
+
+    fn from_str(text: &str) -> Result<Self, InvalidCursor> {
+        let invalid = || InvalidCursor(text.to_owned());
+        if let Some(rest) = text.strip_prefix('d') {
+            let (ms, case) = rest.split_once('_').ok_or_else(invalid)?;
+            let due_at = ms.parse().ok().and_then(|ms| Timestamp::from_millisecond(ms).ok()).ok_or_else(invalid)?;
+            Ok(DuePosition::Due { due_at, case: case.parse().map_err(|_| invalid())? })
+        } else if let Some(rest) = text.strip_prefix('u') {
+            match rest {
+                "" => Ok(DuePosition::Undated(None)),
+                id => Ok(DuePosition::Undated(Some(id.parse().map_err(|_| invalid())?))),
+            }
+        } else {
+            Err(invalid())
         }
     }
 }
@@ -167,6 +258,34 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Storage failures.
     fn list_cases(&self, query: &CaseQuery) -> Result<Page<Case, CaseId>, StoreError>;
+
+    /// The cases `query` matches (its `before` and `oldest_first` aside),
+    /// each with its SLA state, from one snapshot: the soonest deadline
+    /// first ([`CaseSla::next_due`]; ties by case id), then the cases without
+    /// one (paused, solved, no policy), newest first, so that a view shows
+    /// the same cases in either sort. `after` is the `next` of the page
+    /// before. A page may come back short, with a `next`, when its filters
+    /// rarely match.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn list_cases_by_sla_due(
+        &self,
+        query: &CaseQuery,
+        after: Option<DuePosition>,
+    ) -> Result<Page<(Case, CaseSla), DuePosition>, StoreError>;
+
+    /// One saved view.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn view(&self, id: ViewId) -> Result<Option<SavedView>, StoreError>;
+
+    /// The views `agent` sees: their own and every shared one, by name.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn views_for(&self, agent: &str) -> Result<Vec<SavedView>, StoreError>;
 
     /// One case with its SLA state (the default if it has none), both read
     /// from one snapshot.
@@ -383,6 +502,38 @@ pub trait WriteTxn {
     /// # Errors
     /// Storage failures.
     fn put_sla(&mut self, id: CaseId, sla: &CaseSla) -> Result<(), StoreError>;
+
+    /// Sets (or with `None` clears) the case's next SLA deadline, which
+    /// orders [`Store::list_cases_by_sla_due`]; kept to the millisecond.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn set_sla_due(&mut self, case: CaseId, due: Option<Timestamp>) -> Result<(), StoreError>;
+
+    /// One saved view.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn view(&self, id: ViewId) -> Result<Option<SavedView>, StoreError>;
+
+    /// The views `agent` sees (see [`Store::views_for`]), with this
+    /// transaction's writes.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn views_for(&self, agent: &str) -> Result<Vec<SavedView>, StoreError>;
+
+    /// Writes a saved view (new or changed).
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn put_view(&mut self, view: &SavedView) -> Result<(), StoreError>;
+
+    /// Removes a saved view; nothing if there is none.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn remove_view(&mut self, id: ViewId) -> Result<(), StoreError>;
 
     /// Adds (or removes) a case under an index key such as `sla:breached`.
     ///

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
-use super::{IdempotencyRecord, OutboxItem, Sequence, Store, StoreError, TimerKind, WriteTxn};
+use super::{IdempotencyRecord, OutboxItem, SavedView, Sequence, Store, StoreError, TimerKind, WriteTxn};
 use crate::auth::{Agent, ApiToken, Session};
-use crate::domain::{Case, CaseId, Customer, CustomerId, Event, Identity, Macro, Metric};
+use crate::domain::{Case, CaseId, Customer, CustomerId, Event, Identity, Macro, Metric, ViewId};
 use crate::metrics::Resolution;
 use crate::sla::CaseSla;
 
@@ -104,6 +104,28 @@ impl WriteTxn for Overlay<'_> {
     }
 
     fn set_case_index(&mut self, _: &str, _: CaseId, _: bool) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn set_sla_due(&mut self, _: CaseId, _: Option<Timestamp>) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    // Views are read from the store and never written: their commands reach
+    // no hook, so they are never previewed.
+    fn view(&self, id: ViewId) -> Result<Option<SavedView>, StoreError> {
+        self.store.view(id)
+    }
+
+    fn views_for(&self, agent: &str) -> Result<Vec<SavedView>, StoreError> {
+        self.store.views_for(agent)
+    }
+
+    fn put_view(&mut self, _: &SavedView) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn remove_view(&mut self, _: ViewId) -> Result<(), StoreError> {
         Ok(())
     }
 

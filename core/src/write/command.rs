@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{Agent, ApiToken, InvalidAgent, Role, Session};
 use crate::domain::lifecycle::TransitionError;
 use crate::domain::{
-    Actor, Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventBody, Identity, Macro, Priority,
+    Actor, Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventBody, Identity, Macro, Priority, ViewId,
 };
 use crate::sla::CaseSla;
-use crate::store::{IdempotentAnswer, StoreError};
+use crate::store::{CaseSort, IdempotentAnswer, SavedView, StoreError, ViewFilters};
 
 /// A request to change state.
 #[derive(Debug, Clone)]
@@ -203,6 +203,8 @@ pub enum Command {
         /// What happened.
         result: AttemptResult,
     },
+    /// Save, change or delete a saved inbox view.
+    View(ViewCommand),
 }
 
 impl Command {
@@ -234,7 +236,8 @@ impl Command {
             | Command::ChannelMessage(_)
             | Command::SetHealth { .. }
             | Command::EnrichCustomer { .. }
-            | Command::OutboxAttempt { .. } => None,
+            | Command::OutboxAttempt { .. }
+            | Command::View(_) => None,
         }
     }
 }
@@ -398,6 +401,9 @@ pub enum Outcome {
     Agent(Agent),
     /// A session was started or touched: the session as stored.
     Session(Session),
+    /// A view was saved or changed: the view as stored; or deleted: the
+    /// view as it was.
+    View(SavedView),
     /// An idempotent create seen before: the first answer.
     Replayed(IdempotentAnswer),
     /// Nothing to do (a stale timer).
@@ -481,6 +487,16 @@ pub enum Refusal {
     /// A bad agent name, email, team or role.
     #[error(transparent)]
     InvalidAgent(#[from] InvalidAgent),
+    /// No view with this id that the caller sees (another agent's private
+    /// view is not found either).
+    #[error("view {0} not found")]
+    ViewNotFound(ViewId),
+    /// The view's owner already sees a view with this name.
+    #[error("a view named {0:?} already exists")]
+    ViewNameTaken(String),
+    /// The caller's role may not make this change to a view.
+    #[error("{0}")]
+    ViewForbidden(&'static str),
 }
 
 /// Why a command did not commit. Nothing of it is written.
@@ -551,6 +567,56 @@ pub fn check_name(what: &str, value: &str) -> Result<(), Refusal> {
             limits::NAME
         )))
     }
+}
+
+/// A change to a saved view (decided in [`crate::write::views`]).
+#[derive(Debug, Clone)]
+pub enum ViewCommand {
+    /// Save a new view, owned by `by`.
+    Create {
+        /// Who saves it.
+        by: ViewEditor,
+        /// Its name.
+        name: String,
+        /// Whether every agent sees it.
+        shared: bool,
+        /// Which cases it shows.
+        filters: ViewFilters,
+        /// In which order.
+        sort: CaseSort,
+    },
+    /// Change a view; `None` leaves a part as it is.
+    Update {
+        /// Who changes it.
+        by: ViewEditor,
+        /// Which view.
+        id: ViewId,
+        /// A new name.
+        name: Option<String>,
+        /// Share it or stop sharing it.
+        shared: Option<bool>,
+        /// New filters, replacing the old ones.
+        filters: Option<ViewFilters>,
+        /// A new sort.
+        sort: Option<CaseSort>,
+    },
+    /// Delete a view.
+    Delete {
+        /// Who deletes it.
+        by: ViewEditor,
+        /// Which view.
+        id: ViewId,
+    },
+}
+
+/// Who changes a view: a person (or a person's token) and their role, which
+/// decides whether they may touch shared views.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewEditor {
+    /// The agent's (or token's) name; a view's owner.
+    pub name: String,
+    /// Their role.
+    pub role: Role,
 }
 
 /// How an attempt at an outbox item went.

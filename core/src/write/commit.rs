@@ -81,7 +81,8 @@ fn record_aggregates(txn: &mut dyn WriteTxn, case: &Case, event: &Event) -> Resu
     }
 }
 
-/// Stores a case's SLA state with its timers and list indexes. `stored` is
+/// Stores a case's SLA state with its timers, list indexes and its place in
+/// the listing by SLA due. `stored` is
 /// the state as stored and the case's status when it was written. Most
 /// messages do not move the clock: when neither the state nor the status
 /// changed, the rows, which follow from those two alone, are left as they
@@ -105,6 +106,7 @@ fn write_sla(
     }
     txn.set_case_index(SlaFilter::Breached.index_key(), case.id, sla.is_breached(case.status))?;
     txn.set_case_index(SlaFilter::AtRisk.index_key(), case.id, sla.is_at_risk(case.status))?;
+    txn.set_sla_due(case.id, sla.next_due(case.status))?;
     Ok(())
 }
 

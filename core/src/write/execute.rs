@@ -15,7 +15,7 @@ use crate::write::decide::{self, CaseStart, Cause};
 use crate::write::macros::{self, Applier};
 use crate::write::messages::write_message;
 use crate::write::rule_actions::{apply_action, apply_group, group_len};
-use crate::write::{inbound, outbox_rows, plugin_effects, tokens};
+use crate::write::{inbound, outbox_rows, plugin_effects, tokens, views};
 
 /// Executes `command` in a transaction of its own, outside the writer: for
 /// the CLI (with no server running) and tests. Storage failures abort it.
@@ -242,6 +242,7 @@ pub fn execute(txn: &mut dyn WriteTxn, command: &Command, ctx: &ExecContext<'_>)
             plugin_effects::enrich(txn, *customer_id, name.as_deref(), tier.as_deref(), attributes, plugin, ctx)
         }
         Command::OutboxAttempt { id, result } => plugin_effects::record_attempt(txn, *id, result, ctx),
+        Command::View(change) => views::execute(txn, change, ctx.now),
         Command::SlaCheck { case_id, at } => {
             let case = load_case(txn, *case_id)?;
             let mut sla = txn.case_sla(case.id)?.unwrap_or_default();

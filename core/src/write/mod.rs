@@ -10,7 +10,8 @@
 //! - [`inbound`], [`plugin_effects`], [`messages`], [`customers`]: what
 //!   channel messages, plugin results, messages and customers write;
 //!   [`macros`]: macros saved and applied;
-//!   [`agents`]: agents, their sessions, and the check of every assignee.
+//!   [`agents`]: agents, their sessions, and the check of every assignee;
+//!   [`tokens`], [`views`]: API tokens and saved inbox views.
 //! - [`commit`]: stamps drafted events and writes them with the case row,
 //!   its SLA clock, timers, aggregates and outbox rows ([`outbox_rows`]).
 //! - [`context`]: what every command of a batch shares.
@@ -33,6 +34,7 @@ pub mod plugin_effects;
 mod recording;
 pub mod rule_actions;
 pub mod tokens;
+pub mod views;
 pub mod writer;
 
 pub use command::Refusal;

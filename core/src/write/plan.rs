@@ -53,6 +53,7 @@ pub fn reachable_hooks(command: &Command) -> &'static [Hook] {
         | Command::OutboxAttempt { .. }
         | Command::RecordPluginError { .. }
         | Command::EnrichCustomer { .. }
+        | Command::View(_)
         | Command::RunRules => &[],
     }
 }

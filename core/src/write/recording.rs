@@ -5,10 +5,10 @@
 use jiff::Timestamp;
 
 use crate::auth::{Agent, ApiToken, Session};
-use crate::domain::{Case, CaseId, Customer, CustomerId, Event, Identity, Macro, Metric};
+use crate::domain::{Case, CaseId, Customer, CustomerId, Event, Identity, Macro, Metric, ViewId};
 use crate::metrics::Resolution;
 use crate::sla::CaseSla;
-use crate::store::{IdempotencyRecord, OutboxItem, Sequence, StoreError, TimerKind, WriteTxn};
+use crate::store::{IdempotencyRecord, OutboxItem, SavedView, Sequence, StoreError, TimerKind, WriteTxn};
 
 /// Wraps a transaction; `events` is `Some` when the batch's events are wanted.
 pub(crate) struct Recording<'t> {
@@ -37,6 +37,26 @@ impl WriteTxn for Recording<'_> {
 
     fn set_case_index(&mut self, key: &str, case: CaseId, present: bool) -> Result<(), StoreError> {
         self.txn.set_case_index(key, case, present)
+    }
+
+    fn set_sla_due(&mut self, case: CaseId, due: Option<Timestamp>) -> Result<(), StoreError> {
+        self.txn.set_sla_due(case, due)
+    }
+
+    fn view(&self, id: ViewId) -> Result<Option<SavedView>, StoreError> {
+        self.txn.view(id)
+    }
+
+    fn views_for(&self, agent: &str) -> Result<Vec<SavedView>, StoreError> {
+        self.txn.views_for(agent)
+    }
+
+    fn put_view(&mut self, view: &SavedView) -> Result<(), StoreError> {
+        self.txn.put_view(view)
+    }
+
+    fn remove_view(&mut self, id: ViewId) -> Result<(), StoreError> {
+        self.txn.remove_view(id)
     }
 
     fn customer_id_by_identity(&self, identity: &Identity) -> Result<Option<CustomerId>, StoreError> {

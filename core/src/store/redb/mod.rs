@@ -6,8 +6,9 @@
 //! Here: opening the file, with redb's repair after a crash and the upgrade
 //! of an older layout. The rest, one job each: [`read`] the snapshot reads
 //! of [`Store`](crate::store::Store), [`query`] the listings that scan an
-//! index, [`txn`] the write transaction, [`tables`] the tables and their
-//! encoding, [`decoded`] the rows kept decoded, [`error`] redb's errors as
+//! index, [`by_due`] the listing by SLA deadline, [`views`] saved views,
+//! [`txn`] the write transaction, [`tables`] the tables and their encoding,
+//! [`decoded`] the rows kept decoded, [`error`] redb's errors as
 //! [`StoreError`]s.
 
 use std::path::{Path, PathBuf};
@@ -16,12 +17,14 @@ use std::sync::{Arc, Mutex};
 
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
 
+mod by_due;
 mod decoded;
 mod error;
 mod query;
 mod read;
 pub(crate) mod tables;
 mod txn;
+mod views;
 
 use decoded::DecodedRows;
 use tables::*;
@@ -38,6 +41,7 @@ struct Counters {
     customer: u64,
     event: u64,
     outbox: u64,
+    view: u64,
 }
 
 /// Case, SLA state and customer rows decoded recently, by readers and the
@@ -126,8 +130,13 @@ impl RedbStore {
             txn.open_table(PLUGIN_STATE)?;
             txn.open_table(OUTBOX)?;
             txn.open_table(CHANNEL_REFS)?;
+            txn.open_table(SLA_DUE)?;
+            txn.open_table(CASE_SLA_DUE)?;
+            txn.open_table(VIEWS)?;
+            txn.open_table(VIEW_INDEX)?;
             upgrade_case_index(&txn)?;
             index_queues(&txn)?;
+            index_sla_due(&txn)?;
             let meta = txn.open_table(META)?;
             let get = |k: &str| -> Result<u64, StoreError> { Ok(meta.get(k)?.map_or(1, |v| v.value())) };
             Counters {
@@ -135,6 +144,7 @@ impl RedbStore {
                 customer: get("next_customer")?,
                 event: get("next_event")?,
                 outbox: get("next_outbox")?,
+                view: get("next_view")?,
             }
         };
         txn.commit()?;
@@ -227,6 +237,42 @@ fn index_queues(txn: &WriteTransaction) -> Result<(), StoreError> {
     meta.insert("index_version", INDEX_VERSION)?;
     if indexed > 0 {
         tracing::info!(cases = indexed, "indexed the agents' queues of an older file");
+    }
+    Ok(())
+}
+
+/// The version of [`SLA_DUE`] this build writes: 1 is its first.
+const SLA_DUE_VERSION: u64 = 1;
+
+/// Fills [`SLA_DUE`] of a file written before it existed, from the SLA
+/// state and status of each case; a new file only records the version.
+/// Part of the opening transaction, so a crash midway leaves the file as it
+/// was.
+fn index_sla_due(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let mut meta = txn.open_table(META)?;
+    if meta.get("sla_due_version")?.is_some_and(|v| v.value() >= SLA_DUE_VERSION) {
+        return Ok(());
+    }
+    let slas = txn.open_table(SLA_STATE)?;
+    let cases = txn.open_table(CASES)?;
+    let mut due = txn.open_table(SLA_DUE)?;
+    let mut by_case = txn.open_table(CASE_SLA_DUE)?;
+    let mut indexed = 0u64;
+    for row in slas.iter()? {
+        let (id, bytes) = row?;
+        let id = id.value();
+        let sla: CaseSla = decode("sla_state", id, bytes.value())?;
+        let Some(case) = cases.get(id)? else { continue };
+        let case: Case = decode::<CaseRecord>("cases", id, case.value())?.into();
+        if let Some(at) = sla.next_due(case.status) {
+            due.insert((millis(at), id), ())?;
+            by_case.insert(id, millis(at))?;
+            indexed += 1;
+        }
+    }
+    meta.insert("sla_due_version", SLA_DUE_VERSION)?;
+    if indexed > 0 {
+        tracing::info!(cases = indexed, "indexed the SLA deadlines of an older file");
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::store::{CaseQuery, CaseRecord, Page, StoreError};
 /// Scanning stops after this many index rows per page, so a listing with
 /// filters that rarely match stays bounded; it then returns a short page with
 /// a cursor to continue.
-const MAX_SCAN_PER_PAGE: usize = 5_000;
+pub(super) const MAX_SCAN_PER_PAGE: usize = 5_000;
 
 impl RedbStore {
     /// A page of the events under `owner` in `index` ([`CASE_EVENTS`] or
@@ -99,6 +99,17 @@ pub(super) fn scan_cases(
     decoded: &DecodedRows<Case, CaseRecord<'static>>,
     query: &CaseQuery,
 ) -> Result<Page<Case, CaseId>, StoreError> {
+    scan_cases_where(txn, decoded, query, &|_| Ok(true))
+}
+
+/// As [`scan_cases`], skipping the case ids `keep` refuses before their rows
+/// are read.
+pub(super) fn scan_cases_where(
+    txn: &ReadTransaction,
+    decoded: &DecodedRows<Case, CaseRecord<'static>>,
+    query: &CaseQuery,
+    keep: &dyn Fn(u64) -> Result<bool, StoreError>,
+) -> Result<Page<Case, CaseId>, StoreError> {
     let index = txn.open_table(CASE_INDEX)?;
     let by_customer = txn.open_table(CUSTOMER_EVENTS)?;
     let cases = txn.open_table(CASES)?;
@@ -133,6 +144,9 @@ pub(super) fn scan_cases(
             return Ok(Page { items, next: last_seen });
         }
         last_seen = Some(CaseId::new(id));
+        if !keep(id)? {
+            continue;
+        }
         let case = decoded
             .read(&cases, id)?
             .ok_or_else(|| StoreError::Inconsistent(format!("case {id} is indexed but missing")))?;

@@ -6,13 +6,37 @@ use jiff::Timestamp;
 use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::RedbStore;
+use super::by_due::scan_by_sla_due;
 use super::query::{count_cases, scan_cases};
 use super::tables::*;
 use crate::auth::{Agent, ApiToken, Session};
-use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Macro, Metric};
+use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, EventId, Identity, Macro, Metric, ViewId};
 use crate::metrics::{BacklogRow, MetricsInput};
 use crate::sla::CaseSla;
-use crate::store::{CaseQuery, DueTimer, IdempotencyRecord, OutboxItem, Page, Store, StoreError, TimerKind, WriteTxn};
+use crate::store::{
+    CaseQuery, DuePosition, DueTimer, IdempotencyRecord, OutboxItem, Page, SavedView, Store, StoreError, TimerKind,
+    WriteTxn,
+};
+
+impl RedbStore {
+    /// The cases of `page`, each with its SLA state read in `txn`.
+    fn with_slas<C>(
+        &self,
+        txn: &redb::ReadTransaction,
+        page: Page<Case, C>,
+    ) -> Result<Page<(Case, CaseSla), C>, StoreError> {
+        let slas = txn.open_table(SLA_STATE)?;
+        let items = page
+            .items
+            .into_iter()
+            .map(|case| {
+                let sla = self.rows.slas.read(&slas, case.id.get())?.unwrap_or_default();
+                Ok((case, sla))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Page { items, next: page.next })
+    }
+}
 
 impl Store for RedbStore {
     fn case(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
@@ -38,16 +62,26 @@ impl Store for RedbStore {
     fn list_cases_with_sla(&self, query: &CaseQuery) -> Result<Page<(Case, CaseSla), CaseId>, StoreError> {
         let txn = self.read()?;
         let page = scan_cases(&txn, &self.rows.cases, query)?;
-        let slas = txn.open_table(SLA_STATE)?;
-        let items = page
-            .items
-            .into_iter()
-            .map(|case| {
-                let sla = self.rows.slas.read(&slas, case.id.get())?.unwrap_or_default();
-                Ok((case, sla))
-            })
-            .collect::<Result<_, StoreError>>()?;
-        Ok(Page { items, next: page.next })
+        self.with_slas(&txn, page)
+    }
+
+    fn list_cases_by_sla_due(
+        &self,
+        query: &CaseQuery,
+        after: Option<DuePosition>,
+    ) -> Result<Page<(Case, CaseSla), DuePosition>, StoreError> {
+        let txn = self.read()?;
+        let page = scan_by_sla_due(&txn, &self.rows.cases, query, after)?;
+        self.with_slas(&txn, page)
+    }
+
+    fn view(&self, id: ViewId) -> Result<Option<SavedView>, StoreError> {
+        super::views::view(&self.read()?.open_table(VIEWS)?, id)
+    }
+
+    fn views_for(&self, agent: &str) -> Result<Vec<SavedView>, StoreError> {
+        let txn = self.read()?;
+        super::views::views_for(&txn.open_table(VIEW_INDEX)?, &txn.open_table(VIEWS)?, agent)
     }
 
     fn count_cases(&self, queries: &[CaseQuery]) -> Result<Vec<u64>, StoreError> {

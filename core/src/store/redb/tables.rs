@@ -38,6 +38,22 @@ pub const CASE_INDEX: TableDefinition<(&str, u64), ()> = TableDefinition::new("c
 /// (due, in ms since the epoch; case id; timer kind): ordered due-scans for the
 /// scheduler (auto-close now, SLA deadlines next).
 pub const DEADLINES: TableDefinition<(i64, u64, &str), ()> = TableDefinition::new("deadlines_v1");
+/// (next SLA deadline, in ms since the epoch; case id): unsolved cases with a
+/// running SLA clock, soonest first, for the inbox's "SLA due" sort.
+pub const SLA_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("sla_due_v1");
+/// Case id -> its deadline in [`SLA_DUE`] in ms: finds the case's row there.
+pub const CASE_SLA_DUE: TableDefinition<u64, i64> = TableDefinition::new("case_sla_due_v1");
+/// Saved views by id.
+pub const VIEWS: TableDefinition<u64, &[u8]> = TableDefinition::new("views_v1");
+/// (`owner:<agent>` | [`SHARED_VIEWS`], view id): the views each agent sees.
+pub const VIEW_INDEX: TableDefinition<(&str, u64), ()> = TableDefinition::new("view_index_v1");
+/// The [`VIEW_INDEX`] key of every shared view.
+pub const SHARED_VIEWS: &str = "shared";
+
+/// The [`VIEW_INDEX`] key of `agent`'s own views.
+pub fn view_owner_key(agent: &str) -> String {
+    format!("owner:{agent}")
+}
 /// (case id, timer kind) -> due in ms: finds a case's entry in `DEADLINES`.
 pub const CASE_TIMERS: TableDefinition<(u64, &str), i64> = TableDefinition::new("case_timers_v1");
 /// (solved at, in ms; case id) -> the case's latest resolution, for MTTR and

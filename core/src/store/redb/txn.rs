@@ -10,10 +10,12 @@ use redb::{ReadableTable, Table, WriteTransaction};
 use super::tables::*;
 use super::{Counters, RedbStore, RowCaches};
 use crate::auth::{Agent, ApiToken, Session};
-use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, Identity, Macro, Metric};
+use crate::domain::{Case, CaseId, CaseStatus, Customer, CustomerId, Event, Identity, Macro, Metric, ViewId};
 use crate::metrics::Resolution;
 use crate::sla::CaseSla;
-use crate::store::{CaseRecord, IdempotencyRecord, OutboxItem, Sequence, StoreError, TimerKind, WriteTxn, derived};
+use crate::store::{
+    CaseRecord, IdempotencyRecord, OutboxItem, SavedView, Sequence, StoreError, TimerKind, WriteTxn, derived,
+};
 
 impl RedbStore {
     /// [`crate::store::Store::transact`]: runs `work` in one write
@@ -93,6 +95,10 @@ struct RedbTxn<'t> {
     plugin_state: Table<'t, (&'static str, &'static str), &'static [u8]>,
     channel_refs: Table<'t, &'static str, u64>,
     case_timers: Table<'t, (u64, &'static str), i64>,
+    sla_due: Table<'t, (i64, u64), ()>,
+    case_sla_due: Table<'t, u64, i64>,
+    views: Table<'t, u64, &'static [u8]>,
+    view_index: Table<'t, (&'static str, u64), ()>,
     idempotency: Table<'t, &'static str, &'static [u8]>,
     tokens: Table<'t, &'static str, &'static [u8]>,
     macros: Table<'t, &'static str, &'static [u8]>,
@@ -135,6 +141,10 @@ impl<'t> RedbTxn<'t> {
             plugin_state: txn.open_table(PLUGIN_STATE)?,
             channel_refs: txn.open_table(CHANNEL_REFS)?,
             case_timers: txn.open_table(CASE_TIMERS)?,
+            sla_due: txn.open_table(SLA_DUE)?,
+            case_sla_due: txn.open_table(CASE_SLA_DUE)?,
+            views: txn.open_table(VIEWS)?,
+            view_index: txn.open_table(VIEW_INDEX)?,
             idempotency: txn.open_table(IDEMPOTENCY)?,
             tokens: txn.open_table(TOKENS)?,
             macros: txn.open_table(MACROS)?,
@@ -211,6 +221,7 @@ impl<'t> RedbTxn<'t> {
         self.meta.insert("next_customer", self.counters.customer)?;
         self.meta.insert("next_event", self.counters.event)?;
         self.meta.insert("next_outbox", self.counters.outbox)?;
+        self.meta.insert("next_view", self.counters.view)?;
         Ok(())
     }
 }
@@ -266,6 +277,58 @@ impl WriteTxn for RedbTxn<'_> {
         Ok(())
     }
 
+    fn set_sla_due(&mut self, case: CaseId, due: Option<Timestamp>) -> Result<(), StoreError> {
+        let old = self.case_sla_due.get(case.get())?.map(|v| v.value());
+        let new = due.map(millis);
+        if old == new {
+            return Ok(());
+        }
+        if let Some(ms) = old {
+            self.sla_due.remove((ms, case.get()))?;
+        }
+        match new {
+            Some(ms) => {
+                self.sla_due.insert((ms, case.get()), ())?;
+                self.case_sla_due.insert(case.get(), ms)?;
+            }
+            None => {
+                self.case_sla_due.remove(case.get())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn view(&self, id: ViewId) -> Result<Option<SavedView>, StoreError> {
+        super::views::view(&self.views, id)
+    }
+
+    fn views_for(&self, agent: &str) -> Result<Vec<SavedView>, StoreError> {
+        super::views::views_for(&self.view_index, &self.views, agent)
+    }
+
+    fn put_view(&mut self, view: &SavedView) -> Result<(), StoreError> {
+        let id = view.id.get();
+        if let Some(old) = self.view(view.id)? {
+            self.view_index.remove((view_owner_key(&old.owner).as_str(), id))?;
+            self.view_index.remove((SHARED_VIEWS, id))?;
+        }
+        self.view_index.insert((view_owner_key(&view.owner).as_str(), id), ())?;
+        if view.shared {
+            self.view_index.insert((SHARED_VIEWS, id), ())?;
+        }
+        self.views.insert(id, encode(view).as_slice())?;
+        Ok(())
+    }
+
+    fn remove_view(&mut self, id: ViewId) -> Result<(), StoreError> {
+        if let Some(old) = self.view(id)? {
+            self.view_index.remove((view_owner_key(&old.owner).as_str(), id.get()))?;
+            self.view_index.remove((SHARED_VIEWS, id.get()))?;
+            self.views.remove(id.get())?;
+        }
+        Ok(())
+    }
+
     fn set_case_index(&mut self, key: &str, case: CaseId, present: bool) -> Result<(), StoreError> {
         let changed = if present {
             self.case_index.insert((key, case.get()), ())?.is_none()
@@ -308,6 +371,7 @@ impl WriteTxn for RedbTxn<'_> {
             Sequence::Customer => &mut self.counters.customer,
             Sequence::Event => &mut self.counters.event,
             Sequence::Outbox => &mut self.counters.outbox,
+            Sequence::View => &mut self.counters.view,
         };
         let id = *slot;
         *slot += 1;
