@@ -31,6 +31,8 @@ pub const TIMELINE_PAGE: usize = 100;
 pub struct CaseQueryString {
     /// The inbox view the agent came from ("next case" stays in it).
     view: Option<String>,
+    /// The order it was sorted in ("next case" follows it).
+    sort: Option<String>,
 }
 
 fn case_id(raw: &str) -> Result<CaseId, ConsoleError> {
@@ -55,14 +57,15 @@ pub async fn page(
     let agents = state.frontdesk().agents().await?;
     let macros = state.frontdesk().macros().await?;
     let view = query.view.unwrap_or_else(|| "mine".to_owned());
+    let sort = query.sort.filter(|s| frontdesk_core::runtime::CaseSort::parse(s).is_some());
     let name = customer_name(customer.as_ref());
     let last = events.last().map(|e| e.id);
     let content = html! {
         main #main .content {
             div.toolbar {
-                a href={ "/?view=" (urlencode(&view)) } { "← Inbox" }
+                a href={ "/?view=" (urlencode(&view)) @if let Some(s) = &sort { "&sort=" (s) } } { "← Inbox" }
                 span.spacer {}
-                a.button #next-case href={ "/next?view=" (urlencode(&view)) "&after=" (id) } { "Next case (n)" }
+                a.button #next-case href={ "/next?view=" (urlencode(&view)) "&after=" (id) @if let Some(s) = &sort { "&sort=" (s) } } { "Next case (n)" }
             }
             div #presence .presence aria-live="polite" {}
             div #case-alert aria-live="assertive" {}

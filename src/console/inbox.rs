@@ -8,9 +8,10 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use frontdesk_core::domain::{CaseId, CaseStatus, CustomerId};
+use frontdesk_core::domain::{Case, CaseId, CaseStatus, CustomerId};
 use frontdesk_core::runtime::{CaseQuery, CaseSort, DuePosition, SlaFilter, ViewFilters};
 use frontdesk_core::sla::CaseSla;
+use jiff::Timestamp;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -306,7 +307,7 @@ async fn region(state: &AppState, me: &SignedIn, shown: &Shown, start: Start) ->
                             @for (case, sla) in &items {
                                 tr data-href={ "/cases/" (case.id) } data-id=(case.id) {
                                     td { (case.id) }
-                                    td.subject { a href={ "/cases/" (case.id) "?view=" (key) } { (case.subject) } }
+                                    td.subject { a href={ "/cases/" (case.id) "?view=" (key) "&sort=" (sort.as_str()) } { (case.subject) } }
                                     td { (names.get(&case.customer_id).map_or("", String::as_str)) }
                                     td { (format::status(case.status)) }
                                     td { (format::priority(case.priority)) }
@@ -357,6 +358,8 @@ pub async fn customer_names(
 pub struct NextQuery {
     view: Option<String>,
     after: Option<u64>,
+    /// `created` or `sla_due`; the view's own sort when absent.
+    sort: Option<String>,
 }
 
 /// `GET /next`: the case after `after` in the view (the oldest first when
@@ -368,16 +371,51 @@ pub async fn next(
 ) -> Result<Response, ConsoleError> {
     let shown = views::resolve(&state, &me, query.view.as_deref()).await?;
     let key = urlencode(&shown.key);
+    let sort = match query.sort.as_deref() {
+        None | Some("") => shown.sort,
+        Some(name) => CaseSort::parse(name).ok_or_else(|| ConsoleError::BadRequest(format!("no sort {name:?}")))?,
+    };
     let queue = shown.filters.query(&me.agent.name, 1);
-    let listing = CaseQuery { before: query.after.map(CaseId::new), ..queue.clone() };
-    let mut page = state.frontdesk().cases(listing).await?;
-    if page.items.is_empty() && query.after.is_some() {
-        page = state.frontdesk().cases(queue).await?;
-    }
-    Ok(match page.items.first() {
-        Some((case, _)) => Redirect::to(&format!("/cases/{}?view={key}", case.id)).into_response(),
-        None => Redirect::to(&format!("/?view={key}")).into_response(),
+    let after = query.after.map(CaseId::new);
+    let next = match sort {
+        CaseSort::Created => {
+            let listing = CaseQuery { before: after, ..queue.clone() };
+            let mut page = state.frontdesk().cases(listing).await?;
+            if page.items.is_empty() && after.is_some() {
+                page = state.frontdesk().cases(queue).await?;
+            }
+            page.items.into_iter().next()
+        }
+        CaseSort::SlaDue => {
+            // After the current case's own place in the deadline order.
+            let position = match after {
+                Some(id) => state.frontdesk().case(id).await?.map(|(case, sla)| due_position(&case, &sla)),
+                None => None,
+            };
+            let mut page = state.frontdesk().cases_by_sla_due(queue.clone(), position).await?;
+            if page.items.is_empty() && position.is_some() {
+                page = state.frontdesk().cases_by_sla_due(queue, None).await?;
+            }
+            page.items.into_iter().next()
+        }
+    };
+    Ok(match next {
+        Some((case, _)) => {
+            Redirect::to(&format!("/cases/{}?view={key}&sort={}", case.id, sort.as_str())).into_response()
+        }
+        None => Redirect::to(&format!("/?view={key}&sort={}", sort.as_str())).into_response(),
     })
+}
+
+/// Where `case` stands in the "SLA due" order.
+fn due_position(case: &Case, sla: &CaseSla) -> DuePosition {
+    match sla.next_due(case.status) {
+        // The index keeps deadlines to the millisecond.
+        Some(due) => {
+            DuePosition::Due { due_at: Timestamp::from_millisecond(due.as_millisecond()).unwrap_or(due), case: case.id }
+        }
+        None => DuePosition::Undated(Some(case.id)),
+    }
 }
 
 #[cfg(test)]

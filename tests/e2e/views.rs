@@ -189,6 +189,13 @@ impl Console {
         (response.status().as_u16(), response.body_mut().read_to_string().unwrap())
     }
 
+    /// A GET answered with a redirect: status and `Location`.
+    fn redirect(&self, path: &str) -> (u16, String) {
+        let response = self.agent.get(&format!("{}{path}", self.base)).header("Cookie", &self.cookie).call().unwrap();
+        let to = response.headers().get("location").map_or("", |v| v.to_str().unwrap()).to_owned();
+        (response.status().as_u16(), to)
+    }
+
     /// An htmx form post: status, `HX-Redirect`, body.
     fn post(&self, path: &str, form: &str) -> (u16, Option<String>, String) {
         let mut response = self
@@ -243,6 +250,14 @@ fn the_console_shows_saved_views_with_counts_and_sorts_by_sla_due() {
     assert_eq!(rows(&by_created), [urgent.clone(), normal.clone()]);
     let (_, all_by_due) = sam.get("/?view=unsolved&sort=sla_due");
     assert_eq!(rows(&all_by_due).first(), Some(&urgent));
+    // "Next case" (n) follows the deadline order the agent is working in.
+    let order = rows(&all_by_due);
+    for pair in order.windows(2) {
+        let (status, to) = sam.redirect(&format!("/next?view=unsolved&sort=sla_due&after={}", pair[0]));
+        assert_eq!((status, to), (303, format!("/cases/{}?view=unsolved&sort=sla_due", pair[1])));
+    }
+    let (_, to) = sam.redirect(&format!("/next?view=unsolved&sort=sla_due&after={}", order[order.len() - 1]));
+    assert_eq!(to, format!("/cases/{}?view=unsolved&sort=sla_due", order[0]), "round to the first");
 
     // Save the current view: it opens, sorted as saved, with its count.
     let (status, to, body) = sam.post("/views", "name=My+%3Cb%3EVIPs%3C%2Fb%3E&view=tag%3Avip&sort=sla_due");
