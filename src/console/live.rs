@@ -1,9 +1,11 @@
 //! `GET /console/live`: the live feed of a console page, as Server-Sent
-//! Events. `cases` names the cases a commit changed (the page re-reads
-//! what it shows of them), `presence` who is on the page's case. One hub
-//! task turns the commits of each [`COALESCE`] window into one message for
-//! all pages, so a busy server costs each console a few small messages a
-//! second, not work per write.
+//! Events. `cases` says what changed that the page shows: `["*"]` to an
+//! inbox (its counts may have moved: it re-reads its region), the page's
+//! own case id to a case page, and nothing to a case page whose case did
+//! not change; `presence` who is on the page's case. One hub task turns the
+//! commits of each [`COALESCE`] window into one set for all pages, so a
+//! busy server costs each console at most a few tiny messages a second,
+//! not work or bytes per write.
 
 use std::collections::BTreeSet;
 use std::convert::Infallible;
@@ -40,9 +42,30 @@ pub async fn feed(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
 }
 
-/// The page's messages: a task per page forwards the hub's change lists
-/// and the presence updates of its case to the response stream; it ends
-/// when the page goes (the stream is dropped) or the server stops.
+/// The cases that changed in one coalescing window.
+#[derive(Debug, Default)]
+pub struct Changed {
+    /// The hub fell behind the commits: anything may have changed.
+    all: bool,
+    cases: BTreeSet<u64>,
+}
+
+impl Changed {
+    /// What a page showing `case` (an inbox when `None`) is told, if anything.
+    fn message_for(&self, case: Option<u64>) -> Option<String> {
+        match case {
+            None => Some(r#"["*"]"#.to_owned()),
+            Some(_) if self.all => Some(r#"["*"]"#.to_owned()),
+            Some(id) if self.cases.contains(&id) => Some(format!("[{id}]")),
+            Some(_) => None,
+        }
+    }
+}
+
+/// The page's messages: a task per page forwards what of the hub's
+/// changes concerns it and the presence updates of its case to the
+/// response stream; it ends when the page goes (the stream is dropped) or
+/// the server stops.
 fn events(state: &AppState, case: Option<u64>) -> impl Stream<Item = Result<SseEvent, Infallible>> + use<> {
     let console = state.console();
     let mut changes = console.changes(|| state.frontdesk().subscribe());
@@ -62,7 +85,10 @@ fn events(state: &AppState, case: Option<u64>) -> impl Stream<Item = Result<SseE
         loop {
             let event = tokio::select! {
                 changed = changes.recv() => match changed {
-                    Ok(list) => SseEvent::default().event("cases").data(list.as_ref()),
+                    Ok(changed) => match changed.message_for(case) {
+                        Some(data) => SseEvent::default().event("cases").data(data),
+                        None => continue,
+                    },
                     // Fell behind: the page re-reads everything.
                     Err(RecvError::Lagged(_)) => SseEvent::default().event("cases").data(r#"["*"]"#),
                     Err(RecvError::Closed) => return,
@@ -91,11 +117,11 @@ fn events(state: &AppState, case: Option<u64>) -> impl Stream<Item = Result<SseE
 /// each, whatever the write rate.
 pub async fn hub(
     mut commits: tokio::sync::broadcast::Receiver<frontdesk_core::runtime::Committed>,
-    out: tokio::sync::broadcast::Sender<std::sync::Arc<str>>,
+    out: tokio::sync::broadcast::Sender<std::sync::Arc<Changed>>,
     mut closing: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        let mut changed = BTreeSet::new();
+        let mut changed = Changed::default();
         tokio::select! {
             batch = commits.recv() => if !gather(batch, &mut changed) { return },
             _ = closing.changed() => return,
@@ -108,23 +134,35 @@ pub async fn hub(
                 batch = commits.recv() => if !gather(batch, &mut changed) { return },
             }
         }
-        if !changed.is_empty() {
+        if changed.all || !changed.cases.is_empty() {
             // No page listening is fine.
-            let _ = out.send(serde_json::to_string(&changed).unwrap_or_default().into());
+            let _ = out.send(std::sync::Arc::new(changed));
         }
     }
 }
 
-/// Adds the cases of a received batch to `changed` (`*`, all of them, when
-/// the hub fell behind); `false` when the feed has closed.
-fn gather(batch: Result<frontdesk_core::runtime::Committed, RecvError>, changed: &mut BTreeSet<u64>) -> bool {
+/// Adds the cases of a received batch to `changed` (all of them when the
+/// hub fell behind); `false` when the feed has closed.
+fn gather(batch: Result<frontdesk_core::runtime::Committed, RecvError>, changed: &mut Changed) -> bool {
     match batch {
-        Ok(events) => changed.extend(events.iter().filter_map(|e| e.case_id).map(|id| id.get())),
-        Err(RecvError::Lagged(_)) => {
-            // 0 is no case id: the pages read it as "everything".
-            changed.insert(0);
-        }
+        Ok(events) => changed.cases.extend(events.iter().filter_map(|e| e.case_id).map(|id| id.get())),
+        Err(RecvError::Lagged(_)) => changed.all = true,
         Err(RecvError::Closed) => return false,
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_inbox_hears_of_every_change_and_a_case_page_only_of_its_own() {
+        let changed = Changed { all: false, cases: [3, 7].into() };
+        assert_eq!(changed.message_for(None).as_deref(), Some(r#"["*"]"#));
+        assert_eq!(changed.message_for(Some(7)).as_deref(), Some("[7]"));
+        assert_eq!(changed.message_for(Some(8)), None);
+        let behind = Changed { all: true, cases: BTreeSet::new() };
+        assert_eq!(behind.message_for(Some(8)).as_deref(), Some(r#"["*"]"#));
+    }
 }

@@ -51,7 +51,7 @@ pub struct ConsoleState {
     /// wait on open pages.
     closing: watch::Sender<bool>,
     /// The live hub's output, once the first page has connected.
-    changes: std::sync::OnceLock<tokio::sync::broadcast::Sender<std::sync::Arc<str>>>,
+    changes: std::sync::OnceLock<tokio::sync::broadcast::Sender<std::sync::Arc<live::Changed>>>,
 }
 
 impl ConsoleState {
@@ -71,7 +71,7 @@ impl ConsoleState {
     fn changes(
         &self,
         subscribe: impl FnOnce() -> tokio::sync::broadcast::Receiver<frontdesk_core::runtime::Committed>,
-    ) -> tokio::sync::broadcast::Receiver<std::sync::Arc<str>> {
+    ) -> tokio::sync::broadcast::Receiver<std::sync::Arc<live::Changed>> {
         self.changes
             .get_or_init(|| {
                 let (out, _) = tokio::sync::broadcast::channel(64);
