@@ -7,7 +7,7 @@
 #     page and loads the rest on demand): wrk on one connection;
 #  3. what 200 open consoles (each with its live feed) cost the write path:
 #     wrk creates for 10 s without, then with, 200 SSE clients connected,
-#     ROUNDS times (default 3) alternately, for a median of each.
+#     ROUNDS times (default 3) in alternating order, for a median of each.
 # console.sh BINARY
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -58,19 +58,30 @@ echo "== its earlier events on demand (/console/cases/$LONG/events?before=...), 
 MIDDLE=$(curl -sf -H "$AUTH" "$BASE/api/v1/cases/$LONG/events?limit=500" | grep -o '"id":"[0-9]*"' | tail -1 | grep -o '[0-9]*')
 wrk -t1 -c1 -d10s --latency -H "$COOKIE" "$BASE/console/cases/$LONG/events?before=$MIDDLE" | grep -E 'Requests/sec|Non-2xx|^ +(50|90|99)%'
 
-for round in $(seq "$ROUNDS"); do
-    echo "== round $round: creates without consoles"
+creates() { # label
+    echo "== round $round: creates $1"
     TOKEN=$TOKEN wrk -t2 -c64 -d10s --latency -s "$(dirname "$0")/wrk/creates.lua" "$BASE" | grep -E 'Requests/sec|Non-2xx|^ +(50|99)%'
-
-    echo "== round $round: creates with $CONSOLES live consoles"
+}
+with_consoles() {
     pids=()
     for _ in $(seq "$CONSOLES"); do
         curl -s -N -H "$COOKIE" "$BASE/console/live" > /dev/null &
         pids+=($!)
     done
     sleep 2
-    TOKEN=$TOKEN wrk -t2 -c64 -d10s --latency -s "$(dirname "$0")/wrk/creates.lua" "$BASE" | grep -E 'Requests/sec|Non-2xx|^ +(50|99)%'
+    creates "with $CONSOLES live consoles"
     kill "${pids[@]}" 2>/dev/null || true
     wait "${pids[@]}" 2>/dev/null || true
+}
+# The store grows with every run and creates slow down with it, so the
+# order alternates (without-with, then with-without) to cancel that drift.
+for round in $(seq "$ROUNDS"); do
+    if [ $((round % 2)) -eq 1 ]; then
+        creates "without consoles"
+        with_consoles
+    else
+        with_consoles
+        creates "without consoles"
+    fi
 done
 stop_server

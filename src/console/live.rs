@@ -3,9 +3,9 @@
 //! inbox (its counts may have moved: it re-reads its region), the page's
 //! own case id to a case page, and nothing to a case page whose case did
 //! not change; `presence` who is on the page's case. One hub task turns the
-//! commits of each [`COALESCE`] window into one set for all pages, so a
-//! busy server costs each console at most a few tiny messages a second,
-//! not work or bytes per write.
+//! commits of each [`COALESCE`] window into one set for all pages, and
+//! tells inboxes at most every [`INBOX_EVERY`], so a busy server costs each
+//! console a tiny message a second or so, not work or bytes per write.
 
 use std::collections::BTreeSet;
 use std::convert::Infallible;
@@ -24,6 +24,9 @@ use crate::http::AppState;
 
 /// The shortest gap between two `cases` messages to one page.
 pub const COALESCE: Duration = Duration::from_millis(200);
+
+/// The shortest gap between two messages to an inbox.
+pub const INBOX_EVERY: Duration = Duration::from_secs(1);
 
 /// The live feed's query string.
 #[derive(Debug, Deserialize)]
@@ -48,13 +51,21 @@ pub struct Changed {
     /// The hub fell behind the commits: anything may have changed.
     all: bool,
     cases: BTreeSet<u64>,
+    /// Whether inboxes are told (see [`INBOX_EVERY`]).
+    inbox: bool,
 }
 
 impl Changed {
+    /// Whether any case changed.
+    fn touched(&self) -> bool {
+        self.all || !self.cases.is_empty()
+    }
+
     /// What a page showing `case` (an inbox when `None`) is told, if anything.
     fn message_for(&self, case: Option<u64>) -> Option<String> {
         match case {
-            None => Some(r#"["*"]"#.to_owned()),
+            None if self.inbox => Some(r#"["*"]"#.to_owned()),
+            None => None,
             Some(_) if self.all => Some(r#"["*"]"#.to_owned()),
             Some(id) if self.cases.contains(&id) => Some(format!("[{id}]")),
             Some(_) => None,
@@ -112,29 +123,44 @@ fn events(state: &AppState, case: Option<u64>) -> impl Stream<Item = Result<SseE
 }
 
 /// The hub: one task for the whole server reads the commit feed and, at
-/// most once per [`COALESCE`], sends every page the JSON list of the cases
-/// changed since its last message. Pages then cost a few wake-ups a second
-/// each, whatever the write rate.
+/// most once per [`COALESCE`], tells the pages what changed: case pages
+/// whose case changed at once, inboxes at most once per [`INBOX_EVERY`]
+/// (an inbox re-reads its whole region, so under a steady stream of writes
+/// one refresh a second is what an agent can see anyway). Pages then cost a
+/// wake-up or two a second each, whatever the write rate.
 pub async fn hub(
     mut commits: tokio::sync::broadcast::Receiver<frontdesk_core::runtime::Committed>,
     out: tokio::sync::broadcast::Sender<std::sync::Arc<Changed>>,
     mut closing: tokio::sync::watch::Receiver<bool>,
 ) {
+    let mut inbox_due = tokio::time::Instant::now();
+    let mut inbox_pending = false;
     loop {
         let mut changed = Changed::default();
         tokio::select! {
             batch = commits.recv() => if !gather(batch, &mut changed) { return },
+            // Changes held back from the inboxes are sent when their turn comes.
+            () = tokio::time::sleep_until(inbox_due), if inbox_pending => {}
             _ = closing.changed() => return,
         }
-        let window = tokio::time::sleep(COALESCE);
-        tokio::pin!(window);
-        loop {
-            tokio::select! {
-                () = &mut window => break,
-                batch = commits.recv() => if !gather(batch, &mut changed) { return },
+        if changed.touched() {
+            let window = tokio::time::sleep(COALESCE);
+            tokio::pin!(window);
+            loop {
+                tokio::select! {
+                    () = &mut window => break,
+                    batch = commits.recv() => if !gather(batch, &mut changed) { return },
+                }
             }
         }
-        if changed.all || !changed.cases.is_empty() {
+        inbox_pending |= changed.touched();
+        let now = tokio::time::Instant::now();
+        if inbox_pending && now >= inbox_due {
+            changed.inbox = true;
+            inbox_pending = false;
+            inbox_due = now + INBOX_EVERY;
+        }
+        if changed.inbox || changed.touched() {
             // No page listening is fine.
             let _ = out.send(std::sync::Arc::new(changed));
         }
@@ -158,11 +184,14 @@ mod tests {
 
     #[test]
     fn an_inbox_hears_of_every_change_and_a_case_page_only_of_its_own() {
-        let changed = Changed { all: false, cases: [3, 7].into() };
+        let changed = Changed { all: false, cases: [3, 7].into(), inbox: true };
         assert_eq!(changed.message_for(None).as_deref(), Some(r#"["*"]"#));
         assert_eq!(changed.message_for(Some(7)).as_deref(), Some("[7]"));
         assert_eq!(changed.message_for(Some(8)), None);
-        let behind = Changed { all: true, cases: BTreeSet::new() };
+        let held_back = Changed { inbox: false, ..changed };
+        assert_eq!(held_back.message_for(None), None, "an inbox waits for its turn");
+        assert_eq!(held_back.message_for(Some(7)).as_deref(), Some("[7]"), "a case page does not");
+        let behind = Changed { all: true, cases: BTreeSet::new(), inbox: false };
         assert_eq!(behind.message_for(Some(8)).as_deref(), Some(r#"["*"]"#));
     }
 }
