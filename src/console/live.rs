@@ -73,53 +73,68 @@ impl Changed {
     }
 }
 
-/// The page's messages: a task per page forwards what of the hub's
-/// changes concerns it and the presence updates of its case to the
-/// response stream; it ends when the page goes (the stream is dropped) or
-/// the server stops.
+/// The page's messages: what of the hub's changes concerns it and the
+/// presence updates of its case, read straight from the hub by the
+/// response stream itself (one wake-up per message, no task of its own);
+/// it ends when the page goes (the stream is dropped) or the server stops.
 fn events(state: &AppState, case: Option<u64>) -> impl Stream<Item = Result<SseEvent, Infallible>> + use<> {
     let console = state.console();
-    let mut changes = console.changes(|| state.frontdesk().subscribe());
-    let mut presence = console.presence.subscribe();
-    let mut closing = console.closing();
-    let (tx, rx) = tokio::sync::mpsc::channel::<SseEvent>(16);
     // Who is on the case already: a page that connects after the others
     // reported learns of them at once, not at their next report.
-    let present = case.map(|c| console.presence.on_case(c));
-    tokio::spawn(async move {
-        if let Some(on_case) = present.filter(|p| !p.agents.is_empty()) {
-            let data = serde_json::to_string(&on_case).unwrap_or_default();
-            if tx.send(SseEvent::default().event("presence").data(data)).await.is_err() {
-                return;
-            }
+    let first = case
+        .map(|c| console.presence.on_case(c))
+        .filter(|p| !p.agents.is_empty())
+        .map(|on_case| SseEvent::default().event("presence").data(serde_json::to_string(&on_case).unwrap_or_default()));
+    let feed = PageFeed {
+        first,
+        case,
+        changes: console.changes(|| state.frontdesk().subscribe()),
+        presence: console.presence.subscribe(),
+        closing: console.closing(),
+    };
+    futures_util::stream::unfold(feed, |mut feed| async move { feed.next().await.map(|event| (Ok(event), feed)) })
+}
+
+/// One page's subscriptions.
+struct PageFeed {
+    /// Sent before anything else.
+    first: Option<SseEvent>,
+    /// The case the page shows, if it shows one.
+    case: Option<u64>,
+    changes: tokio::sync::broadcast::Receiver<std::sync::Arc<Changed>>,
+    presence: tokio::sync::broadcast::Receiver<super::presence::OnCase>,
+    closing: tokio::sync::watch::Receiver<bool>,
+}
+
+impl PageFeed {
+    /// The next message for the page; `None` when the feed ends.
+    async fn next(&mut self) -> Option<SseEvent> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
         }
         loop {
-            let event = tokio::select! {
-                changed = changes.recv() => match changed {
-                    Ok(changed) => match changed.message_for(case) {
-                        Some(data) => SseEvent::default().event("cases").data(data),
+            tokio::select! {
+                changed = self.changes.recv() => match changed {
+                    Ok(changed) => match changed.message_for(self.case) {
+                        Some(data) => return Some(SseEvent::default().event("cases").data(data)),
                         None => continue,
                     },
                     // Fell behind: the page re-reads everything.
-                    Err(RecvError::Lagged(_)) => SseEvent::default().event("cases").data(r#"["*"]"#),
-                    Err(RecvError::Closed) => return,
+                    Err(RecvError::Lagged(_)) => return Some(SseEvent::default().event("cases").data(r#"["*"]"#)),
+                    Err(RecvError::Closed) => return None,
                 },
-                update = presence.recv() => match update {
-                    Ok(on_case) if Some(on_case.case) == case => {
-                        SseEvent::default().event("presence").data(serde_json::to_string(&on_case).unwrap_or_default())
+                update = self.presence.recv() => match update {
+                    Ok(on_case) if Some(on_case.case) == self.case => {
+                        let data = serde_json::to_string(&on_case).unwrap_or_default();
+                        return Some(SseEvent::default().event("presence").data(data));
                     }
                     Ok(_) | Err(RecvError::Lagged(_)) => continue,
-                    Err(RecvError::Closed) => return,
+                    Err(RecvError::Closed) => return None,
                 },
-                () = tx.closed() => return,
-                _ = closing.changed() => return,
-            };
-            if tx.send(event).await.is_err() {
-                return;
+                _ = self.closing.changed() => return None,
             }
         }
-    });
-    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|event| (Ok(event), rx)) })
+    }
 }
 
 /// The hub: one task for the whole server reads the commit feed and, at
