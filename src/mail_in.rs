@@ -39,14 +39,18 @@ const MAX_MESSAGE_BYTES: u64 = 64 << 20;
 pub struct Verdict {
     /// The sysexits code.
     pub code: u8,
-    /// Why, for stderr (which MTAs put in the bounce or the log).
+    /// Why, for stderr (which MTAs put in the bounce or the log); on
+    /// success, the server's answer (the case each message went to).
     pub message: String,
 }
 
-/// Runs `mail-in`; never panics on bad input, always answers with a code.
+/// Runs `mail-in`: the server's answer on stdout when delivered, the reason
+/// on stderr when not. Never panics on bad input, always answers with a code.
 pub fn run(args: &MailInArgs) -> ExitCode {
     let verdict = deliver(args, &mut std::io::stdin().lock());
-    if verdict.code != exit::OK {
+    if verdict.code == exit::OK {
+        println!("{}", verdict.message);
+    } else {
         eprintln!("frontdesk mail-in: {}", verdict.message);
     }
     ExitCode::from(verdict.code)
@@ -136,7 +140,7 @@ pub fn verdict(status: u16, body: &str) -> Verdict {
         _ => exit::TEMPFAIL,
     };
     let message = match code {
-        exit::OK => format!("accepted ({status})"),
+        exit::OK => body.trim().to_owned(),
         exit::DATAERR => format!("the server refused the message ({status}): {why}"),
         _ => format!("the server could not take the message now ({status}): {why}; the MTA should retry"),
     };
