@@ -45,6 +45,9 @@ pub enum Commands {
         #[command(subcommand)]
         command: SlaCommand,
     },
+    /// Deliver one raw mail from stdin to a channel webhook, for an MTA's
+    /// pipe (exit codes per sysexits: 0 ok, 75 retry later, 65 refused).
+    MailIn(MailInArgs),
     /// Plugins: what is installed, and trying one out.
     Plugins {
         /// Plugins action.
@@ -228,4 +231,22 @@ pub enum TokenCommand {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+}
+
+/// `frontdesk mail-in`: what an MTA's pipe transport runs for each message.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MailInArgs {
+    /// The server, `http://HOST:PORT`.
+    #[arg(long)]
+    pub url: String,
+    /// A file whose first line is the channel's webhook secret
+    /// (`[plugins.NAME] secret`); each message is signed with it.
+    #[arg(long)]
+    pub token_file: PathBuf,
+    /// The channel plugin to deliver to.
+    #[arg(long, default_value = "email")]
+    pub plugin: String,
+    /// Seconds to wait for the server before telling the MTA to retry.
+    #[arg(long, default_value_t = 60)]
+    pub timeout_secs: u64,
 }

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod http;
+pub mod mail_in;
 pub mod plugins;
 pub mod scripts;
 pub mod server;

@@ -53,6 +53,8 @@ fn main() -> ExitCode {
         Commands::Plugins { command: PluginsCommand::Run { plugin, hook, input, config, plugins_dir } } => {
             frontdesk::plugins::run(&plugin, &hook, &input, config.as_deref(), plugins_dir.as_deref())
         }
+        // Answers with its own sysexits code, which the MTA reads.
+        Commands::MailIn(mail_in) => return frontdesk::mail_in::run(&mail_in),
         Commands::Sla { command: SlaCommand::Due { calendar, start, duration, config } } => {
             frontdesk::sla_due(&calendar, &start, &duration, config.as_deref()).map(|due| println!("{due}"))
         }

@@ -23,8 +23,8 @@ pub mod http;
 /// agent replies. Export with [`export_channel!`].
 pub mod channel {
     wit_bindgen::generate!({
-        path: "wit/v0.1.1",
-        world: "frontdesk:plugin/channel@0.1.1",
+        path: "wit/v0.1.2",
+        world: "frontdesk:plugin/channel@0.1.2",
         pub_export_macro: true,
         export_macro_name: "export_channel",
         default_bindings_module: "frontdesk_plugin_sdk::channel",
@@ -39,17 +39,17 @@ pub mod channel {
 #[allow(clippy::too_many_arguments)]
 pub mod crm {
     wit_bindgen::generate!({
-        path: "wit/v0.1.1",
-        world: "frontdesk:plugin/crm@0.1.1",
+        path: "wit/v0.1.2",
+        world: "frontdesk:plugin/crm@0.1.2",
         pub_export_macro: true,
         export_macro_name: "export_crm",
         default_bindings_module: "frontdesk_plugin_sdk::crm",
         with: {
-            "frontdesk:plugin/types@0.1.1": crate::channel::frontdesk::plugin::types,
-            "frontdesk:plugin/log@0.1.1": crate::channel::frontdesk::plugin::log,
-            "frontdesk:plugin/clock@0.1.1": crate::channel::frontdesk::plugin::clock,
-            "frontdesk:plugin/config@0.1.1": crate::channel::frontdesk::plugin::config,
-            "frontdesk:plugin/kv@0.1.1": crate::channel::frontdesk::plugin::kv,
+            "frontdesk:plugin/types@0.1.2": crate::channel::frontdesk::plugin::types,
+            "frontdesk:plugin/log@0.1.2": crate::channel::frontdesk::plugin::log,
+            "frontdesk:plugin/clock@0.1.2": crate::channel::frontdesk::plugin::clock,
+            "frontdesk:plugin/config@0.1.2": crate::channel::frontdesk::plugin::config,
+            "frontdesk:plugin/kv@0.1.2": crate::channel::frontdesk::plugin::kv,
         },
         generate_all,
     });
@@ -62,17 +62,17 @@ pub mod crm {
 #[allow(clippy::too_many_arguments)]
 pub mod health {
     wit_bindgen::generate!({
-        path: "wit/v0.1.1",
-        world: "frontdesk:plugin/health@0.1.1",
+        path: "wit/v0.1.2",
+        world: "frontdesk:plugin/health@0.1.2",
         pub_export_macro: true,
         export_macro_name: "export_health",
         default_bindings_module: "frontdesk_plugin_sdk::health",
         with: {
-            "frontdesk:plugin/types@0.1.1": crate::channel::frontdesk::plugin::types,
-            "frontdesk:plugin/log@0.1.1": crate::channel::frontdesk::plugin::log,
-            "frontdesk:plugin/clock@0.1.1": crate::channel::frontdesk::plugin::clock,
-            "frontdesk:plugin/config@0.1.1": crate::channel::frontdesk::plugin::config,
-            "frontdesk:plugin/kv@0.1.1": crate::channel::frontdesk::plugin::kv,
+            "frontdesk:plugin/types@0.1.2": crate::channel::frontdesk::plugin::types,
+            "frontdesk:plugin/log@0.1.2": crate::channel::frontdesk::plugin::log,
+            "frontdesk:plugin/clock@0.1.2": crate::channel::frontdesk::plugin::clock,
+            "frontdesk:plugin/config@0.1.2": crate::channel::frontdesk::plugin::config,
+            "frontdesk:plugin/kv@0.1.2": crate::channel::frontdesk::plugin::kv,
         },
         generate_all,
     });
@@ -132,6 +132,13 @@ pub mod clock {
     }
 }
 
+/// What kind of message a channel message is (contract 0.1.2; declare
+/// `api = "^0.1.2"` when you use it): mark auto-replies and bounces among
+/// the messages `parse-inbound` returns.
+pub mod message_kinds {
+    pub use crate::channel::frontdesk::plugin::message_kinds::{BounceReport, mark_auto_reply, mark_bounce};
+}
+
 /// The plugin's private key-value store (needs the `kv` capability).
 pub mod kv {
     pub use crate::channel::frontdesk::plugin::kv::{delete, get, set};
@@ -177,6 +184,7 @@ mod tests {
         let released = [
             ("wit/v0.1/plugin.wit", "d512038fac5d082e86a812e9ba0724c98880b218a5839afd81d3d6b96df18108"),
             ("wit/v0.1.1/plugin.wit", "135c06eb57a62184dcff4935ce28b4041abc812d19f29f87ba50475950c2cb16"),
+            ("wit/v0.1.2/plugin.wit", "5450edf8e4cc786f538356fef5ca0bee576fa29cb3d48d799deaa63e8800c8a0"),
         ];
         for (path, expected) in released {
             // Read at run time: a test binary reused from a shared target dir

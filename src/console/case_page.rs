@@ -287,6 +287,15 @@ fn event_item(event: &Event, customer: Option<&str>) -> Markup {
         EventBody::DeliveryFailed { plugin, message, .. } => {
             line(html! { span.ev-error { "could not deliver via " (plugin) ": " (message) } })
         }
+        EventBody::ReplyBounced { recipients, permanent, status, diagnostic, .. } => line(html! {
+            span.ev-error {
+                @if *permanent { "mail to " } @else { "mail delayed to " }
+                (recipients.join(", "))
+                @if *permanent { " bounced" }
+                @if let Some(s) = status { " (" (s) ")" }
+                @if let Some(d) = diagnostic { ": " (d) }
+            }
+        }),
         other => line(html! { (format::event_kind(other)) }),
     }
 }

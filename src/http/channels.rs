@@ -9,7 +9,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use frontdesk_core::domain::{Actor, Identity};
 use frontdesk_core::plugins::{Kind, v0_1};
-use frontdesk_core::write::command::{Command, InboundMessage, Outcome};
+use frontdesk_core::write::command::{Command, InboundKind, InboundMessage, Outcome};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -47,7 +47,7 @@ async fn inbound(
         .collect();
     let plugins = state.plugins.clone();
     let name = plugin.clone();
-    let parsed = tokio::task::spawn_blocking(move || plugins.parse_inbound(&name, &header_list, &body))
+    let parsed = tokio::task::spawn_blocking(move || plugins.parse_inbound_with_kinds(&name, &header_list, &body))
         .await
         .map_err(|e| ApiError::Unavailable(format!("the plugin call was cancelled: {e}")))?;
     let messages = match parsed {
@@ -56,20 +56,22 @@ async fn inbound(
     };
     let actor = plugin_actor(&state, &plugin);
     let mut commands = Vec::with_capacity(messages.len());
-    for (index, message) in messages.into_iter().enumerate() {
-        let message = to_command(&state, &plugin, &actor, message)
+    for (index, (message, kind)) in messages.into_iter().enumerate() {
+        let message = to_command(&state, &plugin, &actor, message, kind)
             .map_err(|why| ApiError::InvalidBody(format!("message {index}: {why}")))?;
         commands.push(message);
     }
     let mut answered = Vec::with_capacity(commands.len());
     for message in commands {
         let message_id = message.message_id.clone();
+        let kind = kind_name(&message.kind);
         match state.frontdesk.submit(Command::ChannelMessage(Box::new(message))).await? {
             Outcome::Case { case, events, created, .. } => answered.push(json!({
                 "message_id": message_id,
                 "case_id": case.id,
                 "created": created,
                 "duplicate": events.is_empty(),
+                "kind": kind,
             })),
             _ => return Err(ApiError::Unavailable("the core gave no case for a message".into())),
         }
@@ -96,6 +98,15 @@ fn check_signature(secret: &str, headers: &HeaderMap, body: &[u8]) -> Result<(),
     mac.verify_slice(&given).map_err(|_| ApiError::BadSignature("the signature does not match the body".into()))
 }
 
+/// How the answer names a message's kind.
+fn kind_name(kind: &InboundKind) -> &'static str {
+    match kind {
+        InboundKind::Normal => "normal",
+        InboundKind::AutoReply { .. } => "auto_reply",
+        InboundKind::Bounce(_) => "bounce",
+    }
+}
+
 fn plugin_actor(state: &AppState, plugin: &str) -> Actor {
     let version = state.plugins.statuses().into_iter().find(|s| s.name == plugin).and_then(|s| s.version);
     Actor::Plugin { name: plugin.to_owned(), version: version.unwrap_or_default() }
@@ -108,6 +119,7 @@ fn to_command(
     plugin: &str,
     actor: &Actor,
     message: v0_1::InboundMessage,
+    kind: InboundKind,
 ) -> Result<InboundMessage, String> {
     let sender = identity(&message.sender)?;
     let other_identities = message.other_identities.iter().map(identity).collect::<Result<Vec<_>, _>>()?;
@@ -128,6 +140,7 @@ fn to_command(
         thread_key: message.thread_key,
         references: message.references,
         verified_case,
+        kind,
     })
 }
 

@@ -24,6 +24,7 @@ mod events;
 mod idempotency;
 mod lifecycle;
 mod macros;
+mod mail;
 mod metrics;
 mod plugins;
 mod rules;

@@ -384,13 +384,13 @@ fn a_plugin_built_against_the_first_contract_keeps_loading_beside_one_on_the_new
     };
     assert!(imports("legacy").contains("frontdesk:plugin/clock@0.1.0"), "legacy is built against 0.1.0");
     assert!(!imports("legacy").contains("@0.1.1"));
-    assert!(imports("budget").contains("frontdesk:plugin/clock@0.1.1"), "budget is built against 0.1.1");
+    assert!(imports("budget").contains("frontdesk:plugin/clock@0.1.2"), "budget is built with the SDK, on 0.1.2");
 
     let server = Server::start_with_plugins(dir.path(), "[plugins.budget]\ntimeout = \"250ms\"\n", Some(&plugins));
     for name in ["legacy", "budget"] {
         let status = plugin_status(&server, name);
         assert_eq!(status["status"], "running", "{status}");
-        assert_eq!(status["api"], "0.1.1", "served by the newest minor: {status}");
+        assert_eq!(status["api"], "0.1.2", "served by the newest minor: {status}");
     }
     let id = customer(&server, "old@example.com");
     let (status, body) = signals(&server, &id, "legacy", 64);

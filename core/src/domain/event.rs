@@ -184,6 +184,27 @@ pub enum EventBody {
         /// Attempts made.
         attempts: u32,
     },
+    /// A mail the server sent came back undeliverable: a delivery status
+    /// notification (a bounce) that a channel plugin recorded on the case of
+    /// the message it returns, instead of a customer message.
+    ReplyBounced {
+        /// The channel plugin.
+        plugin: String,
+        /// The report's own message id.
+        message_id: String,
+        /// Who sent the report (`MAILER-DAEMON@...`).
+        reported_by: Identity,
+        /// The addresses delivery failed to.
+        recipients: Vec<String>,
+        /// Whether delivery failed for good; `false` for a delay.
+        permanent: bool,
+        /// The status code given (`5.1.1`), if any.
+        status: Option<String>,
+        /// What the reporting server said, if anything.
+        diagnostic: Option<String>,
+        /// The report's text.
+        body: String,
+    },
     /// The customer's health score changed.
     HealthChanged {
         /// 0-100.
@@ -220,7 +241,7 @@ pub enum EventBody {
 
 impl EventBody {
     /// Every event type, as [`EventBody::kind`] names them.
-    pub const KINDS: [&'static str; 24] = [
+    pub const KINDS: [&'static str; 25] = [
         "case_created",
         "message_received",
         "reply_sent",
@@ -243,6 +264,7 @@ impl EventBody {
         "plugin_error",
         "reply_delivered",
         "delivery_failed",
+        "reply_bounced",
         "health_changed",
         "customer_updated",
     ];
@@ -272,6 +294,7 @@ impl EventBody {
             EventBody::PluginError { .. } => "plugin_error",
             EventBody::ReplyDelivered { .. } => "reply_delivered",
             EventBody::DeliveryFailed { .. } => "delivery_failed",
+            EventBody::ReplyBounced { .. } => "reply_bounced",
             EventBody::HealthChanged { .. } => "health_changed",
             EventBody::CustomerUpdated { .. } => "customer_updated",
         }
@@ -293,6 +316,11 @@ pub struct ChannelVia {
     /// The whole body, when the plugin trimmed quotes or a signature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_body: Option<String>,
+    /// Set when a machine sent it on the customer's behalf (an
+    /// out-of-office, list or bulk mail): what gave it away. Such a message
+    /// changes no status, starts no SLA clock and runs no rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_reply: Option<String>,
 }
 
 #[cfg(test)]

@@ -69,6 +69,7 @@ pub fn apply(state: Option<Case>, event: &Event) -> Result<Case, ProjectionError
         | EventBody::PluginError { .. }
         | EventBody::ReplyDelivered { .. }
         | EventBody::DeliveryFailed { .. }
+        | EventBody::ReplyBounced { .. }
         | EventBody::HealthChanged { .. } => {}
         EventBody::Escalated { level, .. } => case.escalation_level = case.escalation_level.max(*level),
         EventBody::ReplySent { .. } => {

@@ -6,14 +6,14 @@
 //! new major gets a module of its own beside this one, and this one stays,
 //! so plugins built against it keep loading.
 
-/// `frontdesk:plugin@0.1.1`, generated from the frozen `plugin-sdk/wit/v0.1.1`;
-/// it serves plugins built against 0.1.0 too.
+/// `frontdesk:plugin@0.1.2`, generated from the frozen `plugin-sdk/wit/v0.1.2`;
+/// it serves plugins built against 0.1.0 and 0.1.1 too.
 pub mod v0_1 {
     /// The `channel` world, and the interfaces every world shares.
     pub mod channel {
         wasmtime::component::bindgen!({
-            path: "../plugin-sdk/wit/v0.1.1",
-            world: "frontdesk:plugin/channel@0.1.1",
+            path: "../plugin-sdk/wit/v0.1.2",
+            world: "frontdesk:plugin/channel@0.1.2",
             additional_derives: [serde::Serialize, serde::Deserialize],
         });
     }
@@ -21,8 +21,8 @@ pub mod v0_1 {
     /// The `crm` world.
     pub mod crm {
         wasmtime::component::bindgen!({
-            path: "../plugin-sdk/wit/v0.1.1",
-            world: "frontdesk:plugin/crm@0.1.1",
+            path: "../plugin-sdk/wit/v0.1.2",
+            world: "frontdesk:plugin/crm@0.1.2",
             additional_derives: [serde::Serialize, serde::Deserialize],
             with: {
                 "frontdesk:plugin/types": super::channel::frontdesk::plugin::types,
@@ -37,8 +37,8 @@ pub mod v0_1 {
     /// The `health` world.
     pub mod health {
         wasmtime::component::bindgen!({
-            path: "../plugin-sdk/wit/v0.1.1",
-            world: "frontdesk:plugin/health@0.1.1",
+            path: "../plugin-sdk/wit/v0.1.2",
+            world: "frontdesk:plugin/health@0.1.2",
             additional_derives: [serde::Serialize, serde::Deserialize],
             with: {
                 "frontdesk:plugin/types": super::channel::frontdesk::plugin::types,

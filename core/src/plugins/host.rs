@@ -24,6 +24,7 @@ use super::state::{CallState, PluginContext};
 use super::validate;
 use crate::clock::Clock;
 use crate::store::Store as CaseStore;
+use crate::write::command::InboundKind;
 
 /// Where a plugin came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -437,6 +438,22 @@ impl PluginHost {
         headers: &[(String, String)],
         body: &[u8],
     ) -> Result<(Vec<v0_1::InboundMessage>, CallReport), CallError> {
+        let (messages, report) = self.parse_inbound_with_kinds(name, headers, body)?;
+        Ok((messages.into_iter().map(|(message, _)| message).collect(), report))
+    }
+
+    /// `parse-inbound` of a channel plugin, each message with the kind the
+    /// plugin marked it as through `message-kinds` (contract 0.1.2;
+    /// `Normal` when it did not).
+    ///
+    /// # Errors
+    /// See [`CallError`].
+    pub fn parse_inbound_with_kinds(
+        &self,
+        name: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<(Vec<(v0_1::InboundMessage, InboundKind)>, CallReport), CallError> {
         let plugin = self.plugin(name, Kind::Channel)?;
         let limit = plugin.context.settings.max_inbound_bytes;
         if body.len() > limit {
@@ -446,10 +463,24 @@ impl PluginHost {
             )));
         }
         let deadline = plugin.context.settings.timeout;
-        self.run(&plugin, "parse-inbound", deadline, validate::inbound, |store, template| match template {
-            Template::Channel(pre) => pre.instantiate(&mut *store)?.call_parse_inbound(&mut *store, headers, body),
-            _ => unreachable!("checked by kind"),
-        })
+        let check =
+            |(messages, _): &(Vec<v0_1::InboundMessage>, Vec<(String, InboundKind)>)| validate::inbound(messages);
+        let ((messages, kinds), report) = self.run(&plugin, "parse-inbound", deadline, check, |store, template| {
+            let Template::Channel(pre) = template else { unreachable!("checked by kind") };
+            let parsed = pre.instantiate(&mut *store)?.call_parse_inbound(&mut *store, headers, body)?;
+            let kinds = store.data_mut().take_kinds();
+            Ok(parsed.map(|messages| (messages, kinds)))
+        })?;
+        let kind_of =
+            |id: &str| kinds.iter().find(|(marked, _)| marked == id).map(|(_, k)| k.clone()).unwrap_or_default();
+        let messages = messages
+            .into_iter()
+            .map(|m| {
+                let kind = kind_of(&m.channel_message_id);
+                (m, kind)
+            })
+            .collect();
+        Ok((messages, report))
     }
 
     /// `deliver` of a channel plugin.
@@ -812,6 +843,8 @@ fn linker_with_imports(linker: &mut Linker<CallState>, kv: bool) -> wasmtime::Re
     imports::log::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     imports::clock::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     imports::config::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    // Contract 0.1.2; plugins built before it do not import it.
+    imports::message_kinds::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     if kv {
         imports::kv::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 /// The contract versions this server serves, newest first. A new major
 /// version is added here with its own bindings; old ones stay.
-pub const SERVED_API_VERSIONS: &[Version] = &[Version::new(0, 1, 1), Version::new(0, 1, 0)];
+pub const SERVED_API_VERSIONS: &[Version] = &[Version::new(0, 1, 2), Version::new(0, 1, 1), Version::new(0, 1, 0)];
 
 /// The kinds of plugin, one WIT world each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
@@ -159,13 +159,13 @@ mod tests {
     fn a_good_manifest_parses_and_picks_the_served_version() {
         let manifest = Manifest::parse(GOOD).unwrap();
         assert_eq!(manifest.kind, Kind::Channel);
-        assert_eq!(manifest.api_version().unwrap(), &Version::new(0, 1, 1));
+        assert_eq!(manifest.api_version().unwrap(), &Version::new(0, 1, 2));
         // A plugin that needs the newer minor, or pins the first one, is served too.
-        let newer = Manifest::parse(&GOOD.replace("^0.1", "^0.1.1")).unwrap();
-        assert_eq!(newer.api_version().unwrap(), &Version::new(0, 1, 1));
+        let newer = Manifest::parse(&GOOD.replace("^0.1", "^0.1.2")).unwrap();
+        assert_eq!(newer.api_version().unwrap(), &Version::new(0, 1, 2));
         let pinned = Manifest::parse(&GOOD.replace("^0.1", "=0.1.0")).unwrap();
         assert_eq!(pinned.api_version().unwrap(), &Version::new(0, 1, 0));
-        assert!(Manifest::parse(&GOOD.replace("^0.1", "^0.1.2")).is_err(), "a minor this server lacks");
+        assert!(Manifest::parse(&GOOD.replace("^0.1", "^0.1.3")).is_err(), "a minor this server lacks");
         let config = manifest.default_config();
         assert_eq!(config["api_url"], "http://127.0.0.1:8025/send");
         assert_eq!(config["retries"], "3");
@@ -175,7 +175,7 @@ mod tests {
     fn an_incompatible_api_is_refused_with_both_versions() {
         let text = GOOD.replace("^0.1", "^2.0");
         let error = Manifest::parse(&text).unwrap_err().to_string();
-        assert_eq!(error, "needs plugin API ^2.0, but this server serves 0.1.1, 0.1.0");
+        assert_eq!(error, "needs plugin API ^2.0, but this server serves 0.1.2, 0.1.1, 0.1.0");
     }
 
     #[test]

@@ -9,11 +9,12 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use super::bindings::v0_1::channel::frontdesk::plugin::{clock, config, kv, log, types};
+use super::bindings::v0_1::channel::frontdesk::plugin::{clock, config, kv, log, message_kinds, types};
 use super::limits::MemoryLimit;
 use super::settings::Settings;
 use crate::clock::Clock;
 use crate::store::Store;
+use crate::write::command::{BounceReport, InboundKind};
 
 /// Most log lines one call may write; the rest are dropped with a note.
 const MAX_LOG_LINES_PER_CALL: u32 = 50;
@@ -23,6 +24,8 @@ const MAX_LOG_LINE_BYTES: usize = 2048;
 const MAX_KV_KEY_BYTES: usize = 256;
 /// Largest key-value value.
 const MAX_KV_VALUE_BYTES: usize = 64 * 1024;
+/// Most message kinds one call may mark (one per message it may return).
+const MAX_KIND_MARKS: usize = 100;
 
 /// What a call's host functions need that outlives the call.
 pub struct PluginContext {
@@ -54,6 +57,9 @@ pub struct CallState {
     log_lines: u32,
     /// When the call is stopped, as the plugin reads it from `clock`.
     deadline_unix_ms: i64,
+    /// What `message-kinds` marked during a `parse-inbound` call, by
+    /// channel message id.
+    kinds: Vec<(String, InboundKind)>,
 }
 
 impl CallState {
@@ -75,6 +81,20 @@ impl CallState {
             limit,
             log_lines: 0,
             deadline_unix_ms,
+            kinds: Vec::new(),
+        }
+    }
+
+    /// The kinds marked during the call, by channel message id (the last
+    /// mark of an id wins).
+    pub fn take_kinds(&mut self) -> Vec<(String, InboundKind)> {
+        std::mem::take(&mut self.kinds)
+    }
+
+    fn mark(&mut self, id: String, kind: InboundKind) {
+        self.kinds.retain(|(seen, _)| *seen != id);
+        if self.kinds.len() < MAX_KIND_MARKS {
+            self.kinds.push((id, kind));
         }
     }
 }
@@ -177,6 +197,25 @@ impl clock::Host for CallState {
 
     fn deadline_unix_ms(&mut self) -> i64 {
         self.deadline_unix_ms
+    }
+}
+
+impl message_kinds::Host for CallState {
+    fn mark_auto_reply(&mut self, channel_message_id: String, reason: String) {
+        let reason: String = reason.chars().take(200).collect();
+        self.mark(channel_message_id, InboundKind::AutoReply { reason });
+    }
+
+    fn mark_bounce(&mut self, channel_message_id: String, report: message_kinds::BounceReport) {
+        // Bounded like the rest of a plugin's output; the report is shown, not parsed.
+        let short = |s: String| s.chars().take(1000).collect::<String>();
+        let report = BounceReport {
+            recipients: report.recipients.into_iter().take(100).map(short).collect(),
+            permanent: report.permanent,
+            status: report.status.map(short),
+            diagnostic: report.diagnostic.map(short),
+        };
+        self.mark(channel_message_id, InboundKind::Bounce(report));
     }
 }
 

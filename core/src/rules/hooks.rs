@@ -10,8 +10,10 @@ use crate::store::{StoreError, WriteTxn};
 
 /// The hook an event triggers, if any.
 pub fn hook_for(event: &Event) -> Option<Hook> {
-    match event.body {
+    match &event.body {
         EventBody::CaseCreated { .. } => Some(Hook::CaseCreated),
+        // A robot's message runs no rules (see `write::automatic`).
+        EventBody::MessageReceived { via: Some(via), .. } if via.auto_reply.is_some() => None,
         EventBody::MessageReceived { .. } => Some(Hook::Message),
         EventBody::StatusChanged { .. } => Some(Hook::StatusChanged),
         EventBody::SlaWarning { .. } => Some(Hook::SlaWarning),

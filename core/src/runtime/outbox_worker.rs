@@ -195,7 +195,12 @@ impl OutboxWorker {
             .iter()
             .filter(|e| e.id < reply.id)
             .filter_map(|e| match &e.body {
-                EventBody::MessageReceived { via: Some(via), .. } if via.plugin == case.channel => Some(via),
+                // Replies go to the customer, not to their robot.
+                EventBody::MessageReceived { via: Some(via), .. }
+                    if via.plugin == case.channel && via.auto_reply.is_none() =>
+                {
+                    Some(via)
+                }
                 _ => None,
             })
             .collect();

@@ -281,6 +281,8 @@ impl CaseSla {
                         }
                     }
                 }
+                // An out-of-office is not the customer waiting on an answer.
+                EventBody::MessageReceived { via: Some(via), .. } if via.auto_reply.is_some() => {}
                 EventBody::MessageReceived { .. } => {
                     let replied = case.first_response_at.is_some_and(|at| at <= event.at);
                     let waiting = self.metrics.get(&Metric::NextResponse).is_some_and(MetricState::active);

@@ -9,6 +9,7 @@
 //!   commits a case.
 //! - [`inbound`], [`plugin_effects`], [`messages`], [`customers`]: what
 //!   channel messages, plugin results, messages and customers write;
+//!   [`automatic`]: channel messages a machine sent (auto-replies, bounces);
 //!   [`macros`]: macros saved and applied;
 //!   [`agents`]: agents, their sessions, and the check of every assignee;
 //!   [`tokens`], [`views`]: API tokens and saved inbox views.
@@ -19,6 +20,7 @@
 //! - [`command`]: what callers ask for and what comes back.
 
 pub mod agents;
+pub mod automatic;
 pub mod command;
 pub mod commit;
 pub mod context;

@@ -24,6 +24,8 @@ use crate::write::rule_actions::{apply_action, apply_group, group_len};
 pub fn reachable_hooks(command: &Command) -> &'static [Hook] {
     use crate::write::command::MessageKind;
     match command {
+        // Rules never answer a robot (an auto-reply, a bounce).
+        Command::ChannelMessage(m) if m.kind.is_automatic() => &[],
         // A customer message on a closed case opens a follow-up case.
         Command::CreateCase(_)
         | Command::ChannelMessage(_)

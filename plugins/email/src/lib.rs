@@ -1,7 +1,9 @@
-//! The email channel. Inbound: the JSON an inbound-mail webhook posts,
-//! turned into one message with its sender, the reply text without quotes
-//! and signature, and what threads it (`In-Reply-To`, `References`, the
-//! `[#...]` case reference in the subject). Outbound: an agent reply posted
+//! The email channel. Inbound: one mail, as raw RFC 5322 (`message/rfc822`,
+//! or a provider's form with the raw mail in a field) or as the JSON an
+//! inbound-mail webhook posts, turned into one message with its sender, the
+//! reply text without quotes and signature, what threads it (`In-Reply-To`,
+//! `References`, the `[#...]` case reference in the subject) and whether a
+//! machine sent it (auto-replies, bounces). Outbound: an agent reply posted
 //! to an HTTP mail API with the headers that thread it in the customer's
 //! mail client.
 //!
@@ -11,9 +13,14 @@
 
 pub mod address;
 pub mod body;
+pub mod form;
+pub mod kind;
+pub mod raw;
 
 use frontdesk_plugin_sdk::channel::{DeliveryReceipt, Guest, Identity, InboundMessage, OutboundMessage, PluginError};
-use frontdesk_plugin_sdk::{config, http};
+use frontdesk_plugin_sdk::{config, http, message_kinds};
+use kind::MailKind;
+use raw::Parsed;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -26,8 +33,15 @@ pub const DEFAULT_FROM: &str = "support@frontdesk.example";
 struct Email;
 
 impl Guest for Email {
-    fn parse_inbound(_headers: Vec<(String, String)>, body: Vec<u8>) -> Result<Vec<InboundMessage>, PluginError> {
-        parse_mail(&body).map(|message| vec![message])
+    fn parse_inbound(headers: Vec<(String, String)>, body: Vec<u8>) -> Result<Vec<InboundMessage>, PluginError> {
+        let parsed = parse_request(&headers, &body)?;
+        let id = &parsed.message.channel_message_id;
+        match &parsed.kind {
+            MailKind::Normal => {}
+            MailKind::AutoReply(reason) => message_kinds::mark_auto_reply(id, reason),
+            MailKind::Bounce(bounce) => message_kinds::mark_bounce(id, &bounce.report),
+        }
+        Ok(vec![parsed.message])
     }
 
     fn deliver(message: OutboundMessage) -> Result<DeliveryReceipt, PluginError> {
@@ -42,6 +56,23 @@ impl Guest for Email {
 }
 
 frontdesk_plugin_sdk::export_channel!(Email);
+
+/// Parses one webhook request by its `Content-Type`: `message/rfc822` (or
+/// `message/global`) is a raw mail, `multipart/form-data` a provider's form
+/// with the raw mail in a field (see [`form`]), anything else the JSON of
+/// [`parse_mail`].
+///
+/// # Errors
+/// A permanent error saying what is wrong with the request.
+pub fn parse_request(headers: &[(String, String)], body: &[u8]) -> Result<Parsed, PluginError> {
+    let content_type = headers.iter().find(|(name, _)| name == "content-type").map_or("", |(_, v)| v.as_str());
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "message/rfc822" | "message/global" => raw::parse_raw(body),
+        "multipart/form-data" => raw::parse_raw(&form::raw_mail_field(content_type, body)?),
+        _ => parse_mail(body).map(|message| Parsed { message, kind: MailKind::Normal }),
+    }
+}
 
 /// An inbound mail as the webhook posts it. Fields not listed are ignored.
 #[derive(Debug, Deserialize)]
