@@ -69,6 +69,7 @@ const FOLDER_LAYERS: &[(&str, &[&str])] = &[
             "views",
             "messages",
             "macros",
+            "automatic",
             "inbound",
             "plugin_effects",
             "rule_actions",

@@ -35,7 +35,8 @@ pub struct CaseQueryString {
     sort: Option<String>,
 }
 
-fn case_id(raw: &str) -> Result<CaseId, ConsoleError> {
+/// The case a path names; anything else is the console's 404.
+pub(super) fn case_id(raw: &str) -> Result<CaseId, ConsoleError> {
     raw.parse::<u64>()
         .ok()
         .filter(|n| *n > 0)

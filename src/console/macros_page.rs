@@ -295,12 +295,7 @@ pub async fn apply(
     Path(raw): Path<String>,
     Form(form): Form<ApplyForm>,
 ) -> Result<Response, ConsoleError> {
-    let id = raw
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .map(CaseId::new)
-        .ok_or_else(|| ConsoleError::NotFound(format!("no case {raw:?}")))?;
+    let id = super::case_page::case_id(&raw)?;
     let claim = IdempotencyClaim {
         key: format!("console/{}/{}", me.agent.name, form.key),
         request_hash: hash_secret(&format!("macro\n{id}\n{}", form.name)),

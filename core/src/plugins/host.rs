@@ -23,8 +23,8 @@ use super::settings::Settings;
 use super::state::{CallState, PluginContext};
 use super::validate;
 use crate::clock::Clock;
+use crate::domain::InboundKind;
 use crate::store::Store as CaseStore;
-use crate::write::command::InboundKind;
 
 /// Where a plugin came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -13,8 +13,8 @@ use super::bindings::v0_1::channel::frontdesk::plugin::{clock, config, kv, log, 
 use super::limits::MemoryLimit;
 use super::settings::Settings;
 use crate::clock::Clock;
+use crate::domain::{BounceReport, InboundKind};
 use crate::store::Store;
-use crate::write::command::{BounceReport, InboundKind};
 
 /// Most log lines one call may write; the rest are dropped with a note.
 const MAX_LOG_LINES_PER_CALL: u32 = 50;
