@@ -120,13 +120,7 @@ pub fn required(record: &Macro) -> Vec<(Permission, &'static str)> {
         Some(MacroMessageKind::Note) => needs.push((Permission::AddNote, "add notes")),
         None => {}
     }
-    let changes = record.status.is_some()
-        || record.priority.is_some()
-        || record.assignee.is_some()
-        || !record.add_tags.is_empty()
-        || !record.remove_tags.is_empty()
-        || !record.fields.is_empty();
-    if changes {
+    if record.changes_case() {
         needs.push((Permission::UpdateCases, "change cases"));
     }
     needs

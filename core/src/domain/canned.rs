@@ -51,6 +51,19 @@ pub struct Macro {
     pub updated_at: Timestamp,
 }
 
+impl Macro {
+    /// Whether it changes the case (status, priority, assignee, tags or
+    /// fields), besides any message it adds.
+    pub fn changes_case(&self) -> bool {
+        self.status.is_some()
+            || self.priority.is_some()
+            || self.assignee.is_some()
+            || !self.add_tags.is_empty()
+            || !self.remove_tags.is_empty()
+            || !self.fields.is_empty()
+    }
+}
+
 /// The message a macro adds: a public reply or an internal note.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MacroMessage {

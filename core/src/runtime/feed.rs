@@ -57,8 +57,11 @@ impl Frontdesk {
         self.scan(move |store| {
             let mut page = FeedPage { events: Vec::new(), cursor: after, more: false };
             let mut read = 0;
+            // Unfiltered, a page is exactly what is asked for; filtered, most
+            // events read are passed over, so read many at once.
+            let chunk_size = if filter.types.is_empty() { limit.max(1) } else { limit.max(500) };
             loop {
-                let chunk = store.events_after(page.cursor, limit.max(1))?;
+                let chunk = store.events_after(page.cursor, chunk_size)?;
                 let count = chunk.items.len();
                 for (index, event) in chunk.items.into_iter().enumerate() {
                     read += 1;

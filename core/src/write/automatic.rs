@@ -7,10 +7,10 @@
 
 use crate::domain::{Actor, Case, ChannelVia, CustomerId, EventBody};
 use crate::store::WriteTxn;
-use crate::write::command::{BounceReport, CommandError, InboundMessage, Outcome, Refusal, limits};
+use crate::write::command::{BounceReport, CommandError, InboundMessage, Outcome, limits};
 use crate::write::commit::commit_case;
 use crate::write::context::ExecContext;
-use crate::write::decide::{Cause, Draft};
+use crate::write::decide::{self, Cause, Draft};
 
 /// The tag of a case opened by an auto-reply that threads into no case.
 pub const AUTO_REPLY_TAG: &str = "auto-reply";
@@ -30,7 +30,7 @@ pub(crate) fn record_auto_reply(
     via: ChannelVia,
     ctx: &ExecContext<'_>,
 ) -> Result<Outcome, CommandError> {
-    check_body(body)?;
+    decide::check_body(body)?;
     let draft = Draft {
         case_id: Some(case.id),
         customer_id: case.customer_id,
@@ -71,11 +71,4 @@ pub(crate) fn record_bounce(
         },
     };
     commit_case(txn, Some(case), vec![draft], ctx, false)
-}
-
-fn check_body(body: &str) -> Result<(), Refusal> {
-    if body.trim().is_empty() || body.len() > limits::BODY {
-        return Err(Refusal::Invalid(format!("message body must be non-empty and at most {} bytes", limits::BODY)));
-    }
-    Ok(())
 }

@@ -356,7 +356,11 @@ fn status_change(case: &Case, from: CaseStatus, to: CaseStatus, caused_by: Cause
     draft(case, Actor::System, caused_by, EventBody::StatusChanged { from, to })
 }
 
-fn check_body(body: &str) -> Result<(), Refusal> {
+/// Checks a message body: not blank, at most [`limits::BODY`] bytes.
+///
+/// # Errors
+/// [`Refusal::Invalid`].
+pub(crate) fn check_body(body: &str) -> Result<(), Refusal> {
     if body.trim().is_empty() || body.len() > limits::BODY {
         return Err(Refusal::Invalid(format!("message body must be non-empty and at most {} bytes", limits::BODY)));
     }

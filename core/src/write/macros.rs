@@ -134,13 +134,7 @@ fn decide_apply(
     {
         return Err(Refusal::ReassignNotAllowed { actual: state.assignee.clone() });
     }
-    let changes = patch.status.is_some()
-        || patch.priority.is_some()
-        || patch.assignee.is_some()
-        || !patch.add_tags.is_empty()
-        || !patch.remove_tags.is_empty()
-        || !patch.fields.is_empty();
-    if changes {
+    if record.changes_case() {
         let more = decide::update_case(&state, &patch, actor)?;
         append_caused(&mut drafts, more);
     }
@@ -199,12 +193,7 @@ fn check_macro(txn: &dyn WriteTxn, record: &Macro) -> Result<(), CommandError> {
         return Err(CommandError::invalid(format!("macro title must be 1-{} characters", MAX_MACRO_TITLE)));
     }
     if let Some(message) = &record.message {
-        if message.body.trim().is_empty() || message.body.len() > limits::BODY {
-            return Err(CommandError::invalid(format!(
-                "macro message must be non-empty and at most {} bytes",
-                limits::BODY
-            )));
-        }
+        decide::check_body(&message.body)?;
         check_template(&message.body).map_err(|e| CommandError::invalid(e.to_string()))?;
     }
     for tag in record.add_tags.iter().chain(&record.remove_tags) {
@@ -222,14 +211,7 @@ fn check_macro(txn: &dyn WriteTxn, record: &Macro) -> Result<(), CommandError> {
     if let Some(MacroAssignee::Agent(name)) = &record.assignee {
         check_assignee(txn, name)?;
     }
-    let does_something = record.message.is_some()
-        || record.status.is_some()
-        || record.priority.is_some()
-        || record.assignee.is_some()
-        || !record.add_tags.is_empty()
-        || !record.remove_tags.is_empty()
-        || !record.fields.is_empty();
-    if !does_something {
+    if record.message.is_none() && !record.changes_case() {
         return Err(CommandError::invalid("a macro must add a message or change something".into()));
     }
     Ok(())
